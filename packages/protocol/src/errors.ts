@@ -1,0 +1,2 @@
+// Placeholder replaced by the error-code table (issue 2).
+export const ERROR_NONE = 0;
