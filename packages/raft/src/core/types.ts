@@ -1,0 +1,190 @@
+// The contract between the pure Raft core and its shells (level storage, gRPC transport,
+// the deterministic simulator). Everything here is plain data: no I/O, no clocks.
+//
+// Driving the core (etcd-raft style, see ../../README.md):
+//   1. feed inputs: tick(), step(message), propose(data)
+//   2. if hasReady(): const rd = ready()
+//   3. persist rd.hardState, rd.entries (and rd.snapshot) durably   -- BEFORE step 4
+//   4. send rd.messages                                              (Raft thesis §3.8:
+//      a vote or an append ack must not leave before what it promises is on disk)
+//   5. install rd.snapshot into the state machine, apply rd.committedEntries in order
+//   6. advance(rd)
+
+export type NodeId = number;
+
+export const enum EntryType {
+  Normal = 0,
+  /** Appended by a new leader at the start of its term so it can commit earlier entries (§5.4.2). */
+  Empty = 1,
+}
+
+export interface Entry {
+  readonly index: number;
+  readonly term: number;
+  readonly type: EntryType;
+  readonly data: Uint8Array;
+}
+
+/** Durable per-node state. Must be synced before messages in the same Ready are sent. */
+export interface HardState {
+  readonly term: number;
+  readonly vote: NodeId; // 0 = none
+  readonly commit: number;
+}
+
+export interface SnapshotMeta {
+  /** Index and term of the last entry the snapshot covers. */
+  readonly index: number;
+  readonly term: number;
+  /** Voters and observers at that point (static today; carried so membership change can be added). */
+  readonly voters: readonly NodeId[];
+  readonly observers: readonly NodeId[];
+}
+
+export interface Snapshot {
+  readonly meta: SnapshotMeta;
+  readonly data: Uint8Array;
+}
+
+export const enum MessageType {
+  /** Local: start an election (pre-vote first when enabled). Never sent on the wire. */
+  Hup = 0,
+  /** Local: leader heartbeat tick. Never sent on the wire. */
+  Beat = 1,
+  /** Local: a proposal. Never sent on the wire. */
+  Prop = 2,
+  App = 3,
+  AppResp = 4,
+  Vote = 5,
+  VoteResp = 6,
+  PreVote = 7,
+  PreVoteResp = 8,
+  Heartbeat = 9,
+  HeartbeatResp = 10,
+  Snap = 11,
+  SnapStatus = 12,
+  TimeoutNow = 13,
+  ReadIndex = 14,
+  ReadIndexResp = 15,
+  TransferLeader = 16,
+  Unreachable = 17,
+}
+
+export interface Message {
+  readonly type: MessageType;
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  /** App: index of the entry before `entries`. AppResp: the follower's match (or hint when reject). */
+  readonly index: number;
+  /** App: term of the entry at `index`. Vote/PreVote: the candidate's last log term. */
+  readonly logTerm: number;
+  readonly commit: number;
+  readonly entries: readonly Entry[];
+  readonly reject: boolean;
+  /** AppResp reject: the follower's last index, for fast backtracking (etcd's RejectHint). */
+  readonly rejectHint: number;
+  /** Snap: the snapshot (the transport chunks it on the wire). */
+  readonly snapshot?: Snapshot;
+  /** ReadIndex / ReadIndexResp: opaque request context echoed back. */
+  readonly context?: Uint8Array;
+}
+
+/** A linearizable read that may proceed once the node has applied up to `index`. */
+export interface ReadState {
+  readonly index: number;
+  readonly context: Uint8Array;
+}
+
+export const enum StateRole {
+  Follower = 0,
+  PreCandidate = 1,
+  Candidate = 2,
+  Leader = 3,
+  /** Follows the committed log, never votes or campaigns (a broker on the metadata log). */
+  Observer = 4,
+}
+
+export interface SoftState {
+  readonly lead: NodeId; // 0 = unknown
+  readonly role: StateRole;
+}
+
+export interface Ready {
+  readonly softState?: SoftState;
+  /** Present only when changed. Persist before sending `messages`. */
+  readonly hardState?: HardState;
+  /** Entries to append to stable storage (may overwrite a conflicting suffix). */
+  readonly entries: readonly Entry[];
+  /** Snapshot to persist and install; present only when one was received. */
+  readonly snapshot?: Snapshot;
+  /** Messages to send after the above is durable. */
+  readonly messages: readonly Message[];
+  /** Committed entries to apply, in order. */
+  readonly committedEntries: readonly Entry[];
+  readonly readStates: readonly ReadState[];
+  /** True when hardState/entries must be fsynced before messages go out. */
+  readonly mustSync: boolean;
+}
+
+/**
+ * Read side of stable storage (etcd's Storage). Writes never go through here: they leave the
+ * core through Ready and come back via the shell. Implementations: MemoryStorage (tests,
+ * simulator) and LevelStorage.
+ */
+export interface RaftStorage {
+  initialState(): { hardState: HardState; voters: readonly NodeId[]; observers: readonly NodeId[] };
+  /** Entries in [lo, hi), at most maxBytes (at least one entry). Throws CompactedError / UnavailableError. */
+  entries(lo: number, hi: number, maxBytes: number): readonly Entry[];
+  /** Term of entry i. Throws CompactedError when i < firstIndex()-1, UnavailableError when i > lastIndex(). */
+  term(i: number): number;
+  firstIndex(): number;
+  lastIndex(): number;
+  snapshot(): Snapshot;
+}
+
+export class CompactedError extends Error {
+  override readonly name = "CompactedError";
+  constructor(index: number) {
+    super(`raft log index ${index} has been compacted into a snapshot`);
+  }
+}
+
+export class UnavailableError extends Error {
+  override readonly name = "UnavailableError";
+  constructor(index: number) {
+    super(`raft log index ${index} is not yet available`);
+  }
+}
+
+/** Seeded randomness, injected (the simulator and tests pass a deterministic one). */
+export interface Rng {
+  /** An integer in [0, n). */
+  int(n: number): number;
+}
+
+export interface Logger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+export interface RaftConfig {
+  readonly id: NodeId;
+  /** Ticks between elections; the actual timeout is randomized in [electionTicks, 2*electionTicks). */
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly storage: RaftStorage;
+  readonly rng: Rng;
+  readonly logger?: Logger;
+  /** Applied index to resume from after a restart (the state machine's own durable position). */
+  readonly applied?: number;
+  /** Max bytes of entries in one App message. */
+  readonly maxSizePerMsg?: number;
+  /** Max App messages in flight to one follower (pipelining). */
+  readonly maxInflightMsgs?: number;
+  /** Largest single proposal accepted; larger ones are rejected with EntryTooLargeError. */
+  readonly maxEntryBytes?: number;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+}
