@@ -1,0 +1,2 @@
+// @brook/client: The Brook SDK for Node services: Producer, Consumer (groups), Admin.
+export {};

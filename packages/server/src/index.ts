@@ -1,0 +1,2 @@
+// @brook/server: The brook node process: config, roles, wiring, metrics, health.
+export {};
