@@ -1,0 +1,282 @@
+// LevelStorage: the durable Raft log on `level` (LevelDB). It owns hard state (term, vote,
+// commit), the entries after the latest snapshot, and that snapshot (meta and data).
+//
+// Contract:
+// - Reads are the core's synchronous RaftStorage. They are served from an in-memory mirror of
+//   everything on disk (the uncompacted log is bounded by the shell's snapshot interval), so
+//   the mirror is updated only after the write that made it true is durable.
+// - Writes are async and go through `save` (the Ready loop: hard state, entries, a received
+//   snapshot) and `compact` (a local snapshot). Each is ONE level batch, so it lands whole or
+//   not at all; with `sync: true` (the default) LevelDB fsyncs its write-ahead log before the
+//   promise resolves. The shell awaits `save` before sending the Ready's messages, which is
+//   what makes term, vote and appended entries durable before anything depending on them
+//   leaves (Raft thesis §3.8). Many proposals in one Ready share one synced batch (group commit).
+// - Writes are serialized: one runs at a time, in call order.
+// - `open` checks everything it reads (per-record CRC-32, entry indexes contiguous from the
+//   snapshot, terms non-decreasing, commit within the log) and throws CorruptStorageError
+//   instead of starting on a damaged log.
+import { Level } from "level";
+import {
+  CompactedError,
+  UnavailableError,
+  type Entry,
+  type HardState,
+  type NodeId,
+  type RaftStorage,
+  type Snapshot,
+} from "../core/types.js";
+import { CorruptStorageError, StorageContractError } from "./errors.js";
+import {
+  ENTRY_KEY_HIGH,
+  ENTRY_KEY_LOW,
+  FORMAT_VERSION,
+  KEY_HARD_STATE,
+  KEY_SNAPSHOT_DATA,
+  KEY_SNAPSHOT_META,
+  KEY_VERSION,
+  RecordError,
+  checkSnapshotData,
+  decodeEntry,
+  decodeHardState,
+  decodeSnapshotMeta,
+  decodeVersion,
+  encodeEntry,
+  encodeHardState,
+  encodeSnapshotMeta,
+  encodeVersion,
+  entryKey,
+  entryKeyIndex,
+} from "./record_codec.js";
+
+type Db = Level<Uint8Array, Uint8Array>;
+type BatchOp = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
+
+export interface LevelStorageOptions {
+  /** The static voter set; used until a snapshot carries one. */
+  readonly voters: readonly NodeId[];
+  readonly observers?: readonly NodeId[];
+}
+
+const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
+
+export class LevelStorage implements RaftStorage {
+  readonly #db: Db;
+  readonly #dir: string;
+  #hardState: HardState;
+  #snapshot: Snapshot;
+  /** entries[i] has log index snapshot.meta.index + 1 + i. */
+  #entries: Entry[];
+  #writeChain: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  private constructor(db: Db, dir: string, hardState: HardState, snapshot: Snapshot, entries: Entry[]) {
+    this.#db = db;
+    this.#dir = dir;
+    this.#hardState = hardState;
+    this.#snapshot = snapshot;
+    this.#entries = entries;
+  }
+
+  /** Opens (creating if absent) the store in `dir` and verifies it. */
+  static async open(dir: string, options: LevelStorageOptions): Promise<LevelStorage> {
+    const db: Db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
+    await db.open();
+    try {
+      const loaded = await load(db, dir, options);
+      return new LevelStorage(db, dir, loaded.hardState, loaded.snapshot, loaded.entries);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  get dir(): string {
+    return this.#dir;
+  }
+
+  // ---- RaftStorage (synchronous reads from the mirror) ----
+
+  initialState(): { hardState: HardState; voters: readonly NodeId[]; observers: readonly NodeId[] } {
+    return { hardState: this.#hardState, voters: this.#snapshot.meta.voters, observers: this.#snapshot.meta.observers };
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): readonly Entry[] {
+    if (lo < this.firstIndex()) throw new CompactedError(lo);
+    if (hi > this.lastIndex() + 1) throw new UnavailableError(hi - 1);
+    const out: Entry[] = [];
+    let bytes = 0;
+    const offset = this.#snapshot.meta.index + 1;
+    for (let i = lo; i < hi; i++) {
+      const e = this.#entries[i - offset]!;
+      bytes += e.data.byteLength;
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  term(i: number): number {
+    const snapIndex = this.#snapshot.meta.index;
+    if (i === snapIndex) return this.#snapshot.meta.term;
+    if (i < snapIndex) throw new CompactedError(i);
+    if (i > this.lastIndex()) throw new UnavailableError(i);
+    return this.#entries[i - snapIndex - 1]!.term;
+  }
+
+  firstIndex(): number {
+    return this.#snapshot.meta.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.#snapshot.meta.index + this.#entries.length;
+  }
+
+  snapshot(): Snapshot {
+    return this.#snapshot;
+  }
+
+  hardState(): HardState {
+    return this.#hardState;
+  }
+
+  // ---- writes ----
+
+  /**
+   * Durably stores one Ready's worth of state in a single batch: a received snapshot (which
+   * replaces the whole log, as in etcd's ApplySnapshot), then entries (overwriting any
+   * conflicting suffix), then the hard state. Resolves once fsynced when `sync` is true.
+   */
+  save(hardState: HardState | undefined, entries: readonly Entry[], snapshot?: Snapshot, sync = true): Promise<void> {
+    return this.#serialize(async () => {
+      const ops: BatchOp[] = [];
+      let snap = this.#snapshot;
+      let log = this.#entries;
+      if (snapshot !== undefined && snapshot.meta.index > snap.meta.index) {
+        for (let i = snap.meta.index + 1; i <= snap.meta.index + log.length; i++) ops.push({ type: "del", key: entryKey(i) });
+        ops.push(...snapshotOps(snapshot));
+        snap = snapshot;
+        log = [];
+      }
+      if (entries.length > 0) {
+        const first = entries[0]!.index;
+        const offset = snap.meta.index + 1;
+        const last = snap.meta.index + log.length;
+        if (first < offset) throw new StorageContractError(`append at ${first} is below the snapshot at ${snap.meta.index}`);
+        if (first > last + 1) throw new StorageContractError(`append at ${first} leaves a gap after ${last}`);
+        for (let k = 1; k < entries.length; k++) {
+          if (entries[k]!.index !== first + k) throw new StorageContractError(`entries to append are not contiguous at ${first + k}`);
+        }
+        const newLast = first + entries.length - 1;
+        for (let i = newLast + 1; i <= last; i++) ops.push({ type: "del", key: entryKey(i) });
+        for (const e of entries) ops.push({ type: "put", key: entryKey(e.index), value: encodeEntry(e) });
+        log = log.slice(0, first - offset).concat(entries);
+      }
+      const hs = hardState ?? this.#hardState;
+      if (hardState !== undefined) ops.push({ type: "put", key: KEY_HARD_STATE, value: encodeHardState(hardState) });
+      if (ops.length === 0) return;
+      await this.#db.batch(ops, { sync });
+      this.#hardState = hs;
+      this.#snapshot = snap;
+      this.#entries = log;
+    });
+  }
+
+  /**
+   * Stores a snapshot the local state machine took at an applied index and drops the entries
+   * it covers; entries after it stay. The snapshot must fall inside the current log.
+   */
+  compact(snapshot: Snapshot): Promise<void> {
+    return this.#serialize(async () => {
+      const index = snapshot.meta.index;
+      const snapIndex = this.#snapshot.meta.index;
+      if (index <= snapIndex) return;
+      if (index > this.lastIndex()) throw new StorageContractError(`snapshot at ${index} is past the log end ${this.lastIndex()}`);
+      const term = this.term(index);
+      if (term !== snapshot.meta.term) throw new StorageContractError(`snapshot at ${index} has term ${snapshot.meta.term}, log has ${term}`);
+      const ops: BatchOp[] = [];
+      for (let i = snapIndex + 1; i <= index; i++) ops.push({ type: "del", key: entryKey(i) });
+      ops.push(...snapshotOps(snapshot));
+      await this.#db.batch(ops, { sync: true });
+      this.#entries = this.#entries.slice(index - snapIndex);
+      this.#snapshot = snapshot;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#writeChain.catch(() => undefined);
+    await this.#db.close();
+  }
+
+  #serialize(write: () => Promise<void>): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error(`raft store ${this.#dir} is closed`));
+    const run = this.#writeChain.then(write);
+    this.#writeChain = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function snapshotOps(snapshot: Snapshot): BatchOp[] {
+  return [
+    { type: "put", key: KEY_SNAPSHOT_META, value: encodeSnapshotMeta(snapshot.meta, snapshot.data) },
+    { type: "put", key: KEY_SNAPSHOT_DATA, value: snapshot.data },
+  ];
+}
+
+async function load(
+  db: Db,
+  dir: string,
+  options: LevelStorageOptions,
+): Promise<{ hardState: HardState; snapshot: Snapshot; entries: Entry[] }> {
+  const corrupt = (detail: string): CorruptStorageError => new CorruptStorageError(dir, detail);
+  const decode = <T>(what: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof RecordError) throw corrupt(`${what}: ${err.message}`);
+      throw err;
+    }
+  };
+  const [version, hsBuf, metaBuf, dataBuf] = await db.getMany([KEY_VERSION, KEY_HARD_STATE, KEY_SNAPSHOT_META, KEY_SNAPSHOT_DATA]);
+  if (version === undefined) {
+    // Fresh store, or one whose very first batch never landed: either way it must be empty.
+    if (hsBuf !== undefined || metaBuf !== undefined) throw corrupt("state present but no format version record");
+    await db.put(KEY_VERSION, encodeVersion(), { sync: true });
+  } else {
+    const v = decode("version", () => decodeVersion(version));
+    if (v !== FORMAT_VERSION) throw corrupt(`unknown format version ${v}`);
+  }
+  const hardState = hsBuf === undefined ? EMPTY_HARD_STATE : decode("hard state", () => decodeHardState(hsBuf));
+  let snapshot: Snapshot = {
+    meta: { index: 0, term: 0, voters: [...options.voters], observers: [...(options.observers ?? [])] },
+    data: new Uint8Array(0),
+  };
+  if (metaBuf !== undefined) {
+    const meta = decode("snapshot meta", () => decodeSnapshotMeta(metaBuf));
+    const data = dataBuf ?? new Uint8Array(0);
+    decode("snapshot data", () => checkSnapshotData(meta, data));
+    snapshot = { meta: { index: meta.index, term: meta.term, voters: meta.voters, observers: meta.observers }, data };
+  } else if (dataBuf !== undefined) {
+    throw corrupt("snapshot data present without its meta");
+  }
+  const entries: Entry[] = [];
+  let expected = snapshot.meta.index + 1;
+  let lastTerm = snapshot.meta.term;
+  for await (const [key, value] of db.iterator({ gte: ENTRY_KEY_LOW, lt: ENTRY_KEY_HIGH })) {
+    const index = decode("entry key", () => entryKeyIndex(key));
+    if (index !== expected) {
+      throw corrupt(index < expected ? `entry ${index} lies at or below the snapshot/previous entry` : `log gap: expected entry ${expected}, found ${index}`);
+    }
+    const entry = decode(`entry ${index}`, () => decodeEntry(value));
+    if (entry.index !== index) throw corrupt(`entry under key ${index} says index ${entry.index}`);
+    if (entry.term < lastTerm) throw corrupt(`entry ${index} has term ${entry.term} below the previous ${lastTerm}`);
+    lastTerm = entry.term;
+    entries.push(entry);
+    expected++;
+  }
+  const lastIndex = snapshot.meta.index + entries.length;
+  if (hardState.commit > lastIndex) throw corrupt(`commit ${hardState.commit} is past the last entry ${lastIndex}`);
+  if (lastTerm > hardState.term) throw corrupt(`log term ${lastTerm} is newer than the hard state term ${hardState.term}`);
+  return { hardState, snapshot, entries };
+}
