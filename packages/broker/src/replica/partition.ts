@@ -1,0 +1,208 @@
+// One partition replica on this broker: its log, its role (leader with LeaderState, follower of
+// a named leader, or offline), acks=all waiters, and wake-ups for long-polling fetches.
+// Contract: only the leader of the current epoch accepts appends; acks=all resolves once the HW
+// passes the batch and the ISR has at least minInsyncReplicas members (Kafka semantics);
+// a replica that loses leadership fails its waiters with NOT_LEADER_OR_FOLLOWER.
+import { BrokerError, Code } from "../errors.js";
+import type { PartitionView } from "../metadata/view.js";
+import { LeaderState } from "./leader_state.js";
+import type { LeaderAppendResult, ReplicaLog } from "./log_port.js";
+
+export type Role =
+  | { readonly kind: "offline" }
+  | { readonly kind: "leader"; readonly state: LeaderState }
+  | { readonly kind: "follower"; readonly leader: number; readonly leaderEpoch: number };
+
+interface AckWaiter {
+  readonly requiredOffset: number;
+  readonly minIsr: number;
+  readonly resolve: (code: number) => void;
+}
+
+export class Partition {
+  role: Role = { kind: "offline" };
+  view: PartitionView;
+  private waiters: AckWaiter[] = [];
+  private readonly wakers = new Set<() => void>();
+
+  constructor(
+    readonly log: ReplicaLog,
+    view: PartitionView,
+    readonly localId: number,
+    private readonly now: () => number,
+  ) {
+    this.view = view;
+  }
+
+  get topic(): string {
+    return this.view.topic;
+  }
+  get index(): number {
+    return this.view.partition;
+  }
+
+  leaderHint(): { leader: number; leaderEpoch: number } {
+    return { leader: this.view.leader, leaderEpoch: this.view.leaderEpoch };
+  }
+
+  leaderState(): LeaderState {
+    if (this.role.kind !== "leader")
+      throw new BrokerError(Code.NOT_LEADER_OR_FOLLOWER, `broker ${this.localId} is not the leader of ${this.name()}`, this.leaderHint());
+    return this.role.state;
+  }
+
+  name(): string {
+    return `${this.view.topic}-${this.view.partition}`;
+  }
+
+  /** Becomes leader for `view.leaderEpoch`: starts the epoch at the log end (KIP-101). */
+  async becomeLeader(view: PartitionView): Promise<void> {
+    this.view = view;
+    const start = this.log.logEndOffset();
+    if (this.log.latestEpoch() < view.leaderEpoch) await this.log.assignEpoch(view.leaderEpoch, start);
+    this.role = {
+      kind: "leader",
+      state: new LeaderState({
+        localId: this.localId,
+        leaderEpoch: view.leaderEpoch,
+        partitionEpoch: view.partitionEpoch,
+        isr: view.isr,
+        replicas: view.replicas,
+        epochStartOffset: start,
+        highWatermark: this.log.highWatermark(),
+        nowMs: this.now(),
+      }),
+    };
+    this.maybeAdvanceHighWatermark();
+    this.wake();
+  }
+
+  becomeFollower(view: PartitionView): void {
+    this.view = view;
+    this.role = { kind: "follower", leader: view.leader, leaderEpoch: view.leaderEpoch };
+    this.failWaiters(Code.NOT_LEADER_OR_FOLLOWER);
+    this.wake();
+  }
+
+  /** Same leader epoch, new ISR/replicas/partition epoch from the controller. */
+  updateLeader(view: PartitionView): void {
+    this.view = view;
+    if (this.role.kind !== "leader") return;
+    this.role.state.applyCommittedIsr(view.isr, view.partitionEpoch, view.replicas, this.now());
+    this.maybeAdvanceHighWatermark();
+    this.releaseWaiters();
+  }
+
+  goOffline(): void {
+    this.role = { kind: "offline" };
+    this.failWaiters(Code.NOT_LEADER_OR_FOLLOWER);
+    this.wake();
+  }
+
+  /**
+   * Appends a client batch as leader. For acks=-1 checks the ISR size first
+   * (NOT_ENOUGH_REPLICAS) and the returned promise waits for the HW (see waitForAcks).
+   */
+  async appendAsLeader(records: Buffer, requiredAcks: number, minIsr: number): Promise<LeaderAppendResult> {
+    const state = this.leaderState();
+    if (requiredAcks === -1 && state.isr.length < minIsr)
+      throw new BrokerError(
+        Code.NOT_ENOUGH_REPLICAS,
+        `${this.name()} has ${state.isr.length} in-sync replicas, min.insync.replicas is ${minIsr}`,
+      );
+    const result = await this.log.appendAsLeader(records, state.leaderEpoch);
+    this.wake(); // followers long-polling for new data
+    // The leader's own copy counts toward the HW only once durable (group commit).
+    void this.flushAndAdvance();
+    return result;
+  }
+
+  private async flushAndAdvance(): Promise<void> {
+    try {
+      await this.log.flush();
+    } catch {
+      // A failed flush leaves durableEndOffset behind; waiters time out rather than lie.
+      return;
+    }
+    this.maybeAdvanceHighWatermark();
+  }
+
+  /** Resolves with an error code (0 = done) once the HW reaches `requiredOffset`, or on timeout. */
+  waitForAcks(requiredOffset: number, minIsr: number, timeoutMs: number): Promise<number> {
+    return new Promise<number>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: AckWaiter = {
+        requiredOffset,
+        minIsr,
+        resolve: (code) => {
+          if (timer !== undefined) clearTimeout(timer);
+          resolve(code);
+        },
+      };
+      this.waiters.push(waiter);
+      timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(Code.REQUEST_TIMED_OUT);
+      }, Math.max(0, timeoutMs));
+      this.releaseWaiters();
+    });
+  }
+
+  /** Leader side of a follower fetch: records the follower's position. */
+  recordFollowerFetch(replicaId: number, fetchOffset: number, leaderEndOffset: number): void {
+    const state = this.leaderState();
+    if (!state.updateFollower(replicaId, fetchOffset, leaderEndOffset, this.now()))
+      throw new BrokerError(Code.NOT_LEADER_OR_FOLLOWER, `broker ${replicaId} is not a replica of ${this.name()}`);
+    this.maybeAdvanceHighWatermark();
+  }
+
+  maybeAdvanceHighWatermark(): void {
+    if (this.role.kind !== "leader") return;
+    if (this.role.state.maybeAdvanceHighWatermark(this.log.durableEndOffset())) {
+      this.log.setHighWatermark(this.role.state.highWatermark);
+      this.releaseWaiters();
+      this.wake();
+    }
+  }
+
+  /** Follower side: the leader's HW, bounded by what this replica holds durably. */
+  followerUpdateHighWatermark(leaderHw: number): void {
+    const hw = Math.min(leaderHw, this.log.durableEndOffset());
+    if (hw > this.log.highWatermark()) {
+      this.log.setHighWatermark(hw);
+      this.wake();
+    }
+  }
+
+  private releaseWaiters(): void {
+    if (this.role.kind !== "leader" || this.waiters.length === 0) return;
+    const state = this.role.state;
+    const hw = state.highWatermark;
+    const isrSize = state.isr.length;
+    const keep: AckWaiter[] = [];
+    for (const w of this.waiters) {
+      if (hw >= w.requiredOffset) w.resolve(isrSize >= w.minIsr ? Code.NONE : Code.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+      else keep.push(w);
+    }
+    this.waiters = keep;
+  }
+
+  private failWaiters(code: number): void {
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w.resolve(code);
+  }
+
+  /** Registers a one-shot wake-up for new data or HW movement; returns its cancel. */
+  onChange(fn: () => void): () => void {
+    this.wakers.add(fn);
+    return () => this.wakers.delete(fn);
+  }
+
+  wake(): void {
+    if (this.wakers.size === 0) return;
+    const fns = [...this.wakers];
+    this.wakers.clear();
+    for (const fn of fns) fn();
+  }
+}
