@@ -82,7 +82,10 @@ export interface Message {
   readonly commit: number;
   readonly entries: readonly Entry[];
   readonly reject: boolean;
-  /** AppResp reject: the follower's last index, for fast backtracking (etcd's RejectHint). */
+  /**
+   * AppResp reject: the follower's guess of the highest index that may match (etcd's RejectHint),
+   * with its term in `logTerm`, for fast backtracking. On reject, `index` echoes the rejected App's index.
+   */
   readonly rejectHint: number;
   /** Snap: the snapshot (the transport chunks it on the wire). */
   readonly snapshot?: Snapshot;
@@ -187,4 +190,38 @@ export interface RaftConfig {
   readonly maxEntryBytes?: number;
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
+  /** Most ReadIndex requests queued while waiting for the first commit of a new term. */
+  readonly maxPendingReads?: number;
+  /** Test-only: break one rule each (see TestingBugs). */
+  readonly testingBugs?: TestingBugs;
+}
+
+/**
+ * Test-only switches, each breaking exactly one Raft rule, so the simulator's checker can be
+ * shown to catch it. Never set outside tests.
+ */
+export interface TestingBugs {
+  /** Leave the vote out of the persisted HardState: a restarted node can vote twice in a term. */
+  readonly skipPersistVote?: true;
+  /** Commit any entry stored on a quorum, whatever its term (breaks Raft §5.4.2). */
+  readonly commitPreviousTermByCount?: true;
+  /** Grant votes without the log up-to-date check (breaks leader completeness, Raft §5.4.1). */
+  readonly voteWithoutLogCheck?: true;
+}
+
+/** Where an accepted proposal landed; it committed iff the entry at `index` still has `term`. */
+export interface ProposalPosition {
+  readonly index: number;
+  readonly term: number;
+}
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lead: NodeId;
+  readonly role: StateRole;
+  readonly lastIndex: number;
 }
