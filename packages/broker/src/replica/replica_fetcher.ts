@@ -1,0 +1,249 @@
+// Follower side of replication for every partition this broker follows from ONE leader broker:
+// one long-lived bidi ReplicaFetch stream, one request in flight at a time. Before a partition
+// fetches under a new leader epoch it truncates its divergent suffix (OffsetsForLeaderEpoch,
+// KIP-101/279). After appending a response it flushes (group commit across partitions) before
+// the next request, so the offset a follower reports is durable and may count toward the HW.
+import { credentials, Metadata, type ClientDuplexStream } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import {
+  ReplicaClient,
+  type ReplicaFetchRequest,
+  type ReplicaFetchResponse,
+} from "@brook/protocol/gen/brook/v1/replica";
+import { Code } from "../errors.js";
+import type { Partition } from "./partition.js";
+import { truncationOffset } from "./truncation.js";
+
+interface FollowedPartition {
+  readonly partition: Partition;
+  readonly leaderEpoch: number;
+  truncated: boolean;
+  /** After a fencing error: wait for metadata to move on instead of hammering the leader. */
+  pausedUntilMs: number;
+}
+
+export class ReplicaFetcher {
+  private readonly followed = new Map<string, FollowedPartition>();
+  private client: ReplicaClient | undefined;
+  private clientAddress: string | undefined;
+  private stream: ClientDuplexStream<ReplicaFetchRequest, ReplicaFetchResponse> | undefined;
+  private pending: { id: number; resolve: (r: ReplicaFetchResponse | null) => void } | undefined;
+  private correlation = 0;
+  private running = true;
+  private wakeIdle: (() => void) | undefined;
+
+  constructor(
+    private readonly opts: {
+      leaderId: number;
+      localId: number;
+      brokerEpoch: () => number;
+      address: () => string | undefined;
+      maxWaitMs: number;
+      maxBytes: number;
+      logger: Logger;
+    },
+  ) {
+    void this.loop();
+  }
+
+  size(): number {
+    return this.followed.size;
+  }
+
+  add(key: string, partition: Partition, leaderEpoch: number): void {
+    this.followed.set(key, { partition, leaderEpoch, truncated: false, pausedUntilMs: 0 });
+    this.wakeIdle?.();
+  }
+
+  remove(key: string): void {
+    this.followed.delete(key);
+  }
+
+  close(): void {
+    this.running = false;
+    this.wakeIdle?.();
+    this.dropStream();
+    this.client?.close();
+    this.client = undefined;
+  }
+
+  private async loop(): Promise<void> {
+    let backoffMs = 50;
+    while (this.running) {
+      try {
+        if (this.followed.size === 0) {
+          await new Promise<void>((r) => {
+            this.wakeIdle = r;
+            setTimeout(r, 1_000).unref();
+          });
+          continue;
+        }
+        const client = this.ensureClient();
+        if (client === undefined) throw new Error(`no address for leader ${this.opts.leaderId}`);
+        await this.truncatePending(client);
+        await this.fetchOnce(client);
+        backoffMs = 50;
+      } catch (err) {
+        if (!this.running) return;
+        this.opts.logger.debug({ err: String(err), leader: this.opts.leaderId }, "replica fetch failed; retrying");
+        this.dropStream();
+        await sleep(backoffMs);
+        backoffMs = Math.min(1_000, backoffMs * 2);
+      }
+    }
+  }
+
+  private ensureClient(): ReplicaClient | undefined {
+    const address = this.opts.address();
+    if (address === undefined) return undefined;
+    if (this.client === undefined || this.clientAddress !== address) {
+      this.dropStream();
+      this.client?.close();
+      this.client = new ReplicaClient(address, credentials.createInsecure(), {
+        "grpc.max_receive_message_length": 64 * 1024 * 1024,
+        "grpc.max_send_message_length": 64 * 1024 * 1024,
+        "grpc.keepalive_time_ms": 10_000,
+      });
+      this.clientAddress = address;
+    }
+    return this.client;
+  }
+
+  private async truncatePending(client: ReplicaClient): Promise<void> {
+    const todo = [...this.followed.values()].filter((f) => !f.truncated);
+    if (todo.length === 0) return;
+    const req = {
+      replicaId: this.opts.localId,
+      partitions: todo.map((f) => ({
+        topic: f.partition.topic,
+        partition: f.partition.index,
+        currentLeaderEpoch: f.leaderEpoch,
+        leaderEpoch: f.partition.log.latestEpoch(),
+      })),
+    };
+    const res = await new Promise<import("@brook/protocol/gen/brook/v1/replica").OffsetsForLeaderEpochResponse>((resolve, reject) =>
+      client.offsetsForLeaderEpoch(req, new Metadata(), { deadline: Date.now() + 10_000 }, (err, r) => (err ? reject(err) : resolve(r))),
+    );
+    for (const f of todo) {
+      const a = res.partitions.find((x) => x.topic === f.partition.topic && x.partition === f.partition.index);
+      if (a === undefined || a.errorCode !== Code.NONE) {
+        // The leader may not have applied its election yet; try again shortly.
+        f.pausedUntilMs = Date.now() + 100;
+        continue;
+      }
+      const log = f.partition.log;
+      const latest = log.latestEpoch();
+      const target =
+        latest < 0
+          ? log.logEndOffset() // nothing written under any epoch: nothing can diverge
+          : truncationOffset(
+              { epoch: a.leaderEpoch, endOffset: a.endOffset },
+              (e) => log.endOffsetForEpoch(e).endOffset,
+              log.logEndOffset(),
+              log.highWatermark(),
+            );
+      if (target < log.logEndOffset()) {
+        this.opts.logger.info({ partition: f.partition.name(), from: log.logEndOffset(), to: target }, "truncating divergent suffix");
+        await log.truncateTo(target);
+      }
+      f.truncated = true;
+    }
+  }
+
+  private openStream(client: ReplicaClient): ClientDuplexStream<ReplicaFetchRequest, ReplicaFetchResponse> {
+    if (this.stream !== undefined) return this.stream;
+    const stream = client.replicaFetch();
+    stream.on("data", (r: ReplicaFetchResponse) => {
+      if (this.pending !== undefined && this.pending.id === r.correlationId) {
+        const p = this.pending;
+        this.pending = undefined;
+        p.resolve(r);
+      }
+    });
+    const broken = () => {
+      if (this.stream === stream) this.stream = undefined;
+      const p = this.pending;
+      this.pending = undefined;
+      p?.resolve(null);
+    };
+    stream.on("error", broken);
+    stream.on("end", broken);
+    stream.on("close", broken);
+    this.stream = stream;
+    return stream;
+  }
+
+  private dropStream(): void {
+    const s = this.stream;
+    this.stream = undefined;
+    if (s !== undefined) {
+      s.removeAllListeners("data");
+      s.on("error", () => {});
+      s.cancel();
+    }
+    const p = this.pending;
+    this.pending = undefined;
+    p?.resolve(null);
+  }
+
+  private async fetchOnce(client: ReplicaClient): Promise<void> {
+    const now = Date.now();
+    const active = [...this.followed.values()].filter((f) => f.truncated && f.pausedUntilMs <= now);
+    if (active.length === 0) {
+      await sleep(50);
+      return;
+    }
+    const stream = this.openStream(client);
+    const id = ++this.correlation;
+    const req: ReplicaFetchRequest = {
+      correlationId: id,
+      replicaId: this.opts.localId,
+      brokerEpoch: this.opts.brokerEpoch(),
+      maxWaitMs: this.opts.maxWaitMs,
+      minBytes: 1,
+      maxBytes: this.opts.maxBytes,
+      partitions: active.map((f) => ({
+        topic: f.partition.topic,
+        partition: f.partition.index,
+        currentLeaderEpoch: f.leaderEpoch,
+        fetchOffset: f.partition.log.logEndOffset(),
+        partitionMaxBytes: this.opts.maxBytes,
+        logStartOffset: f.partition.log.logStartOffset(),
+      })),
+    };
+    const res = await new Promise<ReplicaFetchResponse | null>((resolve) => {
+      this.pending = { id, resolve };
+      stream.write(req);
+    });
+    if (res === null) throw new Error("replica stream closed");
+    const appended: FollowedPartition[] = [];
+    for (const r of res.partitions) {
+      const f = active.find((x) => x.partition.topic === r.topic && x.partition.index === r.partition);
+      if (f === undefined || this.followed.get(keyOf(f)) !== f) continue; // removed meanwhile
+      if (r.errorCode !== Code.NONE) {
+        if (r.errorCode === Code.OFFSET_OUT_OF_RANGE) f.truncated = false; // re-derive our position
+        f.pausedUntilMs = Date.now() + 200;
+        continue;
+      }
+      if (r.records.length > 0) {
+        await f.partition.log.appendAsFollower(r.records);
+        appended.push(f);
+      }
+      f.partition.followerUpdateHighWatermark(r.highWatermark);
+    }
+    // Durable before the next fetch reports these offsets to the leader.
+    await Promise.all(appended.map((f) => f.partition.log.flush()));
+    for (const r of res.partitions) {
+      const f = appended.find((x) => x.partition.topic === r.topic && x.partition.index === r.partition);
+      f?.partition.followerUpdateHighWatermark(r.highWatermark);
+    }
+  }
+}
+
+function keyOf(f: FollowedPartition): string {
+  return `${f.partition.topic}\u0000${f.partition.index}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,413 @@
+// Owns every partition replica on this broker and drives them from metadata: becomes leader
+// or follower, keeps one ReplicaFetcher per leader broker, answers followers' fetches (leader
+// side), runs ISR maintenance through the controller's AlterPartition, and serves produce and
+// fetch at the partition level. Contract: acts only on committed metadata (applyMetadata);
+// a partition not led here under the current epoch never accepts a write.
+import type { Logger } from "pino";
+import { BrokerError, Code, errorCodeOf } from "../errors.js";
+import { localChanges } from "../metadata/local_changes.js";
+import type { MetadataView, PartitionView } from "../metadata/view.js";
+import type { LeaderAppendResult, ReplicaLog } from "./log_port.js";
+import { Partition } from "./partition.js";
+import { ReplicaFetcher } from "./replica_fetcher.js";
+import type {
+  ReplicaFetchRequest,
+  ReplicaFetchResponse,
+  ReplicaFetchPartitionResponse,
+  OffsetsForLeaderEpochRequest,
+  OffsetsForLeaderEpochResponse,
+} from "@brook/protocol/gen/brook/v1/replica";
+
+/** Where partition logs come from (the log engineer's LogManager behind an adapter). */
+export interface LogStore {
+  open(view: PartitionView, topicConfig: ReadonlyMap<string, string>): Promise<ReplicaLog>;
+  remove(topic: string, partition: number): Promise<void>;
+}
+
+export interface AlterPartitionRequest {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+  readonly newIsr: readonly number[];
+}
+export type AlterPartitionResult =
+  | { readonly ok: true; readonly isr: readonly number[]; readonly partitionEpoch: number; readonly leaderEpoch: number }
+  | { readonly ok: false; readonly errorCode: number };
+export type AlterPartitionFn = (req: AlterPartitionRequest) => Promise<AlterPartitionResult>;
+
+export interface ReplicaManagerConfig {
+  /** A follower not caught up for this long leaves the ISR. Default 5 s: see README. */
+  readonly replicaLagTimeMaxMs: number;
+  readonly replicaFetchMaxWaitMs: number;
+  readonly replicaFetchMaxBytes: number;
+  readonly minInsyncReplicas: number;
+}
+
+export const DEFAULT_REPLICA_CONFIG: ReplicaManagerConfig = {
+  replicaLagTimeMaxMs: 5_000,
+  replicaFetchMaxWaitMs: 500,
+  replicaFetchMaxBytes: 8 * 1024 * 1024,
+  minInsyncReplicas: 1,
+};
+
+export type LeadershipListener = (topic: string, partition: number, isLeader: boolean, leaderEpoch: number) => void;
+
+export interface ProduceOutcome {
+  readonly errorCode: number;
+  readonly errorMessage: string;
+  readonly baseOffset: number;
+  readonly logAppendTimeMs: number;
+  readonly logStartOffset: number;
+  readonly leaderHint: { leader: number; leaderEpoch: number } | null;
+}
+
+export class ReplicaManager {
+  private readonly partitions = new Map<string, Partition>();
+  private readonly fetchers = new Map<number, ReplicaFetcher>();
+  private view: MetadataView;
+  private applying: Promise<void> = Promise.resolve();
+  private isrTimer: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<LeadershipListener>();
+  private closed = false;
+
+  constructor(
+    private readonly opts: {
+      localId: number;
+      brokerEpoch: () => number;
+      logs: LogStore;
+      alterPartition: AlterPartitionFn;
+      config: ReplicaManagerConfig;
+      logger: Logger;
+      now?: () => number;
+      initialView: MetadataView;
+    },
+  ) {
+    this.view = opts.initialView;
+    this.isrTimer = setInterval(() => this.maintainIsr(), Math.max(100, Math.floor(opts.config.replicaLagTimeMaxMs / 4)));
+    this.isrTimer.unref();
+  }
+
+  private now(): number {
+    return this.opts.now ? this.opts.now() : Date.now();
+  }
+
+  static key(topic: string, partition: number): string {
+    return `${topic}\u0000${partition}`;
+  }
+
+  get metadata(): MetadataView {
+    return this.view;
+  }
+
+  partition(topic: string, partition: number): Partition | undefined {
+    return this.partitions.get(ReplicaManager.key(topic, partition));
+  }
+
+  /** Partitions this broker currently leads. */
+  ledPartitions(): Partition[] {
+    return [...this.partitions.values()].filter((p) => p.role.kind === "leader");
+  }
+
+  onLeadershipChange(listener: LeadershipListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Applies a committed metadata view. Calls are serialized; each acts on the diff. */
+  applyMetadata(next: MetadataView): Promise<void> {
+    const run = this.applying.then(() => this.applyNow(next));
+    this.applying = run.catch((err: unknown) => this.opts.logger.error({ err }, "applying metadata failed"));
+    return run;
+  }
+
+  private async applyNow(next: MetadataView): Promise<void> {
+    if (this.closed) return;
+    const prev = this.view;
+    this.view = next;
+    const changes = localChanges(prev, next, this.opts.localId);
+    for (const d of changes.deletes) {
+      const key = ReplicaManager.key(d.topic, d.partition);
+      const p = this.partitions.get(key);
+      if (p === undefined) continue;
+      const wasLeader = p.role.kind === "leader";
+      p.goOffline();
+      this.detachFromFetchers(key);
+      this.partitions.delete(key);
+      if (wasLeader) this.notify(d.topic, d.partition, false, -1);
+      await this.opts.logs.remove(d.topic, d.partition);
+      this.opts.logger.info({ topic: d.topic, partition: d.partition }, "replica deleted");
+    }
+    for (const v of changes.leaders) {
+      const p = await this.ensure(v, next);
+      this.detachFromFetchers(ReplicaManager.key(v.topic, v.partition));
+      await p.becomeLeader(v);
+      this.opts.logger.info({ topic: v.topic, partition: v.partition, epoch: v.leaderEpoch }, "became leader");
+      this.notify(v.topic, v.partition, true, v.leaderEpoch);
+    }
+    for (const v of changes.followers) {
+      const p = await this.ensure(v, next);
+      const wasLeader = p.role.kind === "leader";
+      p.becomeFollower(v);
+      const key = ReplicaManager.key(v.topic, v.partition);
+      this.detachFromFetchers(key);
+      if (v.leader >= 0 && v.leader !== this.opts.localId) this.fetcherFor(v.leader).add(key, p, v.leaderEpoch);
+      this.opts.logger.info({ topic: v.topic, partition: v.partition, leader: v.leader, epoch: v.leaderEpoch }, "became follower");
+      if (wasLeader) this.notify(v.topic, v.partition, false, v.leaderEpoch);
+    }
+    for (const v of changes.leaderUpdates) this.partition(v.topic, v.partition)?.updateLeader(v);
+    // A peer's address may have changed (re-registration); fetchers re-resolve on reconnect.
+    for (const [id, f] of this.fetchers) if (f.size() === 0) {
+      f.close();
+      this.fetchers.delete(id);
+    }
+  }
+
+  private async ensure(v: PartitionView, view: MetadataView): Promise<Partition> {
+    const key = ReplicaManager.key(v.topic, v.partition);
+    const existing = this.partitions.get(key);
+    if (existing !== undefined) return existing;
+    const configs = view.topics.get(v.topic)?.configs ?? new Map<string, string>();
+    const log = await this.opts.logs.open(v, configs);
+    const p = new Partition(log, v, this.opts.localId, () => this.now());
+    this.partitions.set(key, p);
+    return p;
+  }
+
+  private notify(topic: string, partition: number, isLeader: boolean, epoch: number): void {
+    for (const l of this.listeners) {
+      try {
+        l(topic, partition, isLeader, epoch);
+      } catch (err) {
+        this.opts.logger.error({ err }, "leadership listener threw");
+      }
+    }
+  }
+
+  private fetcherFor(leaderId: number): ReplicaFetcher {
+    let f = this.fetchers.get(leaderId);
+    if (f === undefined) {
+      f = new ReplicaFetcher({
+        leaderId,
+        localId: this.opts.localId,
+        brokerEpoch: this.opts.brokerEpoch,
+        address: () => {
+          const b = this.view.brokers.get(leaderId);
+          return b === undefined ? undefined : `${b.host}:${b.port}`;
+        },
+        maxWaitMs: this.opts.config.replicaFetchMaxWaitMs,
+        maxBytes: this.opts.config.replicaFetchMaxBytes,
+        logger: this.opts.logger,
+      });
+      this.fetchers.set(leaderId, f);
+    }
+    return f;
+  }
+
+  private detachFromFetchers(key: string): void {
+    for (const f of this.fetchers.values()) f.remove(key);
+  }
+
+  /** Appends one partition's batches from a client produce. Never throws. */
+  async appendRecords(topic: string, partition: number, records: Buffer, acks: number, timeoutMs: number): Promise<ProduceOutcome> {
+    const p = this.partition(topic, partition);
+    const fail = (code: number, msg: string, hint: { leader: number; leaderEpoch: number } | null): ProduceOutcome => ({
+      errorCode: code,
+      errorMessage: msg,
+      baseOffset: -1,
+      logAppendTimeMs: -1,
+      logStartOffset: -1,
+      leaderHint: hint,
+    });
+    if (p === undefined) {
+      const v = this.view.topics.get(topic)?.partitions.get(partition);
+      if (v === undefined) return fail(Code.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic-partition ${topic}-${partition}`, null);
+      return fail(Code.NOT_LEADER_OR_FOLLOWER, `broker ${this.opts.localId} is not the leader of ${topic}-${partition}`, {
+        leader: v.leader,
+        leaderEpoch: v.leaderEpoch,
+      });
+    }
+    const minIsr = this.minIsrFor(topic);
+    let result: LeaderAppendResult;
+    try {
+      result = await p.appendAsLeader(records, acks, minIsr);
+    } catch (err) {
+      const hint = err instanceof BrokerError ? err.leaderHint : null;
+      return fail(errorCodeOf(err), err instanceof Error ? err.message : String(err), hint);
+    }
+    const ok: ProduceOutcome = {
+      errorCode: Code.NONE,
+      errorMessage: "",
+      baseOffset: result.baseOffset,
+      logAppendTimeMs: result.logAppendTimeMs,
+      logStartOffset: p.log.logStartOffset(),
+      leaderHint: null,
+    };
+    if (acks !== -1) return ok;
+    const code = await p.waitForAcks(result.lastOffset + 1, minIsr, timeoutMs);
+    if (code === Code.NONE) return ok;
+    const msg =
+      code === Code.REQUEST_TIMED_OUT
+        ? `replication of ${p.name()} did not reach the ISR within ${timeoutMs} ms`
+        : code === Code.NOT_ENOUGH_REPLICAS_AFTER_APPEND
+          ? `${p.name()} was written but the ISR shrank below min.insync.replicas=${minIsr}`
+          : `${p.name()} lost leadership before the write was replicated`;
+    return { ...fail(code, msg, code === Code.NOT_LEADER_OR_FOLLOWER ? p.leaderHint() : null), baseOffset: result.baseOffset };
+  }
+
+  minIsrFor(topic: string): number {
+    const raw = this.view.topics.get(topic)?.configs.get("min.insync.replicas");
+    const n = raw === undefined ? NaN : Number.parseInt(raw, 10);
+    return Number.isFinite(n) && n > 0 ? n : this.opts.config.minInsyncReplicas;
+  }
+
+  /** Leader side of the follower protocol: answers one ReplicaFetch request, long-polling. */
+  async handleReplicaFetch(req: ReplicaFetchRequest, cancelled: () => boolean): Promise<ReplicaFetchResponse> {
+    const deadline = this.now() + Math.min(Math.max(req.maxWaitMs, 0), 10_000);
+    for (;;) {
+      const out: ReplicaFetchPartitionResponse[] = [];
+      let bytes = 0;
+      let budget = req.maxBytes > 0 ? req.maxBytes : this.opts.config.replicaFetchMaxBytes;
+      const touched: Partition[] = [];
+      for (const fp of req.partitions) {
+        const r = await this.replicaFetchOne(req.replicaId, fp, budget, touched);
+        bytes += r.records.length;
+        budget = Math.max(1, budget - r.records.length);
+        out.push(r);
+      }
+      const anyError = out.some((r) => r.errorCode !== Code.NONE);
+      if (bytes > 0 || anyError || this.now() >= deadline || cancelled() || this.closed || req.partitions.length === 0)
+        return { correlationId: req.correlationId, errorCode: Code.NONE, partitions: out };
+      await this.waitForChange(touched, deadline - this.now());
+    }
+  }
+
+  private waitForChange(parts: Partition[], ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const cancels: (() => void)[] = [];
+      const done = () => {
+        clearTimeout(timer);
+        for (const c of cancels) c();
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      for (const p of parts) cancels.push(p.onChange(done));
+    });
+  }
+
+  private async replicaFetchOne(
+    replicaId: number,
+    fp: ReplicaFetchRequest["partitions"][number],
+    budget: number,
+    touched: Partition[],
+  ): Promise<ReplicaFetchPartitionResponse> {
+    const base = { topic: fp.topic, partition: fp.partition, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, records: Buffer.alloc(0) as Buffer };
+    const p = this.partition(fp.topic, fp.partition);
+    if (p === undefined || p.role.kind !== "leader")
+      return { ...base, errorCode: Code.NOT_LEADER_OR_FOLLOWER, errorMessage: `broker ${this.opts.localId} does not lead ${fp.topic}-${fp.partition}` };
+    const state = p.role.state;
+    if (fp.currentLeaderEpoch < state.leaderEpoch)
+      return { ...base, errorCode: Code.FENCED_LEADER_EPOCH, errorMessage: `epoch ${fp.currentLeaderEpoch} < ${state.leaderEpoch}` };
+    if (fp.currentLeaderEpoch > state.leaderEpoch)
+      return { ...base, errorCode: Code.UNKNOWN_LEADER_EPOCH, errorMessage: `epoch ${fp.currentLeaderEpoch} > ${state.leaderEpoch}` };
+    const leo = p.log.logEndOffset();
+    const start = p.log.logStartOffset();
+    if (fp.fetchOffset > leo || fp.fetchOffset < start)
+      return {
+        ...base,
+        highWatermark: state.highWatermark,
+        logStartOffset: start,
+        logEndOffset: leo,
+        errorCode: Code.OFFSET_OUT_OF_RANGE,
+        errorMessage: `offset ${fp.fetchOffset} outside [${start}, ${leo}]`,
+      };
+    try {
+      p.recordFollowerFetch(replicaId, fp.fetchOffset, leo);
+    } catch (err) {
+      return { ...base, errorCode: errorCodeOf(err), errorMessage: err instanceof Error ? err.message : String(err) };
+    }
+    this.maybeExpandIsr(p);
+    touched.push(p);
+    let records: Buffer = Buffer.alloc(0);
+    if (fp.fetchOffset < leo) {
+      const max = Math.min(budget, fp.partitionMaxBytes > 0 ? fp.partitionMaxBytes : budget);
+      records = (await p.log.read(fp.fetchOffset, max, leo)).records;
+    }
+    return {
+      ...base,
+      errorCode: Code.NONE,
+      errorMessage: "",
+      highWatermark: state.highWatermark,
+      logStartOffset: start,
+      logEndOffset: leo,
+      records,
+    };
+  }
+
+  handleOffsetsForLeaderEpoch(req: OffsetsForLeaderEpochRequest): OffsetsForLeaderEpochResponse {
+    return {
+      partitions: req.partitions.map((ep) => {
+        const p = this.partition(ep.topic, ep.partition);
+        const base = { topic: ep.topic, partition: ep.partition, leaderEpoch: -1, endOffset: -1 };
+        if (p === undefined || p.role.kind !== "leader") return { ...base, errorCode: Code.NOT_LEADER_OR_FOLLOWER };
+        if (ep.currentLeaderEpoch >= 0 && ep.currentLeaderEpoch < p.role.state.leaderEpoch) return { ...base, errorCode: Code.FENCED_LEADER_EPOCH };
+        if (ep.currentLeaderEpoch > p.role.state.leaderEpoch) return { ...base, errorCode: Code.UNKNOWN_LEADER_EPOCH };
+        const e = p.log.endOffsetForEpoch(ep.leaderEpoch);
+        return { ...base, errorCode: Code.NONE, leaderEpoch: e.epoch, endOffset: e.endOffset };
+      }),
+    };
+  }
+
+  private maybeExpandIsr(p: Partition): void {
+    if (p.role.kind !== "leader" || p.role.state.pendingIsr !== null) return;
+    if (p.role.state.rejoinCandidates().length > 0) this.proposeIsr(p);
+  }
+
+  /** Periodic: shrink lagging followers out, let caught-up ones in. */
+  maintainIsr(): void {
+    for (const p of this.ledPartitions()) this.proposeIsr(p);
+  }
+
+  private proposeIsr(p: Partition): void {
+    if (p.role.kind !== "leader" || this.closed) return;
+    const state = p.role.state;
+    const proposal = state.nextIsrProposal(this.now(), this.opts.config.replicaLagTimeMaxMs);
+    if (proposal === null) return;
+    state.pendingIsr = { isr: proposal };
+    const req: AlterPartitionRequest = {
+      topic: p.topic,
+      topicId: p.view.topicId,
+      partition: p.index,
+      leaderEpoch: state.leaderEpoch,
+      partitionEpoch: state.partitionEpoch,
+      newIsr: proposal,
+    };
+    this.opts.logger.info({ topic: p.topic, partition: p.index, from: state.isr, to: proposal }, "proposing ISR change");
+    this.opts
+      .alterPartition(req)
+      .then((res) => {
+        if (p.role.kind !== "leader" || p.role.state !== state) return;
+        if (res.ok) state.applyCommittedIsr(res.isr, res.partitionEpoch, [], this.now());
+        else {
+          state.pendingIsr = null;
+          this.opts.logger.warn({ topic: p.topic, partition: p.index, code: res.errorCode }, "AlterPartition rejected");
+        }
+        p.maybeAdvanceHighWatermark();
+      })
+      .catch((err: unknown) => {
+        if (p.role.kind === "leader" && p.role.state === state) state.pendingIsr = null;
+        this.opts.logger.warn({ err, topic: p.topic, partition: p.index }, "AlterPartition failed");
+      });
+  }
+
+  /** Stops fetchers and fails waiters; logs are closed by their owner. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.isrTimer !== undefined) clearInterval(this.isrTimer);
+    for (const f of this.fetchers.values()) f.close();
+    this.fetchers.clear();
+    for (const p of this.partitions.values()) p.goOffline();
+    await this.applying;
+  }
+}
