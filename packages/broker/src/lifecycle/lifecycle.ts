@@ -1,0 +1,131 @@
+// Broker lifecycle against the controller quorum (KRaft's BrokerLifecycleManager):
+// register with a fresh incarnation id, heartbeat every interval, start fenced and ask to be
+// unfenced once metadata is applied, re-register if the controller forgot us, and on a
+// controlled shutdown heartbeat with want_shut_down until the controller has moved our
+// leaderships away (should_shut_down) or the deadline passes.
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { ControllerChannel } from "./controller_channel.js";
+
+export type LifecycleState = "starting" | "fenced" | "running" | "shutting-down" | "stopped";
+
+export class BrokerLifecycle {
+  state: LifecycleState = "starting";
+  brokerEpoch = -1;
+  readonly incarnationId = randomUUID();
+  private timer: NodeJS.Timeout | undefined;
+  private wantShutDown = false;
+  private shutdownGranted: (() => void) | undefined;
+  private stopped = false;
+  private beating = false;
+
+  constructor(
+    private readonly opts: {
+      nodeId: number;
+      host: string;
+      port: number;
+      rack: string;
+      channel: ControllerChannel;
+      heartbeatIntervalMs: number;
+      metadataOffset: () => number;
+      logger: Logger;
+    },
+  ) {}
+
+  fenced(): boolean {
+    return this.state !== "running";
+  }
+
+  /** Registers (retrying until it succeeds or stop()) and starts heartbeating. */
+  async start(): Promise<void> {
+    await this.register();
+    this.schedule(0);
+  }
+
+  private async register(): Promise<void> {
+    let backoff = 100;
+    while (!this.stopped) {
+      try {
+        const r = await this.opts.channel.register({
+          nodeId: this.opts.nodeId,
+          incarnationId: this.incarnationId,
+          host: this.opts.host,
+          port: this.opts.port,
+          rack: this.opts.rack,
+        });
+        this.brokerEpoch = r.brokerEpoch;
+        if (this.state === "starting") this.state = "fenced";
+        this.opts.logger.info({ brokerEpoch: r.brokerEpoch }, "registered with the controller");
+        return;
+      } catch (err) {
+        this.opts.logger.warn({ err: String(err) }, "broker registration failed; retrying");
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(2_000, backoff * 2);
+      }
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.beat(), ms);
+  }
+
+  private async beat(): Promise<void> {
+    if (this.stopped || this.beating) return;
+    this.beating = true;
+    try {
+      const offset = this.opts.metadataOffset();
+      const r = await this.opts.channel.heartbeat({
+        nodeId: this.opts.nodeId,
+        brokerEpoch: this.brokerEpoch,
+        currentMetadataOffset: offset,
+        wantFence: offset < 0, // not caught up with any metadata yet: stay fenced
+        wantShutDown: this.wantShutDown,
+      });
+      if (this.wantShutDown) {
+        if (r.shouldShutDown) this.shutdownGranted?.();
+      } else if (r.isFenced) {
+        if (this.state === "running") this.opts.logger.warn("controller fenced this broker");
+        this.state = "fenced";
+      } else {
+        if (this.state !== "running") this.opts.logger.info("broker unfenced: serving");
+        this.state = "running";
+      }
+    } catch (err) {
+      // STALE_BROKER_EPOCH / unknown broker: the controller forgot us (e.g. session expired
+      // and we were unregistered); register again with the same incarnation.
+      const code = typeof err === "object" && err !== null && "brokerCode" in err ? (err as { brokerCode: number }).brokerCode : 0;
+      if (code === 77 /* STALE_BROKER_EPOCH */ || code === 89 /* BROKER_ID_NOT_REGISTERED */) {
+        this.state = "fenced";
+        await this.register();
+      } else {
+        this.opts.logger.debug({ err: String(err) }, "heartbeat failed");
+      }
+    } finally {
+      this.beating = false;
+    }
+    this.schedule(this.opts.heartbeatIntervalMs);
+  }
+
+  /**
+   * Asks the controller to move leadership away, resolving when it agreed or `deadlineMs`
+   * passed (Kafka waits for the same answer before it stops its replicas).
+   */
+  async controlledShutdown(deadlineMs: number): Promise<boolean> {
+    this.wantShutDown = true;
+    this.state = "shutting-down";
+    const granted = new Promise<boolean>((resolve) => {
+      this.shutdownGranted = () => resolve(true);
+      setTimeout(() => resolve(false), deadlineMs).unref();
+    });
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.schedule(0);
+    return granted;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.state = "stopped";
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+}
