@@ -63,6 +63,12 @@ export interface ProduceOutcome {
   readonly leaderHint: { leader: number; leaderEpoch: number } | null;
 }
 
+export interface ReadCommittedResult {
+  readonly records: Buffer;
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+}
+
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
   private readonly fetchers = new Map<number, ReplicaFetcher>();
@@ -254,6 +260,17 @@ export class ReplicaManager {
           ? `${p.name()} was written but the ISR shrank below min.insync.replicas=${minIsr}`
           : `${p.name()} lost leadership before the write was replicated`;
     return { ...fail(code, msg, code === Code.NOT_LEADER_OR_FOLLOWER ? p.leaderHint() : null), baseOffset: result.baseOffset };
+  }
+
+  /** Committed batches (below the HW) from `fromOffset`; throws BrokerError when not held. */
+  async readCommitted(topic: string, partition: number, fromOffset: number, maxBytes: number): Promise<ReadCommittedResult> {
+    const p = this.partition(topic, partition);
+    if (p === undefined) throw new BrokerError(Code.UNKNOWN_TOPIC_OR_PARTITION, `no replica of ${topic}-${partition} on this broker`);
+    const hw = p.log.highWatermark();
+    const start = p.log.logStartOffset();
+    if (fromOffset >= hw) return { records: Buffer.alloc(0), highWatermark: hw, logStartOffset: start };
+    const r = await p.log.read(Math.max(fromOffset, start), maxBytes, hw);
+    return { records: r.records, highWatermark: hw, logStartOffset: start };
   }
 
   minIsrFor(topic: string): number {

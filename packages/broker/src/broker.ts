@@ -1,0 +1,241 @@
+// The broker role of a node: wires the client-facing service, the Replica endpoint, the
+// replica manager, the lifecycle against the controller quorum and the metadata follower.
+// Contract: start() resolves once the gRPC port is bound and the broker has registered;
+// shutdown({ controlled: true }) moves leadership away (bounded wait) before stopping.
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { BrokerService } from "@brook/protocol/gen/brook/v1/broker";
+import { ReplicaService } from "@brook/protocol/gen/brook/v1/replica";
+import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from "./config.js";
+import type { ControllerChannel } from "./lifecycle/controller_channel.js";
+import { BrokerLifecycle, type LifecycleState } from "./lifecycle/lifecycle.js";
+import { EMPTY_VIEW } from "./metadata/view.js";
+import type { LeadershipListener, LogStore, ProduceOutcome, ReadCommittedResult } from "./replica/replica_manager.js";
+import { ReplicaManager } from "./replica/replica_manager.js";
+import { replicaServer } from "./replica/replica_service.js";
+import { brokerServer } from "./service/broker_service.js";
+import type { ControllerApi } from "./service/controller_api.js";
+import type { GroupCoordinatorApi } from "./service/group_api.js";
+
+export interface BrokerOptions {
+  readonly nodeId: number;
+  readonly dataDir: string;
+  /** host:port to bind; port 0 picks a free one. */
+  readonly listen: string;
+  /** host:port others dial; a 0 port is replaced by the bound one. */
+  readonly advertised: string;
+  readonly rack?: string;
+  /** Controller voters: node id -> host:port of its controller listener. */
+  readonly controllerQuorum: ReadonlyMap<number, string>;
+  readonly config?: Partial<BrokerConfig>;
+  readonly logger: Logger;
+  /** Register on this server instead of creating one (combined mode shares one port). */
+  readonly server?: Server;
+}
+
+/** What Broker.start builds from the options; injectable for tests and the combined node. */
+export interface BrokerParts {
+  readonly logs: LogStore & { close(): Promise<void> };
+  readonly channel: ControllerChannel;
+}
+
+export interface BrokerStatus {
+  readonly nodeId: number;
+  readonly brokerEpoch: number;
+  readonly state: LifecycleState;
+  readonly metadataOffset: number;
+  readonly port: number;
+  readonly partitions: number;
+  readonly leaderPartitions: number;
+  readonly underReplicatedPartitions: number;
+}
+
+export class Broker {
+  private groupCoordinator: GroupCoordinatorApi | undefined;
+  private subscription: { close(): void } | undefined;
+  private stopped = false;
+
+  private constructor(
+    readonly nodeId: number,
+    readonly port: number,
+    readonly config: BrokerConfig,
+    readonly replicas: ReplicaManager,
+    private readonly lifecycle: BrokerLifecycle,
+    private readonly parts: BrokerParts,
+    private readonly server: Server,
+    private readonly ownsServer: boolean,
+    private readonly logger: Logger,
+  ) {}
+
+  static async startWith(options: BrokerOptions, parts: BrokerParts): Promise<Broker> {
+    const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, ...options.config };
+    const logger = options.logger.child({ role: "broker", node: options.nodeId });
+    const ownsServer = options.server === undefined;
+    const server =
+      options.server ??
+      new Server({
+        "grpc.max_receive_message_length": 64 * 1024 * 1024,
+        "grpc.max_send_message_length": 64 * 1024 * 1024,
+      });
+    let lifecycle: BrokerLifecycle | undefined;
+    const replicas = new ReplicaManager({
+      localId: options.nodeId,
+      brokerEpoch: () => lifecycle?.brokerEpoch ?? -1,
+      logs: parts.logs,
+      alterPartition: parts.channel.alterPartition,
+      config: {
+        replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+        replicaFetchMaxWaitMs: config.replicaFetchWaitMaxMs,
+        replicaFetchMaxBytes: config.replicaFetchMaxBytes,
+        minInsyncReplicas: config.minInsyncReplicas,
+      },
+      logger,
+      initialView: EMPTY_VIEW,
+    });
+    const holder: { broker?: Broker } = {};
+    server.addService(
+      BrokerService,
+      brokerServer({
+        localId: options.nodeId,
+        replicas,
+        controller: withDefaults(parts.channel, config),
+        groups: () => holder.broker?.groupCoordinator,
+        fenced: () => lifecycle?.fenced() ?? true,
+        controllerId: () => parts.channel.activeControllerId(),
+        defaultMaxMessageBytes: config.messageMaxBytes,
+        logger,
+      }),
+    );
+    server.addService(ReplicaService, replicaServer(replicas, logger));
+    let port = 0;
+    if (ownsServer) {
+      port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(options.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      );
+    } else {
+      port = Number(options.listen.slice(options.listen.lastIndexOf(":") + 1));
+    }
+    const [advHost, advPortRaw] = splitHostPort(options.advertised);
+    const advPort = advPortRaw === 0 ? port : advPortRaw;
+    let metadataOffset = -1;
+    lifecycle = new BrokerLifecycle({
+      nodeId: options.nodeId,
+      host: advHost,
+      port: advPort,
+      rack: options.rack ?? "",
+      channel: parts.channel,
+      heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+      metadataOffset: () => metadataOffset,
+      logger,
+    });
+    const broker = new Broker(options.nodeId, port, config, replicas, lifecycle, parts, server, ownsServer, logger);
+    holder.broker = broker;
+    broker.subscription = parts.channel.followMetadata((view) => {
+      void replicas.applyMetadata(view).then(() => {
+        metadataOffset = view.offset;
+      });
+    });
+    await lifecycle.start();
+    logger.info({ port, advertised: `${advHost}:${advPort}` }, "broker started");
+    return broker;
+  }
+
+  /** Installs the consumer-group coordinator the service delegates group calls to. */
+  setGroupCoordinator(api: GroupCoordinatorApi): void {
+    this.groupCoordinator = api;
+  }
+
+  /** Leadership changes of any partition on this broker (e.g. __consumer_offsets). */
+  onLeadershipChange(listener: LeadershipListener): () => void {
+    return this.replicas.onLeadershipChange(listener);
+  }
+
+  /**
+   * Appends batches to a partition this broker leads (used by the group coordinator for
+   * __consumer_offsets); acks=-1 waits for the ISR like a client produce.
+   */
+  append(topic: string, partition: number, records: Buffer, acks: -1 | 1 = -1, timeoutMs = 30_000): Promise<ProduceOutcome> {
+    return this.replicas.appendRecords(topic, partition, records, acks, timeoutMs);
+  }
+
+  /** Reads committed batches (below the HW) of a partition this broker holds, leader or not. */
+  readCommitted(topic: string, partition: number, fromOffset: number, maxBytes: number): Promise<ReadCommittedResult> {
+    return this.replicas.readCommitted(topic, partition, fromOffset, maxBytes);
+  }
+
+  status(): BrokerStatus {
+    const led = this.replicas.ledPartitions();
+    return {
+      nodeId: this.nodeId,
+      brokerEpoch: this.lifecycle.brokerEpoch,
+      state: this.lifecycle.state,
+      metadataOffset: this.replicas.metadata.offset,
+      port: this.port,
+      partitions: [...this.replicas.metadata.topics.values()].reduce(
+        (n, t) => n + [...t.partitions.values()].filter((p) => p.replicas.includes(this.nodeId)).length,
+        0,
+      ),
+      leaderPartitions: led.length,
+      underReplicatedPartitions: led.filter((p) => p.role.kind === "leader" && p.role.state.isr.length < p.view.replicas.length).length,
+    };
+  }
+
+  async shutdown(opts: { controlled: boolean }): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (opts.controlled) {
+      const moved = await this.lifecycle.controlledShutdown(this.config.controlledShutdownTimeoutMs);
+      this.logger.info({ moved }, moved ? "leadership moved away" : "controlled shutdown timed out; stopping anyway");
+    }
+    this.lifecycle.stop();
+    this.subscription?.close();
+    await this.replicas.close();
+    if (this.ownsServer)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          this.server.forceShutdown();
+          resolve();
+        }, 2_000);
+        this.server.tryShutdown(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    this.parts.channel.close();
+    await this.parts.logs.close();
+  }
+}
+
+function splitHostPort(s: string): [string, number] {
+  const i = s.lastIndexOf(":");
+  if (i < 0) return [s, 0];
+  return [s.slice(0, i).replace(/^\[|\]$/g, ""), Number(s.slice(i + 1)) || 0];
+}
+
+/** CreateTopics with -1 counts gets this broker's num.partitions/default.replication.factor. */
+function withDefaults(api: ControllerApi, config: BrokerConfig): ControllerApi {
+  return {
+    ...bindAll(api),
+    createTopics: (req) =>
+      api.createTopics({
+        ...req,
+        topics: req.topics.map((t) => ({
+          ...t,
+          numPartitions: t.numPartitions <= 0 && t.assignments.length === 0 ? config.numPartitions : t.numPartitions,
+          replicationFactor: t.replicationFactor <= 0 && t.assignments.length === 0 ? config.defaultReplicationFactor : t.replicationFactor,
+        })),
+      }),
+  };
+}
+
+function bindAll(api: ControllerApi): ControllerApi {
+  return {
+    createTopics: (r) => api.createTopics(r),
+    deleteTopics: (r) => api.deleteTopics(r),
+    createPartitions: (r) => api.createPartitions(r),
+    describeConfigs: (r) => api.describeConfigs(r),
+    alterConfigs: (r) => api.alterConfigs(r),
+    describeCluster: () => api.describeCluster(),
+    allocateProducerIds: () => api.allocateProducerIds(),
+  };
+}

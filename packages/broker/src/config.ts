@@ -1,0 +1,41 @@
+// Broker settings (Kafka's names in camelCase) and their defaults. Defaults favour fast
+// failover on small clusters; each differing from Kafka says why.
+export interface BrokerConfig {
+  /** num.partitions: used when CreateTopics asks for the default (-1). */
+  readonly numPartitions: number;
+  /** default.replication.factor */
+  readonly defaultReplicationFactor: number;
+  /** min.insync.replicas: broker-wide default; a topic config overrides it. */
+  readonly minInsyncReplicas: number;
+  /**
+   * replica.lag.time.max.ms. Kafka uses 30 s. Brook uses 5 s: with acks=all a dead follower
+   * stalls every write until it leaves the ISR, so this bounds that stall; 5 s still rides
+   * out GC pauses and fsync stalls on a busy machine without flapping the ISR.
+   */
+  readonly replicaLagTimeMaxMs: number;
+  /** replica.fetch.wait.max.ms (Kafka 500). */
+  readonly replicaFetchWaitMaxMs: number;
+  /** replica.fetch.max.bytes per response. */
+  readonly replicaFetchMaxBytes: number;
+  /** message.max.bytes: largest record batch a topic accepts unless max.message.bytes overrides. */
+  readonly messageMaxBytes: number;
+  /** broker.heartbeat.interval.ms. Kafka 2 s; 500 ms lets the controller's session timeout be short. */
+  readonly brokerHeartbeatIntervalMs: number;
+  /** How long a controlled shutdown waits for leadership to move before stopping anyway. */
+  readonly controlledShutdownTimeoutMs: number;
+  /** flush.mode default for topics: "durable" (fsync before HW counts) or "replicated". */
+  readonly flushMode: "durable" | "replicated";
+}
+
+export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
+  numPartitions: 1,
+  defaultReplicationFactor: 1,
+  minInsyncReplicas: 1,
+  replicaLagTimeMaxMs: 5_000,
+  replicaFetchWaitMaxMs: 500,
+  replicaFetchMaxBytes: 10 * 1024 * 1024,
+  messageMaxBytes: 1_048_588,
+  brokerHeartbeatIntervalMs: 500,
+  controlledShutdownTimeoutMs: 30_000,
+  flushMode: "durable",
+};
