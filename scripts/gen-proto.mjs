@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "packages/protocol/src/gen");
@@ -16,6 +17,15 @@ if (!existsSync(buf)) {
   console.error("gen-proto: node_modules/.bin/buf is missing; run `npm test` (or `npx pnpm install`) first.");
   process.exit(1);
 }
+// ts-proto imports grpc-js' interfaces (ClientWritableStream, handleUnaryCall, ...) as if they
+// were values; under verbatimModuleSyntax tsc keeps them and Node's ESM loader then fails on the
+// CommonJS module. Mark every name grpc-js does not export at runtime as `type`.
+const grpcRuntime = new Set(Object.keys(createRequire(join(root, "packages/protocol/package.json"))("@grpc/grpc-js")));
+const markGrpcTypes = (text) =>
+  text.replace(/import \{([^}]*)\} from "@grpc\/grpc-js";/g, (_all, names) => {
+    const specs = names.split(",").map((n) => n.trim().replace(/^type /, "")).filter(Boolean);
+    return `import { ${specs.map((n) => (grpcRuntime.has(n) ? n : `type ${n}`)).join(", ")} } from "@grpc/grpc-js";`;
+  });
 const scratch = mkdtempSync(join(tmpdir(), "brook-gen-"));
 try {
   execFileSync(buf, ["generate", "--output", scratch], { cwd: root, stdio: "inherit" });
@@ -32,7 +42,7 @@ try {
         const rel = relative(join(scratch, "packages/protocol/src/gen"), path);
         fresh.add(rel);
         const target = join(out, rel);
-        const text = header + readFileSync(path, "utf8");
+        const text = header + markGrpcTypes(readFileSync(path, "utf8"));
         mkdirSync(dirname(target), { recursive: true });
         if (!existsSync(target) || readFileSync(target, "utf8") !== text) writeFileSync(target, text);
       }
