@@ -23,6 +23,8 @@ export class Partition {
   role: Role = { kind: "offline" };
   view: PartitionView;
   private waiters: AckWaiter[] = [];
+  /** Serializes role changes with follower appends/truncation so neither sees the other half-done. */
+  private exclusive: Promise<unknown> = Promise.resolve();
   private readonly wakers = new Set<() => void>();
 
   constructor(
@@ -55,8 +57,23 @@ export class Partition {
     return `${this.view.topic}-${this.view.partition}`;
   }
 
+  /** Runs `fn` after every earlier exclusive operation on this replica has finished. */
+  runExclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.exclusive.then(fn, fn);
+    this.exclusive = run.catch(() => undefined);
+    return run;
+  }
+
+  isFollowerOf(leaderEpoch: number): boolean {
+    return this.role.kind === "follower" && this.role.leaderEpoch === leaderEpoch;
+  }
+
   /** Becomes leader for `view.leaderEpoch`: starts the epoch at the log end (KIP-101). */
-  async becomeLeader(view: PartitionView): Promise<void> {
+  becomeLeader(view: PartitionView): Promise<void> {
+    return this.runExclusive(() => this.becomeLeaderNow(view));
+  }
+
+  private async becomeLeaderNow(view: PartitionView): Promise<void> {
     this.view = view;
     const start = this.log.logEndOffset();
     if (this.log.latestEpoch() < view.leaderEpoch) await this.log.assignEpoch(view.leaderEpoch, start);

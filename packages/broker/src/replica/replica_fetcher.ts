@@ -142,11 +142,15 @@ export class ReplicaFetcher {
               log.logEndOffset(),
               log.highWatermark(),
             );
-      if (target < log.logEndOffset()) {
-        this.opts.logger.info({ partition: f.partition.name(), from: log.logEndOffset(), to: target }, "truncating divergent suffix");
-        await log.truncateTo(target);
-      }
-      f.truncated = true;
+      const done = await f.partition.runExclusive(async () => {
+        if (!f.partition.isFollowerOf(f.leaderEpoch)) return false;
+        if (target < log.logEndOffset()) {
+          this.opts.logger.info({ partition: f.partition.name(), from: log.logEndOffset(), to: target }, "truncating divergent suffix");
+          await log.truncateTo(target);
+        }
+        return true;
+      });
+      if (done) f.truncated = true;
     }
   }
 
@@ -211,6 +215,7 @@ export class ReplicaFetcher {
         logStartOffset: f.partition.log.logStartOffset(),
       })),
     };
+    const fetchedFrom = new Map(active.map((f) => [f, f.partition.log.logEndOffset()]));
     const res = await new Promise<ReplicaFetchResponse | null>((resolve) => {
       this.pending = { id, resolve };
       stream.write(req);
@@ -226,8 +231,13 @@ export class ReplicaFetcher {
         continue;
       }
       if (r.records.length > 0) {
-        await f.partition.log.appendAsFollower(r.records);
-        appended.push(f);
+        const ok = await f.partition.runExclusive(async () => {
+          // Leadership may have moved while the response was in flight.
+          if (!f.partition.isFollowerOf(f.leaderEpoch) || f.partition.log.logEndOffset() !== fetchedFrom.get(f)) return false;
+          await f.partition.log.appendAsFollower(r.records);
+          return true;
+        });
+        if (ok) appended.push(f);
       }
       f.partition.followerUpdateHighWatermark(r.highWatermark);
     }
