@@ -47,7 +47,13 @@ if (command === "test") {
   process.exit(result.status ?? 1);
 } else if (command === "build") {
   installAndBuild();
+} else if (command === "cluster") {
+  installAndBuild();
+  // Ctrl-C reaches this process too: ignore it here and let cluster.mjs stop the nodes.
+  process.on("SIGINT", () => {});
+  const result = spawnSync(process.execPath, [join(root, "scripts", "cluster.mjs"), ...process.argv.slice(3)], { cwd: root, stdio: "inherit" });
+  process.exit(result.status ?? 0);
 } else {
-  console.error("usage: node scripts/run.mjs test|build");
+  console.error("usage: node scripts/run.mjs test|build|cluster");
   process.exit(2);
 }

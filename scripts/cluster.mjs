@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// The local three-node cluster: starts three combined (controller + broker) brook nodes
+// as child processes on 127.0.0.1, data under .cluster/nodeN/data, each node's log in
+// .cluster/nodeN.log. Ctrl-C (or SIGTERM) sends each node one SIGTERM (controlled
+// shutdown) and waits for all three to exit. Expects a built workspace (`npm run cluster`
+// installs and builds first). Flags: --fresh wipes .cluster/ before starting.
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const clusterDir = join(root, ".cluster");
+const bin = join(root, "packages", "server", "dist", "bin", "brook.js");
+const ids = [1, 2, 3];
+const port = (id, kind) => Number(`${id}${{ client: "9092", controller: "9093", http: "8080" }[kind]}`);
+const bootstrap = ids.map((id) => `127.0.0.1:${port(id, "client")}`).join(",");
+const voters = ids.map((id) => `${id}@127.0.0.1:${port(id, "controller")}`).join(",");
+const READY_TIMEOUT_MS = 120_000;
+
+if (!existsSync(bin)) {
+  console.error(`✖ ${relative(root, bin)} is missing: build first (npm run cluster does install + build + start).`);
+  process.exit(1);
+}
+if (process.argv.includes("--fresh")) rmSync(clusterDir, { recursive: true, force: true });
+
+// A node left over from a crashed launcher still holds its lock and ports: say so instead of
+// starting a second copy that would wait forever for its ports.
+for (const id of ids) {
+  const lock = join(clusterDir, `node${id}`, "data", ".lock");
+  const pid = existsSync(lock) ? Number(readFileSync(lock, "utf8").trim()) : 0;
+  if (pid > 0 && isAlive(pid)) {
+    console.error(`✖ node ${id} of an earlier run is still running (pid ${pid}). Stop it with: kill ${pid}`);
+    process.exit(1);
+  }
+}
+const busy = [];
+for (const id of ids) for (const kind of ["client", "controller", "http"]) if (await isListening(port(id, kind))) busy.push(port(id, kind));
+if (busy.length > 0) {
+  console.error(`✖ ports ${busy.join(", ")} on 127.0.0.1 are already in use (another cluster, or docker compose up?). Stop that first.`);
+  process.exit(1);
+}
+
+const nodes = ids.map((id) => {
+  const dir = join(clusterDir, `node${id}`);
+  mkdirSync(dir, { recursive: true });
+  const logPath = join(clusterDir, `node${id}.log`);
+  const log = openSync(logPath, "a");
+  const args = [
+    bin,
+    `--node.id=${id}`,
+    "--process.roles=broker,controller",
+    `--controller.quorum.voters=${voters}`,
+    `--listeners=PLAINTEXT://127.0.0.1:${port(id, "client")},CONTROLLER://127.0.0.1:${port(id, "controller")}`,
+    `--advertised.listeners=PLAINTEXT://127.0.0.1:${port(id, "client")}`,
+    `--http.listener=127.0.0.1:${port(id, "http")}`,
+    `--log.dirs=${join(dir, "data")}`,
+    "--num.partitions=3",
+    "--default.replication.factor=3",
+    "--min.insync.replicas=2",
+    "--offsets.topic.replication.factor=3",
+  ];
+  // detached: a terminal's Ctrl-C reaches only this launcher, which then sends exactly one
+  // SIGTERM per node (a second signal would make a node skip its controlled shutdown).
+  const child = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ["ignore", log, log], env: { ...process.env, BROOK_LOG_FORMAT: "json" } });
+  closeSync(log);
+  const node = { id, child, logPath, exited: false };
+  child.on("exit", (code, signal) => {
+    node.exited = true;
+    if (!stopping) {
+      console.error(`✖ node ${id} exited on its own (${signal ?? `code ${code}`}); last lines of ${relative(root, logPath)}:`);
+      console.error(tail(logPath, 5));
+      if (nodes.every((n) => n.exited)) process.exit(1);
+    }
+  });
+  return node;
+});
+
+let stopping = false;
+async function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping the three nodes (controlled shutdown)...`);
+  for (const node of nodes) if (!node.exited) node.child.kill("SIGTERM");
+  const deadline = Date.now() + 45_000;
+  while (nodes.some((n) => !n.exited) && Date.now() < deadline) await sleep(100);
+  for (const node of nodes) {
+    if (!node.exited) {
+      console.error(`node ${node.id} did not stop in time: killing it`);
+      node.child.kill("SIGKILL");
+    }
+  }
+  console.log("cluster stopped; data kept in .cluster/ (npm run cluster -- --fresh starts empty)");
+  process.exit(0);
+}
+process.on("SIGINT", () => void stop("Ctrl-C"));
+process.on("SIGTERM", () => void stop("SIGTERM"));
+
+console.log(`Starting 3 brook nodes (data and logs in ${relative(root, clusterDir)}/):`);
+for (const node of nodes) {
+  console.log(`  node ${node.id}: pid ${node.child.pid}  client 127.0.0.1:${port(node.id, "client")}  controller :${port(node.id, "controller")}  http http://127.0.0.1:${port(node.id, "http")}/readyz  log ${relative(root, node.logPath)}`);
+}
+
+const started = Date.now();
+let lastReport = "";
+while (!stopping) {
+  const states = await Promise.all(nodes.map((n) => readiness(port(n.id, "http"))));
+  const report = states.map((s, i) => `node ${ids[i]}: ${s.ready ? "ready" : s.reason}`).join("; ");
+  if (states.every((s) => s.ready)) {
+    console.log(`\n✔ cluster ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    break;
+  }
+  if (Date.now() - started > READY_TIMEOUT_MS) {
+    console.log(`\n⚠ not ready after ${READY_TIMEOUT_MS / 1000}s: ${report}\n  The nodes keep running; see their logs.`);
+    break;
+  }
+  if (report !== lastReport) {
+    console.log(`  waiting: ${report}`);
+    lastReport = report;
+  }
+  await sleep(500);
+}
+if (!stopping) {
+  console.log(`\nBootstrap servers: ${bootstrap}`);
+  console.log(`Try:  node packages/cli/dist/bin/brook.js --bootstrap ${bootstrap} cluster describe`);
+  console.log("Stop: press Ctrl-C here (each node shuts down cleanly).");
+}
+
+async function readiness(httpPort) {
+  try {
+    const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`, { signal: AbortSignal.timeout(2000) });
+    const body = await res.json();
+    const failing = (body.checks ?? []).filter((c) => !c.ok).map((c) => c.detail ?? c.name);
+    return { ready: body.ready === true, reason: failing[0] ?? `HTTP ${res.status}` };
+  } catch {
+    return { ready: false, reason: "starting" };
+  }
+}
+
+function isListening(p) {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port: p });
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === "EPERM";
+  }
+}
+
+function tail(path, lines) {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
