@@ -1,0 +1,212 @@
+import { describe, expect, it } from "vitest";
+import type { MetadataView, PartitionView } from "../../src/metadata/view.js";
+import { GroupCode } from "../../src/group/codes.js";
+import { GroupCoordinator, OFFSETS_TOPIC, type OffsetsLog } from "../../src/group/group_coordinator.js";
+import { murmur2, offsetsPartitionFor } from "../../src/group/murmur2.js";
+import { decodeOffsetsRecord, encodeOffsetsRecord, type RawRecord } from "../../src/group/offsets_records.js";
+
+/** An in-memory stand-in for the replicated __consumer_offsets partitions (pure-logic test only). */
+class MemoryOffsetsLog implements OffsetsLog {
+  readonly partitions = new Map<number, RawRecord[]>();
+  failAppends = false;
+  async append(partition: number, records: readonly RawRecord[]): Promise<{ errorCode: number; errorMessage: string }> {
+    if (this.failAppends) return { errorCode: 19, errorMessage: "NOT_ENOUGH_REPLICAS" };
+    const log = this.partitions.get(partition) ?? [];
+    log.push(...records);
+    this.partitions.set(partition, log);
+    return { errorCode: 0, errorMessage: "" };
+  }
+  async read(partition: number, offset: number): Promise<{ records: readonly RawRecord[]; nextOffset: number }> {
+    const log = this.partitions.get(partition) ?? [];
+    const records = log.slice(offset, offset + 3); // small pages exercise the replay loop
+    return { records, nextOffset: offset + records.length };
+  }
+}
+
+const N = 4;
+function metadata(): MetadataView {
+  const part = (topic: string, partition: number): PartitionView => ({
+    topic,
+    topicId: topic,
+    partition,
+    replicas: [1],
+    isr: [1],
+    leader: 1,
+    leaderEpoch: 0,
+    partitionEpoch: 0,
+  });
+  const topic = (name: string, n: number) => ({
+    name,
+    topicId: name,
+    configs: new Map<string, string>(),
+    partitions: new Map(Array.from({ length: n }, (_, p) => [p, part(name, p)] as const)),
+  });
+  return {
+    offset: 1,
+    clusterId: "c",
+    brokers: new Map([[1, { id: 1, epoch: 1, host: "127.0.0.1", port: 4600, rack: "", fenced: false, inControlledShutdown: false }]]),
+    topics: new Map([
+      [OFFSETS_TOPIC, topic(OFFSETS_TOPIC, N)],
+      ["t", topic("t", 12)],
+    ]),
+  };
+}
+
+function coordinator(log: OffsetsLog, now: { t: number }): GroupCoordinator {
+  let ids = 0;
+  return new GroupCoordinator({ nodeId: 1, log, metadata, clock: () => now.t, newMemberId: () => `m${++ids}` });
+}
+
+async function lead(c: GroupCoordinator): Promise<void> {
+  for (let p = 0; p < N; p++) c.onLeadershipChange(OFFSETS_TOPIC, p, true, 1);
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+}
+
+const join = (groupId: string, sessionTimeoutMs = 5_000) => ({
+  groupId,
+  memberId: "",
+  memberEpoch: 0,
+  instanceId: "",
+  rackId: "",
+  rebalanceTimeoutMs: 0,
+  subscribedTopicNames: ["t"],
+  subscribedTopicRegex: "",
+  serverAssignor: "",
+  ownedPartitions: [],
+  sessionTimeoutMs,
+});
+
+describe("murmur2", () => {
+  it("matches Kafka's test vectors", () => {
+    const cases: [string, number][] = [
+      ["21", -973932308],
+      ["foobar", -790332482],
+      ["a-little-bit-long-string", -985981536],
+      ["a-little-bit-longer-string", -1486304829],
+      ["lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971],
+      ["abc", 479470107],
+    ];
+    for (const [s, h] of cases) expect(murmur2(Buffer.from(s))).toBe(h);
+  });
+});
+
+describe("offsets records", () => {
+  it("round-trip and reject truncated bytes", () => {
+    const rec = { kind: "offset" as const, group: "g", topic: "t", partition: 3, value: { offset: 42, leaderEpoch: 2, metadata: "m", commitTimestampMs: 9 } };
+    expect(decodeOffsetsRecord(encodeOffsetsRecord(rec))).toEqual(rec);
+    const tomb = { kind: "group" as const, group: "g", value: null };
+    expect(decodeOffsetsRecord(encodeOffsetsRecord(tomb))).toEqual(tomb);
+    const raw = encodeOffsetsRecord(rec);
+    expect(() => decodeOffsetsRecord({ key: raw.key.subarray(0, 4), value: raw.value })).toThrow(RangeError);
+    expect(decodeOffsetsRecord({ key: Buffer.from([0, 9]), value: null })).toBeNull();
+  });
+});
+
+describe("GroupCoordinator", () => {
+  it("finds the coordinator as the leader of murmur2(groupId) % N", async () => {
+    const c = coordinator(new MemoryOffsetsLog(), { t: 0 });
+    expect(offsetsPartitionFor("g", N)).toBeGreaterThanOrEqual(0);
+    expect(await c.findCoordinator({ groupId: "g" })).toEqual({ error: { code: 0, message: "" }, nodeId: 1, host: "127.0.0.1", port: 4600 });
+    expect((await c.findCoordinator({ groupId: "" })).error?.code).toBe(GroupCode.INVALID_GROUP_ID);
+  });
+
+  it("answers NOT_COORDINATOR for partitions it does not lead", async () => {
+    const c = coordinator(new MemoryOffsetsLog(), { t: 0 });
+    expect((await c.consumerGroupHeartbeat(join("g"))).error?.code).toBe(GroupCode.NOT_COORDINATOR);
+  });
+
+  it("keeps committed offsets across a failover by replaying the log", async () => {
+    const log = new MemoryOffsetsLog();
+    const now = { t: 0 };
+    const c1 = coordinator(log, now);
+    await lead(c1);
+    const hb = await c1.consumerGroupHeartbeat(join("g"));
+    expect(hb.error?.code).toBe(0);
+    expect(hb.assignment?.partitions[0]?.partitions.length).toBe(12);
+    for (let i = 0; i < 5; i++) {
+      const res = await c1.offsetCommit({
+        groupId: "g",
+        memberId: hb.memberId,
+        memberEpoch: hb.memberEpoch,
+        topics: [{ topic: "t", partitions: [{ partition: i, offset: 100 + i, leaderEpoch: 0, metadata: "" }] }],
+      });
+      expect(res.topics[0]?.partitions[0]?.errorCode).toBe(0);
+    }
+    // Leadership moves: a fresh coordinator over the same replicated log.
+    c1.onLeadershipChange(OFFSETS_TOPIC, offsetsPartitionFor("g", N), false, 2);
+    const c2 = coordinator(log, now);
+    await lead(c2);
+    const fetched = await c2.offsetFetch({ groupId: "g", topics: [{ topic: "t", partitions: [0, 4, 7] }] });
+    expect(fetched.topics[0]?.partitions.map((p) => p.offset)).toEqual([100, 104, -1]);
+    // The old member is unknown to the new coordinator: its commit is rejected.
+    const zombie = await c2.offsetCommit({
+      groupId: "g",
+      memberId: hb.memberId,
+      memberEpoch: hb.memberEpoch,
+      topics: [{ topic: "t", partitions: [{ partition: 0, offset: 1, leaderEpoch: 0, metadata: "" }] }],
+    });
+    expect(zombie.error?.code).toBe(GroupCode.UNKNOWN_MEMBER_ID);
+    // The group epoch does not go backwards.
+    const rejoin = await c2.consumerGroupHeartbeat(join("g"));
+    expect(rejoin.memberEpoch).toBeGreaterThan(hb.memberEpoch);
+  });
+
+  it("rejects commits of a member removed by session timeout", async () => {
+    const now = { t: 0 };
+    const c = coordinator(new MemoryOffsetsLog(), now);
+    await lead(c);
+    const a = await c.consumerGroupHeartbeat(join("g", 2_000));
+    const b = await c.consumerGroupHeartbeat(join("g", 10_000));
+    now.t = 3_000;
+    await c.consumerGroupHeartbeat({ ...join("g", 10_000), memberId: b.memberId, memberEpoch: b.memberEpoch });
+    c.expireMembers();
+    const res = await c.offsetCommit({
+      groupId: "g",
+      memberId: a.memberId,
+      memberEpoch: a.memberEpoch,
+      topics: [{ topic: "t", partitions: [{ partition: 0, offset: 1, leaderEpoch: 0, metadata: "" }] }],
+    });
+    expect(res.error?.code).toBe(GroupCode.UNKNOWN_MEMBER_ID);
+    const described = await c.describeGroups({ groupIds: ["g"] });
+    expect(described.groups[0]?.members.map((m) => m.memberId)).toEqual([b.memberId]);
+  });
+
+  it("answers commits per partition: unknown partitions and a failed write", async () => {
+    const log = new MemoryOffsetsLog();
+    const c = coordinator(log, { t: 0 });
+    await lead(c);
+    const res = await c.offsetCommit({
+      groupId: "solo",
+      memberId: "",
+      memberEpoch: -1,
+      topics: [{ topic: "t", partitions: [{ partition: 0, offset: 5, leaderEpoch: 0, metadata: "" }, { partition: 99, offset: 5, leaderEpoch: 0, metadata: "" }] }],
+    });
+    expect(res.topics[0]?.partitions.map((p) => p.errorCode)).toEqual([0, GroupCode.UNKNOWN_TOPIC_OR_PARTITION]);
+    log.failAppends = true;
+    const failed = await c.offsetCommit({
+      groupId: "solo",
+      memberId: "",
+      memberEpoch: -1,
+      topics: [{ topic: "t", partitions: [{ partition: 0, offset: 6, leaderEpoch: 0, metadata: "" }] }],
+    });
+    expect(failed.error?.code).toBe(GroupCode.NOT_COORDINATOR);
+    const fetched = await c.offsetFetch({ groupId: "solo", topics: [] });
+    expect(fetched.topics[0]?.partitions[0]?.offset).toBe(5); // unacknowledged write not applied
+  });
+
+  it("deletes only empty groups, and the deletion survives replay", async () => {
+    const log = new MemoryOffsetsLog();
+    const c = coordinator(log, { t: 0 });
+    await lead(c);
+    await c.offsetCommit({ groupId: "old", memberId: "", memberEpoch: -1, topics: [{ topic: "t", partitions: [{ partition: 1, offset: 3, leaderEpoch: 0, metadata: "" }] }] });
+    const m = await c.consumerGroupHeartbeat(join("busy"));
+    expect(m.error?.code).toBe(0);
+    const res = await c.deleteGroups({ groupIds: ["old", "busy", "nope"] });
+    expect(res.groups.map((g) => g.error?.code)).toEqual([0, GroupCode.NON_EMPTY_GROUP, GroupCode.GROUP_ID_NOT_FOUND]);
+    const c2 = coordinator(log, { t: 0 });
+    await lead(c2);
+    const listed = await c2.listGroups({});
+    expect(listed.groups.map((g) => g.groupId)).toEqual(["busy"]);
+  });
+});
