@@ -47,8 +47,8 @@ class ChildNode {
   readonly ready: Promise<void>;
   stderr = "";
 
-  constructor(program: string, args: readonly string[]) {
-    this.#child = spawn(process.execPath, [program, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  constructor(program: string, args: readonly string[], nodeArgs: readonly string[]) {
+    this.#child = spawn(process.execPath, [...nodeArgs, program, ...args], { stdio: ["pipe", "pipe", "pipe"] });
     this.#child.stderr!.on("data", (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-20_000);
     });
@@ -96,6 +96,11 @@ class ChildNode {
   kill(signal: NodeJS.Signals): void {
     this.#child.kill(signal);
   }
+
+  /** Closes stdin: the node closes cleanly and exits. */
+  endInput(): void {
+    this.#child.stdin!.end();
+  }
 }
 
 export interface ProcessClusterOptions {
@@ -104,7 +109,10 @@ export interface ProcessClusterOptions {
   readonly basePort: number;
   readonly snapshotEvery?: number;
   readonly electionTimeoutMs?: number;
+  readonly heartbeatMs?: number;
   readonly logLevel?: string;
+  /** Extra flags for node itself, e.g. ["--cpu-prof"]. */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** N raft-node processes on loopback, each with a level store in a temp dir. */
@@ -134,7 +142,8 @@ export class ProcessCluster {
     const args = ["--id", String(id), "--voters", this.#voters, "--data", this.dataDir(id), "--log-level", this.#opts.logLevel ?? "warn"];
     if (this.#opts.snapshotEvery !== undefined) args.push("--snapshot-every", String(this.#opts.snapshotEvery));
     if (this.#opts.electionTimeoutMs !== undefined) args.push("--election-timeout-ms", String(this.#opts.electionTimeoutMs));
-    const node = new ChildNode(raftNodeProgram(), args);
+    if (this.#opts.heartbeatMs !== undefined) args.push("--heartbeat-ms", String(this.#opts.heartbeatMs));
+    const node = new ChildNode(raftNodeProgram(), args, this.#opts.nodeArgs ?? []);
     this.#nodes.set(id, node);
     await Promise.race([
       node.ready,
@@ -153,6 +162,15 @@ export class ProcessCluster {
     if (node === undefined) return;
     this.#nodes.delete(id);
     node.kill("SIGKILL");
+    await node.exited;
+  }
+
+  /** Graceful stop: the node closes its store and exits on its own. */
+  async shutdown(id: NodeId): Promise<void> {
+    const node = this.#nodes.get(id);
+    if (node === undefined) return;
+    this.#nodes.delete(id);
+    node.endInput();
     await node.exited;
   }
 

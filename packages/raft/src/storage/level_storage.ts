@@ -151,6 +151,7 @@ export class LevelStorage implements RaftStorage {
       const ops: BatchOp[] = [];
       let snap = this.#snapshot;
       let log = this.#entries;
+      let appendInPlace: readonly Entry[] | undefined;
       if (snapshot !== undefined && snapshot.meta.index > snap.meta.index) {
         for (let i = snap.meta.index + 1; i <= snap.meta.index + log.length; i++) ops.push({ type: "del", key: entryKey(i) });
         ops.push(...snapshotOps(snapshot));
@@ -169,7 +170,10 @@ export class LevelStorage implements RaftStorage {
         const newLast = first + entries.length - 1;
         for (let i = newLast + 1; i <= last; i++) ops.push({ type: "del", key: entryKey(i) });
         for (const e of entries) ops.push({ type: "put", key: entryKey(e.index), value: encodeEntry(e) });
-        log = log.slice(0, first - offset).concat(entries);
+        // Appending at the end (the common case) extends the mirror in place after the write;
+        // an overwrite builds a new array so a failed write leaves the mirror untouched.
+        if (first === last + 1 && log === this.#entries) appendInPlace = entries;
+        else log = log.slice(0, first - offset).concat(entries);
       }
       const hs = hardState ?? this.#hardState;
       if (hardState !== undefined) ops.push({ type: "put", key: KEY_HARD_STATE, value: encodeHardState(hardState) });
@@ -178,6 +182,7 @@ export class LevelStorage implements RaftStorage {
       this.#hardState = hs;
       this.#snapshot = snap;
       this.#entries = log;
+      if (appendInPlace !== undefined) for (const e of appendInPlace) this.#entries.push(e);
     });
   }
 
