@@ -1,0 +1,96 @@
+// Per-partition log configuration with Kafka's defaults, and the mapping from Kafka's dotted
+// topic-config names (used only at the config edge) to these fields.
+
+export type FlushMode = "durable" | "replicated";
+
+export interface LogConfig {
+  /** segment.bytes: roll when the active segment would pass this size. */
+  readonly segmentBytes: number;
+  /** segment.ms: roll when the active segment is older than this. */
+  readonly segmentMs: number;
+  /** retention.ms: delete segments whose newest record is older; -1 keeps forever. */
+  readonly retentionMs: number;
+  /** retention.bytes: delete oldest segments while the log is larger; -1 means no limit. */
+  readonly retentionBytes: number;
+  /** index.interval.bytes: log bytes between offset-index entries. */
+  readonly indexIntervalBytes: number;
+  /** max.message.bytes: largest batch accepted. */
+  readonly maxMessageBytes: number;
+  /**
+   * message.timestamp.difference.max.ms: a batch whose maxTimestamp differs more than this
+   * from the broker clock is rejected with INVALID_TIMESTAMP (Kafka's default: unbounded).
+   */
+  readonly messageTimestampDifferenceMaxMs: number;
+  /** flush.mode: "durable" fsyncs (group commit) before a batch counts; "replicated" does not. */
+  readonly flushMode: FlushMode;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const DEFAULT_LOG_CONFIG: LogConfig = {
+  segmentBytes: 1024 * 1024 * 1024,
+  segmentMs: 7 * DAY_MS,
+  retentionMs: 7 * DAY_MS,
+  retentionBytes: -1,
+  indexIntervalBytes: 4096,
+  maxMessageBytes: 1024 * 1024 + 12,
+  messageTimestampDifferenceMaxMs: Number.MAX_SAFE_INTEGER,
+  flushMode: "durable",
+};
+
+/** Smallest segment we accept: one maximal batch must fit, and tiny segments only thrash. */
+const SEGMENT_BYTES_MIN = 14;
+
+/** Kafka topic-config name -> field. Unknown names are rejected by `logConfigFromKafka`. */
+const KAFKA_NAMES: Record<string, keyof LogConfig> = {
+  "segment.bytes": "segmentBytes",
+  "segment.ms": "segmentMs",
+  "retention.ms": "retentionMs",
+  "retention.bytes": "retentionBytes",
+  "index.interval.bytes": "indexIntervalBytes",
+  "max.message.bytes": "maxMessageBytes",
+  "message.timestamp.difference.max.ms": "messageTimestampDifferenceMaxMs",
+  "flush.mode": "flushMode",
+};
+
+export class InvalidLogConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidLogConfigError";
+  }
+}
+
+/** Overlays Kafka-named string settings on `base`; throws InvalidLogConfigError on bad ones. */
+export function logConfigFromKafka(settings: Readonly<Record<string, string>>, base: LogConfig = DEFAULT_LOG_CONFIG): LogConfig {
+  const out: Record<string, unknown> = { ...base };
+  for (const [name, raw] of Object.entries(settings)) {
+    const field = KAFKA_NAMES[name];
+    if (field === undefined) throw new InvalidLogConfigError(`unknown log config ${name}`);
+    if (field === "flushMode") {
+      if (raw !== "durable" && raw !== "replicated") throw new InvalidLogConfigError(`flush.mode must be durable or replicated, got ${raw}`);
+      out[field] = raw;
+    } else {
+      const n = Number(raw);
+      if (!Number.isSafeInteger(n)) throw new InvalidLogConfigError(`${name} must be an integer, got ${raw}`);
+      out[field] = n;
+    }
+  }
+  return validateLogConfig(out as unknown as LogConfig);
+}
+
+export function validateLogConfig(c: LogConfig): LogConfig {
+  const positive = (v: number, name: string): void => {
+    if (!Number.isSafeInteger(v) || v <= 0) throw new InvalidLogConfigError(`${name} must be a positive integer, got ${v}`);
+  };
+  positive(c.segmentBytes, "segment.bytes");
+  if (c.segmentBytes < SEGMENT_BYTES_MIN || c.segmentBytes > 0x7fffffff)
+    throw new InvalidLogConfigError(`segment.bytes must be in [${SEGMENT_BYTES_MIN}, 2^31), got ${c.segmentBytes}`);
+  positive(c.segmentMs, "segment.ms");
+  positive(c.indexIntervalBytes, "index.interval.bytes");
+  positive(c.maxMessageBytes, "max.message.bytes");
+  positive(c.messageTimestampDifferenceMaxMs, "message.timestamp.difference.max.ms");
+  if (c.retentionMs !== -1) positive(c.retentionMs, "retention.ms");
+  if (c.retentionBytes !== -1) positive(c.retentionBytes, "retention.bytes");
+  if (c.flushMode !== "durable" && c.flushMode !== "replicated") throw new InvalidLogConfigError(`bad flush mode ${String(c.flushMode)}`);
+  return c;
+}

@@ -1,0 +1,356 @@
+// One segment of a partition log: `<20-digit baseOffset>.log` holding whole RecordBatch v2
+// batches back to back, with its sparse offset index (`.index`) and time index (`.timeindex`)
+// kept in memory and persisted when the segment is rolled or closed.
+// Contract: appends are serialized by the owning PartitionLog; a batch is written at
+// `sizeBytes` and only then counted, so a failed write never leaves a counted partial batch.
+// Index files are hints: they are trusted only when they pass a sanity check, and a segment
+// being recovered always rebuilds them from its batches.
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  LOG_OVERHEAD,
+  RECORD_BATCH_OVERHEAD,
+  lastOffsetOf,
+  readBatchHeader,
+  validateBatch,
+  type BatchHeader,
+} from "./batch.js";
+import { syncDir, writeFileAtomic } from "./checkpoint_file.js";
+import type { LogFile, LogIo } from "./log_file.js";
+import { OffsetIndex } from "./offset_index.js";
+import { TimeIndex } from "./time_index.js";
+
+export function segmentFileName(baseOffset: number, suffix: ".log" | ".index" | ".timeindex"): string {
+  return `${String(baseOffset).padStart(20, "0")}${suffix}`;
+}
+
+/** Base offset named by a `.log` file, or null for other files. */
+export function parseSegmentFileName(name: string): number | null {
+  const m = /^(\d{20})\.log$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+/** Called for each valid batch met by a scan, in order. */
+export type BatchVisitor = (h: BatchHeader, position: number) => void;
+
+const SCAN_CHUNK_BYTES = 1 << 20;
+
+export class LogSegment {
+  /** Bytes of whole batches in the file; the write position of the next batch. */
+  sizeBytes = 0;
+  /** One past the last offset in the segment; baseOffset when empty. */
+  nextOffset: number;
+  /** Largest batch maxTimestamp seen, -1 if none (retention by time looks at this). */
+  maxTimestamp = -1;
+  private offsetOfMaxTimestamp: number;
+  private bytesSinceIndexEntry = 0;
+  /** Appended bytes not yet covered by a sync(). */
+  dirty = false;
+  /** Indexes changed since last persisted. */
+  private indexesDirty = false;
+  private syncing: Promise<void> | null = null;
+
+  private constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    private readonly file: LogFile,
+    private offsetIndex: OffsetIndex,
+    private timeIndex: TimeIndex,
+    private readonly indexIntervalBytes: number,
+    /** When the segment was created (clock ms), for roll by age. */
+    readonly createdMs: number,
+  ) {
+    this.nextOffset = baseOffset;
+    this.offsetOfMaxTimestamp = baseOffset;
+  }
+
+  get logPath(): string {
+    return join(this.dir, segmentFileName(this.baseOffset, ".log"));
+  }
+
+  static async create(io: LogIo, dir: string, baseOffset: number, indexIntervalBytes: number, nowMs: number): Promise<LogSegment> {
+    const file = await io.openFile(join(dir, segmentFileName(baseOffset, ".log")), true);
+    const seg = new LogSegment(dir, baseOffset, file, new OffsetIndex(baseOffset), new TimeIndex(baseOffset), indexIntervalBytes, nowMs);
+    // A new segment may reuse a base offset after a truncation: start from an empty file.
+    await file.truncate(0);
+    await Promise.all([rm(seg.indexPath(".index"), { force: true }), rm(seg.indexPath(".timeindex"), { force: true })]);
+    // The new file's directory entry must survive a crash as surely as its data.
+    await syncDir(dir);
+    return seg;
+  }
+
+  /**
+   * Opens an existing segment. With `recover`, every batch is validated (CRC, offsets) and
+   * the file is truncated at the first bad one; otherwise persisted indexes are used when
+   * sane and the batches are only walked to learn the end offset and max timestamp.
+   * `visit` sees every batch kept (the log rebuilds producer state and epochs from them).
+   */
+  static async open(
+    io: LogIo,
+    dir: string,
+    baseOffset: number,
+    indexIntervalBytes: number,
+    nowMs: number,
+    opts: { recover: boolean; expectedBaseOffset: number; visit?: BatchVisitor },
+  ): Promise<{ segment: LogSegment; truncatedBytes: number }> {
+    const file = await io.openFile(join(dir, segmentFileName(baseOffset, ".log")), false);
+    const seg = new LogSegment(dir, baseOffset, file, new OffsetIndex(baseOffset), new TimeIndex(baseOffset), indexIntervalBytes, nowMs);
+    const fileBytes = await file.size();
+    let start = { position: 0, offset: opts.expectedBaseOffset };
+    if (!opts.recover) start = await seg.maybeLoadIndexes(fileBytes, start);
+    const truncatedBytes = await seg.scan(start.position, start.offset, fileBytes, opts.recover, opts.visit);
+    return { segment: seg, truncatedBytes };
+  }
+
+  private indexPath(suffix: ".index" | ".timeindex"): string {
+    return join(this.dir, segmentFileName(this.baseOffset, suffix));
+  }
+
+  /** Walks the batches, rebuilding in-memory indexes; truncates at the first invalid batch. */
+  private async scan(
+    startPosition: number,
+    startOffset: number,
+    fileBytes: number,
+    verify: boolean,
+    visit?: BatchVisitor,
+  ): Promise<number> {
+    let pos = startPosition;
+    let expected = startOffset;
+    this.sizeBytes = pos;
+    if (pos > 0) this.nextOffset = startOffset;
+    let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, Math.max(fileBytes, RECORD_BATCH_OVERHEAD)));
+    let bufStart = 0;
+    let bufLen = 0;
+    scan: while (pos < fileBytes) {
+      // Ensure the header is buffered.
+      if (pos + RECORD_BATCH_OVERHEAD > bufStart + bufLen) {
+        bufStart = pos;
+        bufLen = await this.file.read(buf, 0, Math.min(buf.length, fileBytes - pos), pos);
+        if (bufLen < RECORD_BATCH_OVERHEAD) break;
+      }
+      const h = readBatchHeader(buf, pos - bufStart);
+      if (h.sizeBytes < RECORD_BATCH_OVERHEAD || pos + h.sizeBytes > fileBytes || h.magic !== 2) break;
+      if (h.baseOffset < expected || h.lastOffsetDelta < 0) break;
+      if (verify) {
+        if (pos + h.sizeBytes > bufStart + bufLen) {
+          if (h.sizeBytes > buf.length) buf = Buffer.allocUnsafe(h.sizeBytes);
+          bufStart = pos;
+          bufLen = await this.file.read(buf, 0, Math.min(buf.length, fileBytes - pos), pos);
+          if (bufLen < h.sizeBytes) break;
+        }
+        try {
+          validateBatch(buf.subarray(0, bufLen), pos - bufStart);
+        } catch {
+          break scan;
+        }
+      }
+      this.indexBatch(h, pos);
+      visit?.(h, pos);
+      expected = lastOffsetOf(h) + 1;
+      pos += h.sizeBytes;
+      this.sizeBytes = pos;
+      this.nextOffset = expected;
+    }
+    const cut = fileBytes - this.sizeBytes;
+    if (cut > 0) {
+      await this.file.truncate(this.sizeBytes);
+      await this.file.sync();
+    }
+    this.indexesDirty = true;
+    return cut;
+  }
+
+  /**
+   * Loads persisted indexes when sane; returns where the tail scan must start (the last
+   * indexed batch), or `fallback` (a full scan) when the files are missing or untrustworthy.
+   */
+  private async maybeLoadIndexes(
+    fileBytes: number,
+    fallback: { position: number; offset: number },
+  ): Promise<{ position: number; offset: number }> {
+    const [off, time] = await Promise.all([readOptional(this.indexPath(".index")), readOptional(this.indexPath(".timeindex"))]);
+    if (off === null || time === null) return fallback;
+    const oi = OffsetIndex.decode(this.baseOffset, off, fileBytes);
+    const ti = TimeIndex.decode(this.baseOffset, time);
+    if (oi === null || ti === null || oi.entries === 0) return fallback;
+    const last = oi.last();
+    if (last === null || last.offset < fallback.offset) return fallback;
+    this.offsetIndex = oi;
+    this.timeIndex = ti;
+    const lastTime = ti.last();
+    if (lastTime !== null) {
+      this.maxTimestamp = lastTime.timestamp;
+      this.offsetOfMaxTimestamp = lastTime.offset;
+    }
+    return last;
+  }
+
+  private indexBatch(h: BatchHeader, position: number): void {
+    if (this.bytesSinceIndexEntry >= this.indexIntervalBytes || this.offsetIndex.entries === 0) {
+      // The first batch needs no entry (lookups fall back to position 0); later ones do.
+      if (position > 0) {
+        this.offsetIndex.append(h.baseOffset, position);
+        this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+      }
+      this.bytesSinceIndexEntry = 0;
+    }
+    this.bytesSinceIndexEntry += h.sizeBytes;
+    if (h.maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = h.maxTimestamp;
+      this.offsetOfMaxTimestamp = h.baseOffset;
+    }
+    this.indexesDirty = true;
+  }
+
+  /**
+   * Appends already validated and stamped batches (`headers` describe `buf` in order).
+   * On a failed write the file is cut back to the previous size before the error is
+   * rethrown, so nothing partly written stays behind.
+   */
+  async append(buf: Buffer, headers: readonly BatchHeader[]): Promise<void> {
+    const start = this.sizeBytes;
+    try {
+      await this.file.write(buf, start);
+    } catch (err) {
+      await this.file.truncate(start).catch(() => undefined);
+      throw err;
+    }
+    let pos = start;
+    for (const h of headers) {
+      this.indexBatch(h, pos);
+      pos += h.sizeBytes;
+      this.nextOffset = lastOffsetOf(h) + 1;
+    }
+    this.sizeBytes = pos;
+    this.dirty = true;
+  }
+
+  /**
+   * Position and header of the first batch whose last offset is >= `offset`, or null when
+   * the segment has none. Index lookup, then a short scan of headers.
+   */
+  async findBatch(offset: number): Promise<{ position: number; header: BatchHeader } | null> {
+    return this.scanFrom(this.offsetIndex.lookup(offset).position, (h) => lastOffsetOf(h) >= offset);
+  }
+
+  /** First batch with maxTimestamp >= `timestamp`, via the time index. */
+  async findBatchByTimestamp(timestamp: number): Promise<{ position: number; header: BatchHeader } | null> {
+    if (this.maxTimestamp < timestamp) return null;
+    const start = this.offsetIndex.lookup(this.timeIndex.lookup(timestamp)).position;
+    return this.scanFrom(start, (h) => h.maxTimestamp >= timestamp);
+  }
+
+  private async scanFrom(
+    startPosition: number,
+    match: (h: BatchHeader) => boolean,
+  ): Promise<{ position: number; header: BatchHeader } | null> {
+    const end = this.sizeBytes;
+    const hdr = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD);
+    let pos = startPosition;
+    while (pos + RECORD_BATCH_OVERHEAD <= end) {
+      const n = await this.file.read(hdr, 0, RECORD_BATCH_OVERHEAD, pos);
+      if (n < RECORD_BATCH_OVERHEAD) return null;
+      const h = readBatchHeader(hdr, 0);
+      if (h.sizeBytes < RECORD_BATCH_OVERHEAD) return null; // cannot happen for a recovered segment
+      if (match(h)) return { position: pos, header: h };
+      pos += h.sizeBytes;
+    }
+    return null;
+  }
+
+  /** Bytes [position, position + length) clipped to the segment. */
+  async read(position: number, length: number): Promise<Buffer> {
+    const n = Math.max(0, Math.min(length, this.sizeBytes - position));
+    const buf = Buffer.allocUnsafe(n);
+    const got = await this.file.read(buf, 0, n, position);
+    return got === n ? buf : buf.subarray(0, got);
+  }
+
+  /** Batch headers in [position, position + length), for trimming a read to whole batches. */
+  static headersIn(buf: Buffer): BatchHeader[] {
+    const out: BatchHeader[] = [];
+    let pos = 0;
+    while (pos + LOG_OVERHEAD <= buf.length && pos + RECORD_BATCH_OVERHEAD <= buf.length) {
+      const h = readBatchHeader(buf, pos);
+      if (pos + h.sizeBytes > buf.length) {
+        out.push(h); // partial: the caller decides
+        break;
+      }
+      out.push(h);
+      pos += h.sizeBytes;
+    }
+    return out;
+  }
+
+  /**
+   * Removes every batch from the one containing `offset` on; returns the bytes removed.
+   * The log end becomes that batch's base offset (batches are never split).
+   */
+  async truncateTo(offset: number): Promise<number> {
+    if (offset >= this.nextOffset) return 0;
+    const found = offset <= this.baseOffset ? { position: 0 } : await this.findBatch(offset);
+    const position = found === null ? this.sizeBytes : found.position;
+    const removed = this.sizeBytes - position;
+    await this.file.truncate(position);
+    await this.file.sync();
+    // Persisted indexes may point past the new end or into batches written later.
+    await Promise.all([rm(this.indexPath(".index"), { force: true }), rm(this.indexPath(".timeindex"), { force: true })]);
+    // Rebuild the in-memory state of what is left: cheap relative to a truncation's rarity.
+    this.offsetIndex = new OffsetIndex(this.baseOffset);
+    this.timeIndex = new TimeIndex(this.baseOffset);
+    this.sizeBytes = 0;
+    this.nextOffset = this.baseOffset;
+    this.maxTimestamp = -1;
+    this.offsetOfMaxTimestamp = this.baseOffset;
+    this.bytesSinceIndexEntry = 0;
+    await this.scan(0, this.baseOffset, position, false);
+    return removed;
+  }
+
+  /** fsyncs the file; close() and delete() wait for a sync in flight instead of racing it. */
+  async sync(): Promise<void> {
+    this.dirty = false;
+    const p = this.file.sync();
+    this.syncing = p;
+    try {
+      await p;
+    } finally {
+      if (this.syncing === p) this.syncing = null;
+    }
+  }
+
+  /** Writes the indexes (with a final time-index entry, as Kafka does when a segment goes inactive). */
+  async persistIndexes(): Promise<void> {
+    if (!this.indexesDirty) return;
+    this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+    this.indexesDirty = false;
+    await Promise.all([
+      writeFileAtomic(this.indexPath(".index"), this.offsetIndex.encode()),
+      writeFileAtomic(this.indexPath(".timeindex"), this.timeIndex.encode()),
+    ]);
+  }
+
+  async close(): Promise<void> {
+    await this.syncing?.catch(() => undefined);
+    await this.file.close();
+  }
+
+  /** Closes and removes the segment's files. */
+  async delete(): Promise<void> {
+    await this.syncing?.catch(() => undefined);
+    await this.file.close().catch(() => undefined);
+    await Promise.all([
+      rm(this.logPath, { force: true }),
+      rm(this.indexPath(".index"), { force: true }),
+      rm(this.indexPath(".timeindex"), { force: true }),
+    ]);
+  }
+}
+
+async function readOptional(path: string): Promise<Buffer | null> {
+  try {
+    return await readFile(path);
+  } catch {
+    return null;
+  }
+}
