@@ -336,7 +336,7 @@ export class SimCluster {
     const o = this.options;
     const r = this.#rng;
     if (r.chance(o.crashRate)) {
-      const n = r.pick(this.nodes);
+      const n = (r.chance(o.crashLeaderBias) ? this.leader() : undefined) ?? r.pick(this.nodes);
       this.crash(n, 1 + r.int(o.downtimeMax));
     }
     const flapping = o.partitionKinds.includes("flapping");
@@ -373,10 +373,10 @@ export class SimCluster {
 }
 
 /** Runs one seed; never throws. */
-export function runSeed(seed: number, voters: number, overrides: SwarmOverrides = {}): SimResult {
+export function runSeed(seed: number, voters: number, overrides: SwarmOverrides = {}, logger?: Logger): SimResult {
   let cluster: SimCluster | undefined;
   try {
-    cluster = new SimCluster(seed, voters, overrides);
+    cluster = new SimCluster(seed, voters, overrides, logger);
     cluster.run();
     return { seed, voters, ok: true, time: cluster.now, stats: finish(cluster), options: cluster.options };
   } catch (e) {

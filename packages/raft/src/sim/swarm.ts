@@ -19,6 +19,8 @@ export interface SwarmOptions {
   readonly partitionKinds: readonly PartitionKind[];
   /** Per-unit probability that some node crashes; 0 = no crashes. */
   readonly crashRate: number;
+  /** Probability that a crash targets the current leader rather than a random node. */
+  readonly crashLeaderBias: number;
   /** Probability that a crash happens in the middle of handling a Ready, before its sync. */
   readonly crashMidReadyRate: number;
   readonly downtimeMax: number;
@@ -59,6 +61,7 @@ export function swarmOptions(rng: Prng, voters: number, overrides: SwarmOverride
     partitionRate: kinds.length > 0 && rng.chance(0.6) ? 0.002 + rng.float() * 0.01 : 0,
     partitionKinds: kinds.length > 0 ? kinds : ["symmetric"],
     crashRate: rng.chance(0.6) ? 0.0005 + rng.float() * 0.004 : 0,
+    crashLeaderBias: rng.chance(0.5) ? rng.float() : 0,
     crashMidReadyRate: rng.chance(0.5) ? rng.float() * 0.02 : 0,
     downtimeMax: rng.pick([50, 300, 1500]),
     tickUnits,

@@ -1,0 +1,61 @@
+// The checker can fail: each test-only bug breaks one Raft rule, and the simulator must catch
+// it within a bounded number of seeds (the bound is generous; the first hit is usually early).
+// Each profile is a fault mix that makes that bug's bad schedule likely, as swarm testing would.
+import { describe, expect, it } from "vitest";
+import { runSeed } from "../../src/sim/cluster.js";
+import type { SwarmOverrides } from "../../src/sim/swarm.js";
+import type { TestingBugs } from "../../src/core/types.js";
+
+interface Hunt {
+  readonly bug: keyof TestingBugs;
+  readonly voters: number;
+  readonly profile: SwarmOverrides;
+  readonly maxSeeds: number;
+  readonly expect: RegExp;
+}
+
+const CRASHY: SwarmOverrides = {
+  crashRate: 0.02, crashLeaderBias: 0.8, downtimeMax: 60, crashMidReadyRate: 0, dropRate: 0.4,
+  maxSizePerMsg: 1, maxInflightMsgs: 1, proposeRate: 0.5, partitionRate: 0, snapshotEvery: 0, dupRate: 0, maxDelay: 3,
+};
+
+const ELECTIONS: SwarmOverrides = {
+  crashRate: 0.01, crashLeaderBias: 0, downtimeMax: 150, crashMidReadyRate: 0.02, dropRate: 0.1, maxSizePerMsg: 1,
+  maxInflightMsgs: 1, proposeRate: 0.3, partitionRate: 0.005, partitionKinds: ["isolate", "symmetric"], snapshotEvery: 0,
+};
+
+const HUNTS: Hunt[] = [
+  // Forgetting the vote across a crash lets a node vote twice in one term: two leaders.
+  { bug: "skipPersistVote", voters: 3, profile: ELECTIONS, maxSeeds: 300, expect: /two leaders in term/ },
+  // Counting replicas of an old-term entry (Raft §5.4.2, Figure 8): a later leader overwrites it.
+  { bug: "commitPreviousTermByCount", voters: 3, profile: CRASHY, maxSeeds: 500, expect: /leader \d+ of term \d+ (has term|ends at)|state machine safety|acknowledged/ },
+  // Voting without the up-to-date check: a leader missing committed entries.
+  { bug: "voteWithoutLogCheck", voters: 5, profile: {}, maxSeeds: 100, expect: /leader \d+ of term \d+ (has term|ends at)|state machine safety/ },
+];
+
+describe("the simulator catches injected bugs", () => {
+  for (const h of HUNTS) {
+    it(`${h.bug} is caught within ${h.maxSeeds} seeds (${h.voters} voters)`, () => {
+      let caught: { seed: number; failure: string } | undefined;
+      for (let seed = 1; seed <= h.maxSeeds && caught === undefined; seed++) {
+        const r = runSeed(seed, h.voters, { ...h.profile, testingBugs: { [h.bug]: true } });
+        if (!r.ok) caught = { seed, failure: r.failure! };
+      }
+      expect(caught, `no seed in 1..${h.maxSeeds} caught ${h.bug}`).toBeDefined();
+      expect(caught!.failure).toMatch(h.expect);
+      // The same seeds pass without the bug: the failure is the bug's, not the profile's.
+      expect(runSeed(caught!.seed, h.voters, h.profile).ok).toBe(true);
+    });
+  }
+
+  it("the hunting profiles pass cleanly without bugs", () => {
+    const failures: string[] = [];
+    for (const h of HUNTS) {
+      for (let seed = 1; seed <= 100; seed++) {
+        const r = runSeed(seed, h.voters, h.profile);
+        if (!r.ok) failures.push(`${h.bug} profile seed ${seed}: ${r.failure}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+});

@@ -1,0 +1,26 @@
+// The swarm: thousands of seeds per topology, each with its own fault mix, safety checked at
+// every step and liveness after healing. A failure names its seed and the command replaying it.
+import { describe, expect, it } from "vitest";
+import { replayCommand, runSeed } from "../../src/sim/cluster.js";
+
+const SEEDS_PER_TOPOLOGY = 2000;
+const CHUNK = 500;
+
+function failuresIn(start: number, count: number, voters: number): string[] {
+  const out: string[] = [];
+  for (let seed = start; seed < start + count; seed++) {
+    const r = runSeed(seed, voters);
+    if (!r.ok) out.push(`seed ${seed}: ${r.failure}\n  replay: ${replayCommand(seed, voters)}`);
+  }
+  return out;
+}
+
+for (const voters of [3, 5]) {
+  describe(`simulation, ${voters} voters`, () => {
+    for (let start = 1; start <= SEEDS_PER_TOPOLOGY; start += CHUNK) {
+      it(`seeds ${start}..${start + CHUNK - 1} keep every safety property and recover`, () => {
+        expect(failuresIn(start, CHUNK, voters)).toEqual([]);
+      });
+    }
+  });
+}
