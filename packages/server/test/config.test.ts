@@ -86,7 +86,7 @@ describe("resolveConfig", () => {
     expect(p).toContain('node.id: "abc" (from bad.properties:1) is not an integer; allowed: an integer from 0 to 2147483647');
     expect(p).toContain('process.roles: "broker,zookeeper" (from bad.properties:2) contains "zookeeper"; allowed: broker, controller (comma-separated)');
     expect(p).toContain('auto.create.topics.enable: "yes" (from bad.properties:4) is not a boolean; allowed: true, false');
-    expect(p).toContain('log.flush.mode: "fast" (from bad.properties:5) is not allowed; allowed: sync, replicated');
+    expect(p).toContain('log.flush.mode: "fast" (from bad.properties:5) is not allowed; allowed: durable, replicated');
     expect(p.some((m) => m.startsWith("controller.quorum.voters: is required"))).toBe(true);
     expect(p.some((m) => m.startsWith("log.dirs: is required"))).toBe(true);
   });

@@ -26,7 +26,7 @@ export interface TopicDefaults {
   readonly retentionBytes: number;
   readonly segmentBytes: number;
   readonly segmentMs: number;
-  readonly flushMode: "sync" | "replicated";
+  readonly flushMode: "durable" | "replicated";
 }
 
 export interface NodeConfig {
@@ -198,7 +198,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
       retentionBytes: int("log.retention.bytes"),
       segmentBytes: int("log.segment.bytes"),
       segmentMs: int("log.roll.ms"),
-      flushMode: str("log.flush.mode") as "sync" | "replicated",
+      flushMode: str("log.flush.mode") as "durable" | "replicated",
     },
     messageMaxBytes: int("message.max.bytes"),
     autoCreateTopics: bool("auto.create.topics.enable"),
