@@ -6,7 +6,8 @@
 //   everything on disk (the uncompacted log is bounded by the shell's snapshot interval), so
 //   the mirror is updated only after the write that made it true is durable.
 // - Writes are async and go through `save` (the Ready loop: hard state, entries, a received
-//   snapshot) and `compact` (a local snapshot). Each is ONE level batch, so it lands whole or
+//   snapshot) and `compact` (a local snapshot). Entries are stored as runs (record_codec.ts),
+//   so a Ready's entries are one level op. Each write is ONE level batch, so it lands whole or
 //   not at all; with `sync: true` (the default) LevelDB fsyncs its write-ahead log before the
 //   promise resolves. The shell awaits `save` before sending the Ready's messages, which is
 //   what makes term, vote and appended entries durable before anything depending on them
@@ -27,25 +28,25 @@ import {
 } from "../core/types.js";
 import { CorruptStorageError, StorageContractError } from "./errors.js";
 import {
-  ENTRY_KEY_HIGH,
-  ENTRY_KEY_LOW,
   FORMAT_VERSION,
   KEY_HARD_STATE,
   KEY_SNAPSHOT_DATA,
   KEY_SNAPSHOT_META,
   KEY_VERSION,
+  RUN_KEY_HIGH,
+  RUN_KEY_LOW,
   RecordError,
   checkSnapshotData,
-  decodeEntry,
   decodeHardState,
+  decodeRun,
   decodeSnapshotMeta,
   decodeVersion,
-  encodeEntry,
   encodeHardState,
+  encodeRun,
   encodeSnapshotMeta,
   encodeVersion,
-  entryKey,
-  entryKeyIndex,
+  runKey,
+  runKeyIndex,
 } from "./record_codec.js";
 
 type Db = Level<Uint8Array, Uint8Array>;
@@ -58,6 +59,9 @@ export interface LevelStorageOptions {
 }
 
 const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
+/** Caps on one run record, so rewriting a run cut by truncation or compaction stays cheap. */
+const RUN_MAX_ENTRIES = 4096;
+const RUN_MAX_BYTES = 4 * 1024 * 1024;
 
 export class LevelStorage implements RaftStorage {
   readonly #db: Db;
@@ -66,15 +70,18 @@ export class LevelStorage implements RaftStorage {
   #snapshot: Snapshot;
   /** entries[i] has log index snapshot.meta.index + 1 + i. */
   #entries: Entry[];
+  /** First index of every run record on disk, ascending; runs tile [firstIndex, lastIndex]. */
+  #runs: number[];
   #writeChain: Promise<void> = Promise.resolve();
   #closed = false;
 
-  private constructor(db: Db, dir: string, hardState: HardState, snapshot: Snapshot, entries: Entry[]) {
+  private constructor(db: Db, dir: string, hardState: HardState, snapshot: Snapshot, entries: Entry[], runs: number[]) {
     this.#db = db;
     this.#dir = dir;
     this.#hardState = hardState;
     this.#snapshot = snapshot;
     this.#entries = entries;
+    this.#runs = runs;
   }
 
   /** Opens (creating if absent) the store in `dir` and verifies it. */
@@ -83,7 +90,7 @@ export class LevelStorage implements RaftStorage {
     await db.open();
     try {
       const loaded = await load(db, dir, options);
-      return new LevelStorage(db, dir, loaded.hardState, loaded.snapshot, loaded.entries);
+      return new LevelStorage(db, dir, loaded.hardState, loaded.snapshot, loaded.entries, loaded.runs);
     } catch (err) {
       await db.close();
       throw err;
@@ -151,12 +158,14 @@ export class LevelStorage implements RaftStorage {
       const ops: BatchOp[] = [];
       let snap = this.#snapshot;
       let log = this.#entries;
+      let runs = this.#runs;
       let appendInPlace: readonly Entry[] | undefined;
       if (snapshot !== undefined && snapshot.meta.index > snap.meta.index) {
-        for (let i = snap.meta.index + 1; i <= snap.meta.index + log.length; i++) ops.push({ type: "del", key: entryKey(i) });
+        for (const first of runs) ops.push({ type: "del", key: runKey(first) });
         ops.push(...snapshotOps(snapshot));
         snap = snapshot;
         log = [];
+        runs = [];
       }
       if (entries.length > 0) {
         const first = entries[0]!.index;
@@ -167,9 +176,23 @@ export class LevelStorage implements RaftStorage {
         for (let k = 1; k < entries.length; k++) {
           if (entries[k]!.index !== first + k) throw new StorageContractError(`entries to append are not contiguous at ${first + k}`);
         }
-        const newLast = first + entries.length - 1;
-        for (let i = newLast + 1; i <= last; i++) ops.push({ type: "del", key: entryKey(i) });
-        for (const e of entries) ops.push({ type: "put", key: entryKey(e.index), value: encodeEntry(e) });
+        if (first <= last) {
+          // Overwrite a conflicting suffix: drop the runs at or after `first`, cut the one across it.
+          const kept: number[] = [];
+          for (const start of runs) {
+            if (start >= first) ops.push({ type: "del", key: runKey(start) });
+            else kept.push(start);
+          }
+          const cut = kept.at(-1);
+          if (cut !== undefined && !runs.includes(first)) ops.push({ type: "put", key: runKey(cut), value: encodeRun(log.slice(cut - offset, first - offset)) });
+          runs = kept;
+        }
+        const newRuns = runs === this.#runs ? [...runs] : runs;
+        for (const piece of splitRuns(entries)) {
+          ops.push({ type: "put", key: runKey(piece[0]!.index), value: encodeRun(piece) });
+          newRuns.push(piece[0]!.index);
+        }
+        runs = newRuns;
         // Appending at the end (the common case) extends the mirror in place after the write;
         // an overwrite builds a new array so a failed write leaves the mirror untouched.
         if (first === last + 1 && log === this.#entries) appendInPlace = entries;
@@ -182,6 +205,7 @@ export class LevelStorage implements RaftStorage {
       this.#hardState = hs;
       this.#snapshot = snap;
       this.#entries = log;
+      this.#runs = runs;
       if (appendInPlace !== undefined) for (const e of appendInPlace) this.#entries.push(e);
     });
   }
@@ -199,10 +223,24 @@ export class LevelStorage implements RaftStorage {
       const term = this.term(index);
       if (term !== snapshot.meta.term) throw new StorageContractError(`snapshot at ${index} has term ${snapshot.meta.term}, log has ${term}`);
       const ops: BatchOp[] = [];
-      for (let i = snapIndex + 1; i <= index; i++) ops.push({ type: "del", key: entryKey(i) });
+      const runs: number[] = [];
+      for (let k = 0; k < this.#runs.length; k++) {
+        const start = this.#runs[k]!;
+        const end = k + 1 < this.#runs.length ? this.#runs[k + 1]! - 1 : this.lastIndex();
+        if (start > index) runs.push(start);
+        else {
+          ops.push({ type: "del", key: runKey(start) });
+          // A run across the snapshot point keeps its tail under a new key.
+          if (end > index) {
+            ops.push({ type: "put", key: runKey(index + 1), value: encodeRun(this.#entries.slice(index - snapIndex, end - snapIndex)) });
+            runs.push(index + 1);
+          }
+        }
+      }
       ops.push(...snapshotOps(snapshot));
       await this.#db.batch(ops, { sync: true });
       this.#entries = this.#entries.slice(index - snapIndex);
+      this.#runs = runs;
       this.#snapshot = snapshot;
     });
   }
@@ -222,6 +260,21 @@ export class LevelStorage implements RaftStorage {
   }
 }
 
+/** Cuts entries into runs no larger than the caps. */
+function* splitRuns(entries: readonly Entry[]): Generator<readonly Entry[]> {
+  let start = 0;
+  let bytes = 0;
+  for (let k = 0; k < entries.length; k++) {
+    bytes += entries[k]!.data.byteLength + 13;
+    if (k + 1 - start >= RUN_MAX_ENTRIES || bytes >= RUN_MAX_BYTES) {
+      yield entries.slice(start, k + 1);
+      start = k + 1;
+      bytes = 0;
+    }
+  }
+  if (start < entries.length) yield entries.slice(start);
+}
+
 function snapshotOps(snapshot: Snapshot): BatchOp[] {
   return [
     { type: "put", key: KEY_SNAPSHOT_META, value: encodeSnapshotMeta(snapshot.meta, snapshot.data) },
@@ -233,7 +286,7 @@ async function load(
   db: Db,
   dir: string,
   options: LevelStorageOptions,
-): Promise<{ hardState: HardState; snapshot: Snapshot; entries: Entry[] }> {
+): Promise<{ hardState: HardState; snapshot: Snapshot; entries: Entry[]; runs: number[] }> {
   const corrupt = (detail: string): CorruptStorageError => new CorruptStorageError(dir, detail);
   const decode = <T>(what: string, fn: () => T): T => {
     try {
@@ -266,22 +319,27 @@ async function load(
     throw corrupt("snapshot data present without its meta");
   }
   const entries: Entry[] = [];
+  const runs: number[] = [];
   let expected = snapshot.meta.index + 1;
   let lastTerm = snapshot.meta.term;
-  for await (const [key, value] of db.iterator({ gte: ENTRY_KEY_LOW, lt: ENTRY_KEY_HIGH })) {
-    const index = decode("entry key", () => entryKeyIndex(key));
-    if (index !== expected) {
-      throw corrupt(index < expected ? `entry ${index} lies at or below the snapshot/previous entry` : `log gap: expected entry ${expected}, found ${index}`);
+  for await (const [key, value] of db.iterator({ gte: RUN_KEY_LOW, lt: RUN_KEY_HIGH })) {
+    const first = decode("run key", () => runKeyIndex(key));
+    if (first !== expected) {
+      throw corrupt(first < expected ? `run at ${first} overlaps the snapshot or the previous run (expected ${expected})` : `log gap: expected entry ${expected}, found a run at ${first}`);
     }
-    const entry = decode(`entry ${index}`, () => decodeEntry(value));
-    if (entry.index !== index) throw corrupt(`entry under key ${index} says index ${entry.index}`);
-    if (entry.term < lastTerm) throw corrupt(`entry ${index} has term ${entry.term} below the previous ${lastTerm}`);
-    lastTerm = entry.term;
-    entries.push(entry);
-    expected++;
+    const run = decode(`run at ${first}`, () => decodeRun(value));
+    if (run.length === 0) throw corrupt(`run at ${first} is empty`);
+    if (run[0]!.index !== first) throw corrupt(`run under key ${first} says it starts at ${run[0]!.index}`);
+    for (const entry of run) {
+      if (entry.term < lastTerm) throw corrupt(`entry ${entry.index} has term ${entry.term} below the previous ${lastTerm}`);
+      lastTerm = entry.term;
+      entries.push(entry);
+    }
+    runs.push(first);
+    expected = first + run.length;
   }
   const lastIndex = snapshot.meta.index + entries.length;
   if (hardState.commit > lastIndex) throw corrupt(`commit ${hardState.commit} is past the last entry ${lastIndex}`);
   if (lastTerm > hardState.term) throw corrupt(`log term ${lastTerm} is newer than the hard state term ${hardState.term}`);
-  return { hardState, snapshot, entries };
+  return { hardState, snapshot, entries, runs };
 }

@@ -7,7 +7,10 @@
 //   "s"                -> snapshot meta       crc32 u32 | index u64 | term u64 | dataCrc u32 | dataLen u64
 //                                             | nVoters u32 | voters u64* | nObservers u32 | observers u64*
 //   "d"                -> snapshot data       raw bytes (checked against dataCrc/dataLen in "s")
-//   "e" + index u64 BE -> entry               crc32 u32 | index u64 | term u64 | type u8 | data
+//   "e" + first u64 BE -> a run of entries    crc32 u32 | first u64 | count u32
+//                                             | count x (term u64 | type u8 | length u32 | data)
+// A run holds consecutive entries written together (one Ready's worth, capped), so a group
+// commit costs one level op instead of one per entry; runs tile the log from the snapshot on.
 // The crc covers every byte after it. u64 values are JS safe integers (< 2^53).
 import { crc32 } from "node:zlib";
 import type { Entry, HardState, SnapshotMeta } from "../core/types.js";
@@ -17,26 +20,26 @@ export const KEY_VERSION = Uint8Array.of(0x76); // "v"
 export const KEY_HARD_STATE = Uint8Array.of(0x68); // "h"
 export const KEY_SNAPSHOT_META = Uint8Array.of(0x73); // "s"
 export const KEY_SNAPSHOT_DATA = Uint8Array.of(0x64); // "d"
-const ENTRY_TAG = 0x65; // "e"
+const RUN_TAG = 0x65; // "e"
 
 /** Thrown by decoders; the store wraps it with its directory into a CorruptStorageError. */
 export class RecordError extends Error {
   override readonly name = "RecordError";
 }
 
-export function entryKey(index: number): Uint8Array {
+export function runKey(index: number): Uint8Array {
   const key = new Uint8Array(9);
-  key[0] = ENTRY_TAG;
+  key[0] = RUN_TAG;
   writeU64(new DataView(key.buffer), 1, index);
   return key;
 }
 
 /** Bounds that select every entry key, for range iteration. */
-export const ENTRY_KEY_LOW = Uint8Array.of(ENTRY_TAG);
-export const ENTRY_KEY_HIGH = Uint8Array.of(ENTRY_TAG + 1);
+export const RUN_KEY_LOW = Uint8Array.of(RUN_TAG);
+export const RUN_KEY_HIGH = Uint8Array.of(RUN_TAG + 1);
 
-export function entryKeyIndex(key: Uint8Array): number {
-  if (key.length !== 9 || key[0] !== ENTRY_TAG) throw new RecordError(`malformed entry key of ${key.length} bytes`);
+export function runKeyIndex(key: Uint8Array): number {
+  if (key.length !== 9 || key[0] !== RUN_TAG) throw new RecordError(`malformed run key of ${key.length} bytes`);
   return readU64(new DataView(key.buffer, key.byteOffset, key.byteLength), 1);
 }
 
@@ -61,21 +64,42 @@ export function decodeHardState(buf: Uint8Array): HardState {
   return { term: readU64(v, 4), vote: readU64(v, 12), commit: readU64(v, 20) };
 }
 
-export function encodeEntry(e: Entry): Uint8Array {
-  const out = new Uint8Array(4 + 17 + e.data.byteLength);
+/** Encodes consecutive entries as one run record. */
+export function encodeRun(entries: readonly Entry[]): Uint8Array {
+  let size = 4 + 8 + 4;
+  for (const e of entries) size += 13 + e.data.byteLength;
+  const out = new Uint8Array(size);
   const v = new DataView(out.buffer);
-  writeU64(v, 4, e.index);
-  writeU64(v, 12, e.term);
-  v.setUint8(20, e.type);
-  out.set(e.data, 21);
+  writeU64(v, 4, entries[0]!.index);
+  v.setUint32(12, entries.length);
+  let at = 16;
+  for (const e of entries) {
+    writeU64(v, at, e.term);
+    v.setUint8(at + 8, e.type);
+    v.setUint32(at + 9, e.data.byteLength);
+    out.set(e.data, at + 13);
+    at += 13 + e.data.byteLength;
+  }
   v.setUint32(0, crc32(out.subarray(4)));
   return out;
 }
 
-export function decodeEntry(buf: Uint8Array): Entry {
-  const v = open(buf, -21, "entry");
-  // Copy the payload out so the entry does not pin level's read buffer.
-  return { index: readU64(v, 4), term: readU64(v, 12), type: v.getUint8(20), data: buf.slice(21) };
+/** Decodes a run record; entries' data are views into `buf`. */
+export function decodeRun(buf: Uint8Array): Entry[] {
+  const v = open(buf, -16, "run");
+  const first = readU64(v, 4);
+  const count = v.getUint32(12);
+  const entries: Entry[] = [];
+  let at = 16;
+  for (let k = 0; k < count; k++) {
+    if (at + 13 > buf.byteLength) throw new RecordError(`run at ${first} truncated at entry ${first + k}`);
+    const length = v.getUint32(at + 9);
+    if (at + 13 + length > buf.byteLength) throw new RecordError(`run at ${first} truncated in entry ${first + k}`);
+    entries.push({ index: first + k, term: readU64(v, at), type: v.getUint8(at + 8), data: buf.subarray(at + 13, at + 13 + length) });
+    at += 13 + length;
+  }
+  if (at !== buf.byteLength) throw new RecordError(`run at ${first} has trailing bytes`);
+  return entries;
 }
 
 export interface StoredSnapshotMeta extends SnapshotMeta {

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CompactedError, EntryType, UnavailableError, type Entry, type Snapshot } from "../../src/core/types.js";
 import { CorruptStorageError, StorageContractError } from "../../src/storage/errors.js";
 import { LevelStorage } from "../../src/storage/level_storage.js";
-import { encodeEntry, entryKey, KEY_HARD_STATE } from "../../src/storage/record_codec.js";
+import { encodeRun, KEY_HARD_STATE, runKey } from "../../src/storage/record_codec.js";
 
 const voters = [1, 2, 3];
 const entry = (index: number, term: number, text = `e${index}`): Entry => ({
@@ -116,24 +116,60 @@ describe("LevelStorage", () => {
 
   it("refuses to open when an entry's bytes are flipped", async () => {
     const s = await LevelStorage.open(dir, { voters });
-    await s.save({ term: 1, vote: 1, commit: 0 }, [entry(1, 1), entry(2, 1)]);
+    await s.save({ term: 1, vote: 1, commit: 0 }, [entry(1, 1)]);
+    await s.save({ term: 1, vote: 1, commit: 0 }, [entry(2, 1)]);
     await s.close();
     await rawDb(async (db) => {
-      const bad = encodeEntry(entry(2, 1));
+      const bad = encodeRun([entry(2, 1)]);
       bad[bad.length - 1]! ^= 0xff;
-      await db.put(entryKey(2), bad);
+      await db.put(runKey(2), bad);
     });
     const err = await LevelStorage.open(dir, { voters }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CorruptStorageError);
-    expect((err as Error).message).toMatch(/entry 2: entry record checksum mismatch/);
+    expect((err as Error).message).toMatch(/run at 2: run record checksum mismatch/);
   });
 
   it("refuses to open a log with a gap", async () => {
     const s = await LevelStorage.open(dir, { voters });
-    await s.save({ term: 1, vote: 1, commit: 0 }, [entry(1, 1), entry(2, 1), entry(3, 1)]);
+    for (const i of [1, 2, 3]) await s.save({ term: 1, vote: 1, commit: 0 }, [entry(i, 1)]);
     await s.close();
-    await rawDb((db) => db.del(entryKey(2)));
-    await expect(LevelStorage.open(dir, { voters })).rejects.toThrow(/log gap: expected entry 2, found 3/);
+    await rawDb((db) => db.del(runKey(2)));
+    await expect(LevelStorage.open(dir, { voters })).rejects.toThrow(/log gap: expected entry 2, found a run at 3/);
+  });
+
+  it("refuses to open a run whose declared count overruns its bytes", async () => {
+    const s = await LevelStorage.open(dir, { voters });
+    await s.save({ term: 1, vote: 1, commit: 0 }, [entry(1, 1)]);
+    await s.close();
+    await rawDb((db) => db.put(runKey(1), encodeRun([entry(1, 1)]).subarray(0, 20)));
+    await expect(LevelStorage.open(dir, { voters })).rejects.toThrow(CorruptStorageError);
+  });
+
+  it("keeps runs consistent through overwrite inside a run and compaction across one", async () => {
+    let s = await LevelStorage.open(dir, { voters });
+    await s.save({ term: 1, vote: 1, commit: 0 }, [1, 2, 3, 4, 5].map((i) => entry(i, 1)));
+    await s.save({ term: 1, vote: 1, commit: 0 }, [6, 7, 8].map((i) => entry(i, 1)));
+    // Overwrite from 4: the first run is cut, the second dropped.
+    await s.save({ term: 2, vote: 2, commit: 3 }, [4, 5].map((i) => entry(i, 2, `t2-${i}`)));
+    s = await reopen(s);
+    expect(texts(s.entries(1, 6, Infinity))).toEqual(["e1", "e2", "e3", "t2-4", "t2-5"]);
+    // Compact at 2: the run [1..3] is cut, its tail [3] kept under a new key.
+    await s.compact({ meta: { index: 2, term: 1, voters, observers: [] }, data: new Uint8Array(0) });
+    await s.save(undefined, [entry(6, 2)]);
+    s = await reopen(s);
+    expect([s.firstIndex(), s.lastIndex()]).toEqual([3, 6]);
+    expect(texts(s.entries(3, 7, Infinity))).toEqual(["e3", "t2-4", "t2-5", "e6"]);
+    await s.close();
+  });
+
+  it("splits a large append into several runs that reload in order", async () => {
+    let s = await LevelStorage.open(dir, { voters });
+    const many = Array.from({ length: 10_000 }, (_, k) => entry(k + 1, 1));
+    await s.save({ term: 1, vote: 1, commit: 0 }, many);
+    s = await reopen(s);
+    expect(s.lastIndex()).toBe(10_000);
+    expect(texts(s.entries(9_999, 10_001, Infinity))).toEqual(["e9999", "e10000"]);
+    await s.close();
   });
 
   it("refuses to open when the hard state is torn", async () => {
@@ -148,7 +184,7 @@ describe("LevelStorage", () => {
     const s = await LevelStorage.open(dir, { voters });
     await s.save({ term: 1, vote: 1, commit: 1 }, [entry(1, 1)]);
     await s.close();
-    await rawDb((db) => db.del(entryKey(1)));
+    await rawDb((db) => db.del(runKey(1)));
     await expect(LevelStorage.open(dir, { voters })).rejects.toThrow(/commit 1 is past the last entry 0/);
   });
 });
