@@ -31,7 +31,9 @@ export class LogFlusher {
       else list.push(w);
       if (!this.running) {
         this.running = true;
-        void this.run();
+        // Start on the next turn of the event loop so every append completing in this one
+        // joins the first pass.
+        setImmediate(() => void this.run());
       }
     });
   }
