@@ -1,0 +1,98 @@
+// Adapts the log layer (LogManager, PartitionLog, LogFlusher from ./log) to the ReplicaLog /
+// LogStore contract the replication layer uses. Topic configs arrive with Kafka's names; only
+// the log's own keys are passed down, and an invalid value falls back to the broker default
+// (with a warning) rather than making the partition unservable.
+import { join } from "node:path";
+import type { Logger } from "pino";
+import {
+  DEFAULT_LOG_CONFIG,
+  LogManager,
+  logConfigFromKafka,
+  systemClock,
+  type FlushMode,
+  type LogConfig,
+  type PartitionLog,
+} from "./log/index.js";
+import type { PartitionView } from "./metadata/view.js";
+import type { ReplicaLog } from "./replica/log_port.js";
+import type { LogStore } from "./replica/replica_manager.js";
+
+const LOG_KEYS = new Set([
+  "segment.bytes",
+  "segment.ms",
+  "retention.ms",
+  "retention.bytes",
+  "index.interval.bytes",
+  "max.message.bytes",
+  "message.timestamp.difference.max.ms",
+  "flush.mode",
+]);
+
+export interface OpenLogStoreOptions {
+  readonly logger: Logger;
+  readonly flushMode?: FlushMode;
+  readonly defaults?: Partial<LogConfig>;
+}
+
+export type ClosableLogStore = LogStore & { close(): Promise<void>; readonly manager: LogManager };
+
+/** Partition directories live under `<dataDir>/logs`, apart from anything else a node keeps. */
+export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): Promise<ClosableLogStore> {
+  const defaults: LogConfig = { ...DEFAULT_LOG_CONFIG, ...opts.defaults, ...(opts.flushMode ? { flushMode: opts.flushMode } : {}) };
+  const logger = opts.logger.child({ part: "log" });
+  const manager = await LogManager.open(join(dataDir, "logs"), defaults, {
+    clock: systemClock,
+    logger: {
+      info: (o, m) => logger.info(o, m),
+      warn: (o, m) => logger.warn(o, m),
+      error: (o, m) => logger.error(o, m),
+    },
+    onOffline: (topic, partition, err) => logger.error({ topic, partition, err }, "partition log went offline"),
+  });
+  manager.start();
+  const configFor = (topic: string, configs: ReadonlyMap<string, string>): LogConfig => {
+    const settings: Record<string, string> = {};
+    for (const [k, v] of configs) if (LOG_KEYS.has(k)) settings[k] = v;
+    try {
+      return logConfigFromKafka(settings, defaults);
+    } catch (err) {
+      logger.warn({ topic, err: String(err) }, "invalid topic log config; using broker defaults");
+      return defaults;
+    }
+  };
+  return {
+    manager,
+    async open(view: PartitionView, configs: ReadonlyMap<string, string>): Promise<ReplicaLog> {
+      const log = await manager.getOrCreate(view.topic, view.partition, configFor(view.topic, configs));
+      return adapt(log, manager);
+    },
+    remove: (topic, partition) => manager.remove(topic, partition),
+    close: () => manager.close(),
+  };
+}
+
+function adapt(log: PartitionLog, manager: LogManager): ReplicaLog {
+  return {
+    logStartOffset: () => log.logStartOffset,
+    logEndOffset: () => log.logEndOffset,
+    durableEndOffset: () => log.durableEndOffset,
+    highWatermark: () => log.highWatermark,
+    setHighWatermark: (hw) => {
+      log.highWatermark = hw;
+    },
+    appendAsLeader: async (records, leaderEpoch) => {
+      const r = await log.appendAsLeader(records, leaderEpoch);
+      return { baseOffset: r.baseOffset, lastOffset: r.lastOffset, duplicate: r.duplicate, logAppendTimeMs: r.logAppendTimeMs };
+    },
+    appendAsFollower: async (records) => {
+      await log.appendAsFollower(records);
+    },
+    read: (fetchOffset, maxBytes, maxOffset) => log.read(fetchOffset, maxBytes, maxOffset),
+    offsetForTimestamp: (ts) => log.offsetForTimestamp(ts),
+    assignEpoch: (epoch, startOffset) => log.assignEpoch(epoch, startOffset),
+    latestEpoch: () => log.latestEpoch,
+    endOffsetForEpoch: (epoch) => log.endOffsetForEpoch(epoch),
+    truncateTo: (offset) => log.truncateTo(offset),
+    flush: () => manager.flusher.flush(log, log.logEndOffset),
+  };
+}

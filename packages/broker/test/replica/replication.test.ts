@@ -1,0 +1,179 @@
+// Broker-level integration: three real Broker instances in this process, real gRPC on
+// loopback, real partition logs in temp dirs, the controller replaced at the ControllerChannel
+// boundary by ScriptedController (the product controller is tested in its own package and in
+// the multi-process test). Checks ISR replication, acks=all, leader failover with truncation,
+// rejoin through AlterPartition, and typed errors for bad input.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Broker, Code } from "../../src/index.js";
+import { openLogStore } from "../../src/log_store.js";
+import { decodeRecords, encodeBatch } from "../support/batches.js";
+import { TestClient } from "../support/grpc_client.js";
+import { ScriptedController } from "../support/scripted_controller.js";
+
+const logger = pino({ level: process.env["BROOK_TEST_LOG"] ?? "silent" });
+
+async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("ISR replication between three brokers", () => {
+  const ctrl = new ScriptedController();
+  const brokers = new Map<number, Broker>();
+  const dirs = new Map<number, string>();
+  const clients = new Map<number, TestClient>();
+  let root = "";
+
+  async function startBroker(id: number): Promise<Broker> {
+    const dataDir = dirs.get(id)!;
+    const b = await Broker.startWith(
+      {
+        nodeId: id,
+        dataDir,
+        listen: "127.0.0.1:0",
+        advertised: "127.0.0.1:0",
+        controllerQuorum: new Map(),
+        config: { replicaLagTimeMaxMs: 1_500, brokerHeartbeatIntervalMs: 100, replicaFetchWaitMaxMs: 200 },
+        logger,
+      },
+      { logs: await openLogStore(dataDir, { logger }), channel: ctrl.channel() },
+    );
+    brokers.set(id, b);
+    clients.get(id)?.close();
+    clients.set(id, new TestClient(`127.0.0.1:${b.port}`));
+    await until(`broker ${id} unfenced`, () => b.status().state === "running");
+    return b;
+  }
+
+  const leaderOf = (topic: string, p = 0) => ctrl.current().topics.get(topic)!.partitions.get(p)!;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "brook-repl-"));
+    for (const id of [1, 2, 3]) dirs.set(id, join(root, `b${id}`));
+    for (const id of [1, 2, 3]) await startBroker(id);
+    ctrl.createTopic("t", [[1, 2, 3]], { "min.insync.replicas": "2" });
+    await until("leader elected", () => brokers.get(1)!.status().leaderPartitions === 1);
+  });
+
+  afterAll(async () => {
+    for (const c of clients.values()) c.close();
+    for (const b of brokers.values()) await b.shutdown({ controlled: false });
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  const acked: string[] = [];
+  let seq = 0;
+  async function produceTo(leader: number, n: number): Promise<number> {
+    let ok = 0;
+    for (let i = 0; i < n; i++) {
+      const value = `v${seq++}`;
+      const res = await clients.get(leader)!.produce("t", 0, encodeBatch([Buffer.from(value)]), -1);
+      const pr = res.topics[0]!.partitions[0]!;
+      if (pr.errorCode === Code.NONE) {
+        acked.push(value);
+        ok++;
+      }
+    }
+    return ok;
+  }
+
+  async function readAll(leader: number): Promise<string[]> {
+    const out: string[] = [];
+    let offset = 0;
+    for (;;) {
+      const r = (await clients.get(leader)!.fetch("t", 0, offset)).topics[0]!.partitions[0]!;
+      expect(r.errorCode).toBe(Code.NONE);
+      const recs = decodeRecords(r.records);
+      if (recs.length === 0) return out;
+      for (const rec of recs) if (rec.offset >= offset) out.push(rec.value.toString());
+      offset = recs[recs.length - 1]!.offset + 1;
+    }
+  }
+
+  it("acks=all completes once every ISR member has the batch, and followers learn the HW", async () => {
+    expect(await produceTo(1, 20)).toBe(20);
+    expect(await readAll(1)).toEqual(acked);
+    const hw = (await clients.get(1)!.fetch("t", 0, 0)).topics[0]!.partitions[0]!.highWatermark;
+    expect(hw).toBe(20);
+    for (const id of [2, 3]) await until(`follower ${id} learns HW`, () => brokers.get(id)!.replicas.partition("t", 0)?.log.highWatermark() === 20);
+  });
+
+  it("rejects bad input with typed errors and leaves the log intact", async () => {
+    const c = clients.get(1)!;
+    const corrupt = encodeBatch([Buffer.from("x")]);
+    corrupt[corrupt.length - 1]! ^= 0xff;
+    expect((await c.produce("t", 0, corrupt)).topics[0]!.partitions[0]!.errorCode).toBe(Code.CORRUPT_MESSAGE);
+    expect((await c.produce("t", 0, Buffer.from("short"))).topics[0]!.partitions[0]!.errorCode).toBe(Code.CORRUPT_MESSAGE);
+    expect((await c.produce("t", 0, encodeBatch([Buffer.from("x")]), 5)).topics[0]!.partitions[0]!.errorCode).toBe(Code.INVALID_REQUIRED_ACKS);
+    expect((await c.produce("nope", 0, encodeBatch([Buffer.from("x")]))).topics[0]!.partitions[0]!.errorCode).toBe(Code.UNKNOWN_TOPIC_OR_PARTITION);
+    expect((await c.produce("t", 9, encodeBatch([Buffer.from("x")]))).topics[0]!.partitions[0]!.errorCode).toBe(Code.UNKNOWN_TOPIC_OR_PARTITION);
+    expect((await c.produce("bad/name", 0, encodeBatch([Buffer.from("x")]))).topics[0]!.partitions[0]!.errorCode).toBe(Code.INVALID_TOPIC_EXCEPTION);
+    const toFollower = (await clients.get(2)!.produce("t", 0, encodeBatch([Buffer.from("x")]))).topics[0]!.partitions[0]!;
+    expect(toFollower.errorCode).toBe(Code.NOT_LEADER_OR_FOLLOWER);
+    expect(toFollower.currentLeader).toBe(1);
+    const beyond = (await c.fetch("t", 0, 1_000_000)).topics[0]!.partitions[0]!;
+    expect(beyond.errorCode).toBe(Code.OFFSET_OUT_OF_RANGE);
+    const absurd = (await c.fetch("t", 0, 0, { maxBytes: 2 ** 31 - 1 })).topics[0]!.partitions[0]!;
+    expect(absurd.errorCode).toBe(Code.NONE);
+    expect(await readAll(1)).toEqual(acked);
+  });
+
+  it("ListOffsets answers earliest and latest (the HW)", async () => {
+    const c = clients.get(1)!;
+    expect((await c.listOffsets("t", 0, -2)).topics[0]!.partitions[0]!.offset).toBe(0);
+    expect((await c.listOffsets("t", 0, -1)).topics[0]!.partitions[0]!.offset).toBe(acked.length);
+  });
+
+  it("a follower that stops fetching leaves the ISR through AlterPartition; acks=all goes on with min.insync=2", async () => {
+    await brokers.get(3)!.shutdown({ controlled: false }); // crash-like: no controlled shutdown
+    brokers.delete(3);
+    await until("ISR shrinks to [1,2]", () => leaderOf("t").isr.length === 2);
+    expect(leaderOf("t").isr).toEqual([1, 2]);
+    expect(ctrl.alterLog.some((a) => a.ok && a.req.newIsr.join() === "1,2")).toBe(true);
+    expect(await produceTo(1, 10)).toBe(10);
+  });
+
+  it("the restarted follower catches up and rejoins the ISR", async () => {
+    await startBroker(3);
+    await until("ISR back to three", () => leaderOf("t").isr.length === 3, 30_000);
+    expect(await produceTo(1, 5)).toBe(5);
+  });
+
+  it("after the leader crashes a new leader from the ISR serves every acknowledged record once, in order", async () => {
+    await brokers.get(1)!.shutdown({ controlled: false });
+    brokers.delete(1);
+    ctrl.fence(1);
+    const newLeader = leaderOf("t").leader;
+    expect([2, 3]).toContain(newLeader);
+    await until("new leader serving", () => brokers.get(newLeader)!.replicas.partition("t", 0)?.role.kind === "leader");
+    expect(await until("produce on new leader", async () => (await produceTo(newLeader, 1)) === 1)).toBe(true);
+    expect(await produceTo(newLeader, 10)).toBe(10);
+    expect(await readAll(newLeader)).toEqual(acked);
+  });
+
+  it("acks=all is refused with NOT_ENOUGH_REPLICAS when the ISR is below min.insync.replicas", async () => {
+    const leader = leaderOf("t").leader;
+    const other = leader === 2 ? 3 : 2;
+    await brokers.get(other)!.shutdown({ controlled: false });
+    brokers.delete(other);
+    ctrl.fence(other);
+    await until("ISR of one", () => leaderOf("t").isr.length === 1);
+    await until("leader sees ISR of one", () => {
+      const p = brokers.get(leader)!.replicas.partition("t", 0);
+      return p?.role.kind === "leader" && p.role.state.isr.length === 1;
+    });
+    const r = (await clients.get(leader)!.produce("t", 0, encodeBatch([Buffer.from("no")]))).topics[0]!.partitions[0]!;
+    expect(r.errorCode).toBe(Code.NOT_ENOUGH_REPLICAS);
+    const one = (await clients.get(leader)!.produce("t", 0, encodeBatch([Buffer.from("acks1")]), 1)).topics[0]!.partitions[0]!;
+    expect(one.errorCode).toBe(Code.NONE);
+  });
+});
