@@ -55,6 +55,20 @@ export class SafetyChecker {
     return this.#acked.size;
   }
 
+  /** The key (term/type/data) of the entry applied at `index`, if any node applied it. */
+  appliedKeyAt(index: number): string | undefined {
+    return this.#keys[index];
+  }
+
+  isAcked(index: number): boolean {
+    return this.#acked.has(index);
+  }
+
+  /** The key of the proposal acknowledged at `index`, if any. */
+  ackedKeyAt(index: number): string | undefined {
+    return this.#acked.get(index);
+  }
+
   hashAt(index: number): number | undefined {
     return this.#hashes[index];
   }

@@ -7,7 +7,7 @@
 // A run has two phases: `faultUnits` of faulty running (safety checked throughout), then all
 // faults heal, every node restarts, and a fresh proposal must be applied by every node within
 // `livenessUnits` (liveness).
-import { EntryTooLargeError, NotLeaderError, ProposalDroppedError } from "../core/errors.js";
+import { NotLeaderError, ProposalDroppedError } from "../core/errors.js";
 import { RawNode } from "../core/raw_node.js";
 import { EntryType, StateRole, type HardState, type Logger, type Message, type NodeId, type Ready } from "../core/types.js";
 import { SafetyChecker, SafetyViolation, entryKey } from "./checker.js";
@@ -79,6 +79,8 @@ export class SimCluster {
     snapshotsSent: 0, reads: 0, messages: 0, dropped: 0, livenessUnits: 0,
   };
   #faulty = true;
+  /** Scripted fault: these nodes crash at their next Ready that must sync, before syncing. */
+  readonly crashBeforeSync = new Set<NodeId>();
   #valueSeq = 0;
   readonly #rng: Prng;
   readonly #logger: Logger;
@@ -154,10 +156,80 @@ export class SimCluster {
     return best;
   }
 
+  // --- scripting, for named scenarios ----------------------------------------------------------
+
+  /** Advances time by `units`, with whatever faults the options enable. */
+  runUnits(units: number): void {
+    const end = this.now + units;
+    for (; this.now < end; this.now++) this.#unit();
+  }
+
+  /** Runs until `cond` holds; throws after `units`. */
+  runUntil(cond: () => boolean, units: number, what: string): void {
+    const end = this.now + units;
+    for (; this.now < end; this.now++) {
+      if (cond()) return;
+      this.#unit();
+    }
+    if (!cond()) throw new SafetyViolation(`liveness: ${what} did not happen within ${units} units`);
+  }
+
+  /** Proposes `value` on node `id`; returns its position if the node accepted it. */
+  proposeOn(id: NodeId, value: string): { index: number; term: number } | undefined {
+    const n = this.node(id);
+    if (n.raw === undefined) return undefined;
+    try {
+      const pos = n.raw.propose(enc.encode(value));
+      n.proposals.set(pos.index, { term: pos.term, key: entryKey({ index: pos.index, term: pos.term, type: EntryType.Normal, data: enc.encode(value) }) });
+      return pos;
+    } catch (e) {
+      if (e instanceof NotLeaderError || e instanceof ProposalDroppedError) return undefined;
+      throw e;
+    }
+  }
+
+  /** Cuts node `id` off from everyone, both ways. */
+  isolate(id: NodeId): void {
+    for (const n of this.nodes) {
+      if (n.id === id) continue;
+      this.net.block(id, n.id);
+      this.net.block(n.id, id);
+    }
+  }
+
+  /** Heals links only (faults stay as configured). */
+  reconnect(): void {
+    this.net.heal();
+  }
+
+  crashNode(id: NodeId, downFor = Number.MAX_SAFE_INTEGER): void {
+    this.crash(this.node(id), downFor);
+  }
+
+  restartNode(id: NodeId): void {
+    this.restart(this.node(id));
+  }
+
+  /** The value applied at `index` by node `id`'s state machine so far, if any. */
+  appliedOn(id: NodeId): number {
+    return this.node(id).applied;
+  }
+
+  /** Every node that is up has applied at least `index`. */
+  allApplied(index: number): boolean {
+    return this.nodes.every((n) => n.raw === undefined || n.applied >= index);
+  }
+
   /** Runs both phases. Throws SafetyViolation (or whatever the core threw) on failure. */
   run(): void {
     const o = this.options;
     for (; this.now < o.faultUnits; this.now++) this.#unit();
+    this.settle();
+  }
+
+  /** Heals every fault, then requires a fresh proposal to reach every node (liveness). */
+  settle(): void {
+    const o = this.options;
     this.heal();
     const start = this.now;
     let target: { node: SimNode; index: number; term: number } | undefined;
@@ -228,15 +300,8 @@ export class SimCluster {
   }
 
   #propose(n: SimNode): { node: SimNode; index: number; term: number } | undefined {
-    const value = `v${this.#valueSeq++}`;
-    try {
-      const pos = n.raw!.propose(enc.encode(value));
-      n.proposals.set(pos.index, { term: pos.term, key: entryKey({ index: pos.index, term: pos.term, type: EntryType.Normal, data: enc.encode(value) }) });
-      return { node: n, ...pos };
-    } catch (e) {
-      if (e instanceof NotLeaderError || e instanceof ProposalDroppedError || e instanceof EntryTooLargeError) return undefined;
-      throw e;
-    }
+    const pos = this.proposeOn(n.id, `v${this.#valueSeq++}`);
+    return pos === undefined ? undefined : { node: n, ...pos };
   }
 
   #deliver(m: Message, cut: boolean): void {
@@ -274,6 +339,10 @@ export class SimCluster {
       this.checker.onLeader(n.id, st.term, n.isObserver, disk.current);
     }
     if (rd.mustSync) {
+      if (this.crashBeforeSync.delete(n.id)) {
+        this.crash(n, Number.MAX_SAFE_INTEGER);
+        return;
+      }
       if (this.#faulty && this.#rng.chance(this.options.crashMidReadyRate)) {
         this.stats.midReadyCrashes++;
         this.crash(n, 1 + this.#rng.int(this.options.downtimeMax));

@@ -80,3 +80,16 @@ export function swarmOptions(rng: Prng, voters: number, overrides: SwarmOverride
   };
   return { ...base, ...overrides };
 }
+
+/** No random faults and no random client traffic: for scripted scenarios that drive the cluster. */
+export const QUIET: SwarmOverrides = {
+  dropRate: 0,
+  dupRate: 0,
+  partitionRate: 0,
+  crashRate: 0,
+  crashMidReadyRate: 0,
+  proposeRate: 0,
+  readRate: 0,
+  transferRate: 0,
+  observers: 0,
+};
