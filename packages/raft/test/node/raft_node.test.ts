@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Entry, NodeId, Snapshot } from "../../src/core/types.js";
+import { EntryTooLargeError } from "../../src/core/errors.js";
 import { NotLeaderError } from "../../src/node/errors.js";
 import { RaftNode } from "../../src/node/raft_node.js";
 import type { StateMachine } from "../../src/node/state_machine.js";
@@ -102,6 +103,15 @@ describe("RaftNode (3 nodes, one process)", () => {
     expect(err).toBeInstanceOf(NotLeaderError);
     expect((err as NotLeaderError).leaderId).toBe(lead.id);
     expect((err as NotLeaderError).leaderAddress).toBe(voters.get(lead.id));
+  });
+
+  it("rejects an oversized proposal with a typed error and keeps serving", async () => {
+    const lead = await leader();
+    const before = lead.status().lastIndex;
+    const err = await lead.propose(new Uint8Array(2 * 1024 * 1024)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EntryTooLargeError);
+    expect((err as EntryTooLargeError).code).toBe("MESSAGE_TOO_LARGE");
+    expect(lead.status().lastIndex).toBe(before);
   });
 
   it("serves a linearizable read on a follower after the leader's writes", async () => {
