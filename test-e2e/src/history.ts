@@ -74,3 +74,12 @@ export function checkHistory(acked: readonly AckedRecord[], read: readonly ReadR
   }
   return violations;
 }
+
+/** True once, in every partition with acknowledged records, the last acknowledged offset was read. */
+export function readPastAcked(acked: readonly AckedRecord[], read: readonly ReadRecord[]): boolean {
+  const need = new Map<number, number>();
+  for (const a of acked) need.set(a.partition, Math.max(need.get(a.partition) ?? -1, a.offset));
+  const have = new Map<number, number>();
+  for (const r of read) have.set(r.partition, Math.max(have.get(r.partition) ?? -1, r.offset));
+  return [...need].every(([partition, offset]) => (have.get(partition) ?? -1) >= offset);
+}

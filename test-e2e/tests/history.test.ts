@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkHistory, type AckedRecord } from "../src/history.js";
+import { checkHistory, readPastAcked, type AckedRecord } from "../src/history.js";
 
 const ack = (partition: number, offset: number, value: string, seq: number, producer = "p1"): AckedRecord => ({ partition, offset, value, producer, seq });
 
@@ -38,5 +38,13 @@ describe("checkHistory", () => {
     ];
     const v = checkHistory([ack(0, 1, "a", 0), ack(0, 0, "b", 1)], read);
     expect(v.map((x) => x.kind)).toEqual(["reordered", "lost", "lost", "reordered"]);
+  });
+});
+
+describe("readPastAcked", () => {
+  it("waits for the last acknowledged offset of every partition", () => {
+    const acked = [ack(0, 3, "a", 0), ack(1, 0, "b", 1)];
+    expect(readPastAcked(acked, [{ partition: 0, offset: 3, value: "a" }])).toBe(false);
+    expect(readPastAcked(acked, [{ partition: 0, offset: 4, value: "x" }, { partition: 1, offset: 0, value: "b" }])).toBe(true);
   });
 });
