@@ -13,7 +13,7 @@ interface Waiter {
 export class LogFlusher {
   private pending = new Map<PartitionLog, Waiter[]>();
   private running = false;
-  /** Completed passes and fsync'd logs, for metrics and benchmarks. */
+  /** Passes started and logs fsync'd, for metrics and benchmarks. */
   passes = 0;
   logsFlushed = 0;
 
@@ -42,8 +42,8 @@ export class LogFlusher {
     while (this.pending.size > 0) {
       const batch = this.pending;
       this.pending = new Map();
-      await Promise.all([...batch].map(([log, waiters]) => this.flushOne(log, waiters)));
       this.passes++;
+      await Promise.all([...batch].map(([log, waiters]) => this.flushOne(log, waiters)));
     }
     this.running = false;
   }
