@@ -9,7 +9,7 @@ export function seqRng(seed = 1): Rng {
   return {
     int(n: number): number {
       s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      return s % n;
+      return (s >>> 8) % n; // the low bits of an LCG cycle too fast
     },
   };
 }
@@ -41,14 +41,30 @@ export class Harness {
   queue: Message[] = [];
   /** Links (from->to) that drop everything. */
   readonly cut = new Set<string>();
+  /** Drops any message this returns true for (set by a test to script a schedule). */
+  drop: ((m: Message) => boolean) | undefined;
+  /** Every message sent, in order (for tests that count round trips). */
+  readonly sent: Message[] = [];
 
-  constructor(voters: NodeId[], observers: NodeId[] = [], extra: Partial<RaftConfig> = {}) {
+  constructor(
+    voters: NodeId[],
+    observers: NodeId[] = [],
+    readonly extra: Partial<RaftConfig> = {},
+    setup?: (id: NodeId, storage: MemoryStorage) => void,
+  ) {
     for (const id of [...voters, ...observers]) {
       const storage = new MemoryStorage(voters, observers);
+      setup?.(id, storage);
       const logger = new RecordingLogger();
       const node = new RawNode({ id, electionTicks: 10, heartbeatTicks: 1, storage, rng: seqRng(id), logger, ...extra });
       this.nodes.set(id, { id, storage, node, applied: [], reads: [], logger });
     }
+  }
+
+  /** Rebuilds node `id` from its storage, as after a restart (volatile state is gone). */
+  restart(id: NodeId): void {
+    const n = this.get(id);
+    n.node = new RawNode({ id, electionTicks: 10, heartbeatTicks: 1, storage: n.storage, rng: seqRng(id + 100), logger: n.logger, ...this.extra });
   }
 
   get(id: NodeId): TestNode {
@@ -64,7 +80,8 @@ export class Harness {
         n.storage.append(rd.entries);
         if (rd.hardState !== undefined) n.storage.setHardState(rd.hardState);
         for (const m of rd.messages) {
-          if (!this.cut.has(`${m.from}->${m.to}`)) this.queue.push(m);
+          this.sent.push(m);
+          if (!this.cut.has(`${m.from}->${m.to}`) && this.drop?.(m) !== true) this.queue.push(m);
         }
         n.applied.push(...rd.committedEntries);
         n.reads.push(...rd.readStates);
