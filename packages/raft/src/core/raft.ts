@@ -134,14 +134,17 @@ export class Raft {
     this.#isVoter = this.voters.includes(this.id);
 
     const hs = init.hardState;
-    if (hs.commit < this.raftLog.committed || hs.commit > this.raftLog.lastIndex()) {
-      throw new Error(`raft: stored commit ${hs.commit} is outside the stored log [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]: the store is corrupt`);
+    if (hs.commit > this.raftLog.lastIndex()) {
+      throw new Error(`raft: stored commit ${hs.commit} is past the stored log's last index ${this.raftLog.lastIndex()}: the store is corrupt`);
     }
     this.term = hs.term;
     this.vote = hs.vote;
-    this.raftLog.committed = hs.commit;
+    // A snapshot only ever holds committed entries, so it bounds commit from below even if the
+    // hard state written beside it is older.
+    const commit = Math.max(hs.commit, this.raftLog.committed);
+    this.raftLog.committed = commit;
     if (config.applied !== undefined) {
-      if (config.applied > hs.commit) throw new Error(`raft: applied ${config.applied} is past commit ${hs.commit}`);
+      if (config.applied > commit) throw new Error(`raft: applied ${config.applied} is past commit ${commit}`);
       this.raftLog.appliedTo(config.applied);
     }
     this.#becomeFollowerOrObserver(this.term, NONE);
