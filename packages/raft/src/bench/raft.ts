@@ -53,6 +53,17 @@ async function main(): Promise<void> {
     const termAfter = (await cluster.status(await cluster.leader())).term;
     console.log(`elections during load: ${termAfter - termBefore} (term ${termBefore} -> ${termAfter})`);
 
+    // Reference: the same rate on a single node, where commit = one local fsync. On a shared
+    // machine its tail shows how much of the 3-node tail is the disk and the scheduler.
+    const solo = new ProcessCluster({ size: 1, basePort: 4165, logLevel: "error" });
+    await solo.start();
+    try {
+      const one = await solo.request<RateResult>(1, "rate", { rate: 1_000, durationMs: 5_000, size: 100 }, 60_000);
+      console.log(`reference, 1 node at 1,000 proposals/s: p50 ${one.p50.toFixed(2)} ms, p99 ${one.p99.toFixed(2)} ms`);
+    } finally {
+      await solo.stop();
+    }
+
     const failovers: number[] = [];
     for (let k = 0; k < KILLS; k++) {
       const old = await cluster.leader();
