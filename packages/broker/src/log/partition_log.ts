@@ -92,7 +92,7 @@ export class PartitionLog {
   private offlineError: LogStorageError | null = null;
   private closed = false;
   private readonly offlineListeners = new Set<(err: LogStorageError) => void>();
-  readonly config: LogConfig;
+  private currentConfig: LogConfig;
 
   private constructor(
     readonly dir: string,
@@ -107,7 +107,7 @@ export class PartitionLog {
       producers: ProducerStateTable;
     },
   ) {
-    this.config = config;
+    this.currentConfig = config;
     this.segments = state.segments;
     this.logStart = state.logStart;
     this.hw = state.hw;
@@ -185,6 +185,18 @@ export class PartitionLog {
     if (recoveredBytesCut > 0 || cp === null || recoveryPoint < logEnd) await log.checkpoint();
     deps.logger.info({ dir, logStart, logEnd, segments: segments.length }, "partition log opened");
     return log;
+  }
+
+  get config(): LogConfig {
+    return this.currentConfig;
+  }
+
+  /**
+   * Applies a topic-config change (e.g. retention.ms altered). Takes effect for the next
+   * append, roll and retention pass; index interval changes apply to new segments.
+   */
+  updateConfig(config: LogConfig): void {
+    this.currentConfig = validateLogConfig(config);
   }
 
   // ---- offsets ----
@@ -282,6 +294,12 @@ export class PartitionLog {
     const headers = this.validateLeaderInput(records);
     return this.serialize(async () => {
       this.ensureWritable();
+      // A deposed leader must not write below the epoch cache's newest epoch (KIP-101 relies on it).
+      if (leaderEpoch < this.epochs.latestEpoch)
+        throw new BrokerError(
+          LogCode.FENCED_LEADER_EPOCH,
+          `append in leader epoch ${leaderEpoch} but the log is already at epoch ${this.epochs.latestEpoch}`,
+        );
       let table = this.producers;
       if (producerCheck) {
         if (headers.length > 1) table = new ProducerStateTable(this.producers.snapshot());
@@ -399,9 +417,10 @@ export class PartitionLog {
     if (this.offlineError !== null) throw this.offlineError;
     const target = this.logEndOffset;
     if (target <= this.recoveryPoint) return;
-    const dirty = this.segments.filter((s) => s.dirty);
+    // Includes segments whose fsync another caller started: we must wait for it too.
+    const unsynced = this.segments.filter((s) => s.unsynced);
     try {
-      await Promise.all(dirty.map((s) => s.sync()));
+      await Promise.all(unsynced.map((s) => s.sync()));
     } catch (err) {
       throw this.goOffline(err, "fsync");
     }
@@ -440,7 +459,7 @@ export class PartitionLog {
    * Throws OffsetOutOfRangeError outside [logStartOffset, logEndOffset].
    */
   async read(fetchOffset: number, maxBytes: number, maxOffset: number): Promise<ReadInfo> {
-    if (this.offlineError !== null) throw this.offlineError;
+    this.ensureReadable();
     if (!Number.isSafeInteger(fetchOffset) || !Number.isSafeInteger(maxBytes) || maxBytes < 0 || Number.isNaN(maxOffset))
       throw new BrokerError(LogCode.INVALID_REQUEST, `bad read arguments offset=${fetchOffset} maxBytes=${maxBytes} maxOffset=${maxOffset}`);
     const empty = (): ReadInfo => this.readInfo(Buffer.alloc(0));
@@ -458,6 +477,7 @@ export class PartitionLog {
         const buf = await seg.read(found.position, Math.max(maxBytes, found.header.sizeBytes));
         return this.readInfo(trimToBatches(buf, end));
       } catch (err) {
+        this.ensureReadable();
         if (!this.segments.includes(seg))
           throw new OffsetOutOfRangeError(fetchOffset, this.logStart, this.logEndOffset, this.dir);
         throw this.goOffline(err, "read");
@@ -493,7 +513,7 @@ export class PartitionLog {
     timestamp: number,
     maxOffset = Number.MAX_SAFE_INTEGER,
   ): Promise<{ offset: number; timestamp: number; leaderEpoch: number } | null> {
-    if (this.offlineError !== null) throw this.offlineError;
+    this.ensureReadable();
     for (const seg of [...this.segments]) {
       if (seg.maxTimestamp < timestamp) continue;
       const found = await seg.findBatchByTimestamp(timestamp);
@@ -648,7 +668,12 @@ export class PartitionLog {
   }
 
   private ensureWritable(): void {
+    this.ensureReadable();
+  }
+
+  private ensureReadable(): void {
     if (this.offlineError !== null) throw this.offlineError;
+    // Closed: the partition was removed or the broker is stopping; not a disk failure.
     if (this.closed) throw new BrokerError(LogCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is closed`);
   }
 

@@ -48,7 +48,7 @@ export class LogSegment {
   dirty = false;
   /** Indexes changed since last persisted. */
   private indexesDirty = false;
-  private syncing: Promise<void> | null = null;
+  private readonly syncsInFlight = new Set<Promise<void>>();
 
   private constructor(
     readonly dir: string,
@@ -307,15 +307,28 @@ export class LogSegment {
     return removed;
   }
 
-  /** fsyncs the file; close() and delete() wait for a sync in flight instead of racing it. */
+  /** True while appended bytes are not yet covered by a finished fsync. */
+  get unsynced(): boolean {
+    return this.dirty || this.syncsInFlight.size > 0;
+  }
+
+  /**
+   * Resolves once everything appended before the call is on stable storage: starts an fsync
+   * when there are new bytes, else waits for the fsyncs already in flight (which cover them).
+   * close() and delete() wait for fsyncs in flight instead of racing them.
+   */
   async sync(): Promise<void> {
+    if (!this.dirty) {
+      await Promise.all([...this.syncsInFlight]);
+      return;
+    }
     this.dirty = false;
     const p = this.file.sync();
-    this.syncing = p;
+    this.syncsInFlight.add(p);
     try {
       await p;
     } finally {
-      if (this.syncing === p) this.syncing = null;
+      this.syncsInFlight.delete(p);
     }
   }
 
@@ -331,13 +344,13 @@ export class LogSegment {
   }
 
   async close(): Promise<void> {
-    await this.syncing?.catch(() => undefined);
+    await Promise.allSettled([...this.syncsInFlight]);
     await this.file.close();
   }
 
   /** Closes and removes the segment's files. */
   async delete(): Promise<void> {
-    await this.syncing?.catch(() => undefined);
+    await Promise.allSettled([...this.syncsInFlight]);
     await this.file.close().catch(() => undefined);
     await Promise.all([
       rm(this.logPath, { force: true }),

@@ -3,6 +3,18 @@ import { readdir } from "node:fs/promises";
 import { PartitionLog } from "../../src/log/partition_log.js";
 import { LogCode, OffsetOutOfRangeError } from "../../src/log/errors.js";
 import { readBatchHeader } from "../../src/log/batch.js";
+import { nodeLogIo, type LogFile, type LogIo } from "../../src/log/log_file.js";
+
+function bind(f: LogFile): LogFile {
+  return {
+    write: (b, p) => f.write(b, p),
+    read: (b, o, l, p) => f.read(b, o, l, p),
+    sync: () => f.sync(),
+    truncate: (l) => f.truncate(l),
+    size: () => f.size(),
+    close: () => f.close(),
+  };
+}
 import { ManualClock, batchOf, quietLogger, tempDir, testConfig } from "./helpers.js";
 
 let dir: string;
@@ -71,6 +83,60 @@ describe("PartitionLog appends and reads", () => {
     clock.advance(60_000);
     await log.appendAsLeader(batchOf(1), 1);
     expect(log.segmentCount).toBe(before + 1);
+    await log.close();
+  });
+});
+
+describe("PartitionLog guards", () => {
+  it("fences appends from an older leader epoch", async () => {
+    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    await log.appendAsLeader(batchOf(1), 4);
+    await log.assignEpoch(6, 1);
+    await expect(log.appendAsLeader(batchOf(1), 5)).rejects.toMatchObject({ code: LogCode.FENCED_LEADER_EPOCH });
+    expect(log.logEndOffset).toBe(1);
+    expect((await log.appendAsLeader(batchOf(1), 6)).baseOffset).toBe(1);
+    expect(log.endOffsetForEpoch(4)).toEqual({ epoch: 4, endOffset: 1 });
+    await log.close();
+  });
+
+  it("applies topic-config changes to later appends", async () => {
+    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    await log.appendAsLeader(batchOf(2, { size: 300 }), 1);
+    log.updateConfig(testConfig({ maxMessageBytes: 200 }));
+    await expect(log.appendAsLeader(batchOf(2, { size: 300 }), 1)).rejects.toMatchObject({ code: LogCode.MESSAGE_TOO_LARGE });
+    expect(() => log.updateConfig(testConfig({ segmentBytes: -1 }))).toThrow(/segment.bytes/);
+    await log.close();
+  });
+
+  it("a closed log refuses reads and writes with a typed error instead of going offline", async () => {
+    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    await log.appendAsLeader(batchOf(2), 1);
+    await log.close();
+    await expect(log.read(0, 100, 2)).rejects.toMatchObject({ code: LogCode.KAFKA_STORAGE_ERROR });
+    await expect(log.appendAsLeader(batchOf(1), 1)).rejects.toMatchObject({ code: LogCode.KAFKA_STORAGE_ERROR });
+    expect(log.offline).toBe(false);
+  });
+
+  it("concurrent flushes never report data flushed before its fsync finished", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const io: LogIo = {
+      openFile: async (path, create) => {
+        const f = await nodeLogIo.openFile(path, create);
+        return { ...bind(f), sync: async () => { await gate; await f.sync(); } };
+      },
+    };
+    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger, io });
+    await log.appendAsLeader(batchOf(1), 1);
+    let done = 0;
+    const first = log.flush().then(() => done++);
+    const second = log.flush().then(() => done++);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(done).toBe(0);
+    expect(log.flushedOffset).toBe(0);
+    release();
+    await Promise.all([first, second]);
+    expect(log.flushedOffset).toBe(1);
     await log.close();
   });
 });
