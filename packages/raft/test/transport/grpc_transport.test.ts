@@ -1,9 +1,12 @@
 // Real gRPC on loopback between transports in this process: delivery both ways, snapshots,
 // rejection of unknown senders, and reconnection after a peer restarts.
+import * as grpc from "@grpc/grpc-js";
+import { RaftClient, type InstallSnapshotResult } from "@brook/protocol/gen/brook/v1/raft";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { MessageType, type Message, type NodeId } from "../../src/core/types.js";
 import { GrpcTransport, type TransportHandler } from "../../src/transport/grpc_transport.js";
+import { chunkSnapshot } from "../../src/transport/snapshot_chunks.js";
 
 const logger = pino({ level: "silent" });
 
@@ -116,5 +119,22 @@ describe("GrpcTransport", () => {
       return rb.messages.length > 0;
     }, "delivery after restart");
     expect(rb.messages[0]).toMatchObject({ from: 1, term: 2 });
+  });
+
+  it("answers a corrupt snapshot chunk on the wire with the reason and delivers nothing", async () => {
+    const rb = recorder();
+    const b = await start(2, new Map([[1, "127.0.0.1:1"]]), rb);
+    const client = new RaftClient(`127.0.0.1:${b.port}`, grpc.credentials.createInsecure());
+    const data = new Uint8Array(10_000).fill(7);
+    const chunks = [...chunkSnapshot({ ...heartbeat(1, 2, 3), type: MessageType.Snap, snapshot: { meta: { index: 5, term: 3, voters: [1, 2], observers: [] }, data } }, 4_000)];
+    chunks[1] = { ...chunks[1]!, data: Buffer.alloc(chunks[1]!.data.byteLength, 9) };
+    const result = await new Promise<InstallSnapshotResult>((resolve, reject) => {
+      const call = client.installSnapshot({ deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res)));
+      for (const c of chunks) call.write(c);
+      call.end();
+    });
+    client.close();
+    expect(result).toEqual({ accepted: false, reason: "chunk at offset 4000 fails its checksum" });
+    expect(rb.messages).toHaveLength(0);
   });
 });
