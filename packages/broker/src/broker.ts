@@ -9,6 +9,8 @@ import { ReplicaService } from "@brook/protocol/gen/brook/v1/replica";
 import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from "./config.js";
 import type { ControllerChannel } from "./lifecycle/controller_channel.js";
 import { BrokerLifecycle, type LifecycleState } from "./lifecycle/lifecycle.js";
+import { ControllerLink } from "./lifecycle/controller_link.js";
+import { openLogStore } from "./log_store.js";
 import { EMPTY_VIEW } from "./metadata/view.js";
 import type { LeadershipListener, LogStore, ProduceOutcome, ReadCommittedResult } from "./replica/replica_manager.js";
 import { ReplicaManager } from "./replica/replica_manager.js";
@@ -67,7 +69,34 @@ export class Broker {
     private readonly logger: Logger,
   ) {}
 
-  static async startWith(options: BrokerOptions, parts: BrokerParts): Promise<Broker> {
+  /** Starts the broker role with real parts: logs under `<dataDir>/logs`, gRPC to the quorum. */
+  static async start(options: BrokerOptions): Promise<Broker> {
+    const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, ...options.config };
+    const logger = options.logger.child({ role: "broker", node: options.nodeId });
+    const logs = await openLogStore(options.dataDir, {
+      logger,
+      flushMode: config.flushMode,
+      defaults: { maxMessageBytes: config.messageMaxBytes },
+    });
+    const holder: { broker?: Broker } = {};
+    const channel = new ControllerLink(
+      options.controllerQuorum,
+      () => ({ brokerId: options.nodeId, brokerEpoch: holder.broker?.lifecycle.brokerEpoch ?? -1 }),
+      logger,
+    );
+    try {
+      holder.broker = await Broker.startWith(options, { logs, channel }, (b) => {
+        holder.broker = b;
+      });
+      return holder.broker;
+    } catch (err) {
+      channel.close();
+      await logs.close();
+      throw err;
+    }
+  }
+
+  static async startWith(options: BrokerOptions, parts: BrokerParts, onCreated?: (b: Broker) => void): Promise<Broker> {
     const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, ...options.config };
     const logger = options.logger.child({ role: "broker", node: options.nodeId });
     const ownsServer = options.server === undefined;
@@ -130,6 +159,7 @@ export class Broker {
     });
     const broker = new Broker(options.nodeId, port, config, replicas, lifecycle, parts, server, ownsServer, logger);
     holder.broker = broker;
+    onCreated?.(broker);
     broker.subscription = parts.channel.followMetadata((view) => {
       void replicas.applyMetadata(view).then(() => {
         metadataOffset = view.offset;

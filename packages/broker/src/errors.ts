@@ -27,6 +27,9 @@ export const Code = {
   FENCED_LEADER_EPOCH: 74,
   UNKNOWN_LEADER_EPOCH: 75,
   COORDINATOR_NOT_AVAILABLE: 15,
+  STALE_BROKER_EPOCH: 77,
+  INVALID_UPDATE_VERSION: 95,
+  BROKER_ID_NOT_REGISTERED: 102,
 } as const;
 export type Code = (typeof Code)[keyof typeof Code];
 

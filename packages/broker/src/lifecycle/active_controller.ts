@@ -36,7 +36,12 @@ export class ActiveController<C> {
     return this.leaderId;
   }
 
-  private clientFor(id: number): C {
+  /** Voter ids in order. */
+  voterIds(): readonly number[] {
+    return this.ids;
+  }
+
+  clientFor(id: number): C {
     let c = this.clients.get(id);
     if (c === undefined) {
       c = this.deps.client(id, this.deps.voters.get(id)!);

@@ -5,6 +5,7 @@
 // leaderships away (should_shut_down) or the deadline passes.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
+import { Code, errorCodeOf } from "../errors.js";
 import type { ControllerChannel } from "./controller_channel.js";
 
 export type LifecycleState = "starting" | "fenced" | "running" | "shutting-down" | "stopped";
@@ -94,8 +95,8 @@ export class BrokerLifecycle {
     } catch (err) {
       // STALE_BROKER_EPOCH / unknown broker: the controller forgot us (e.g. session expired
       // and we were unregistered); register again with the same incarnation.
-      const code = typeof err === "object" && err !== null && "brokerCode" in err ? (err as { brokerCode: number }).brokerCode : 0;
-      if (code === 77 /* STALE_BROKER_EPOCH */ || code === 89 /* BROKER_ID_NOT_REGISTERED */) {
+      const code = errorCodeOf(err);
+      if (code === Code.STALE_BROKER_EPOCH || code === Code.BROKER_ID_NOT_REGISTERED) {
         this.state = "fenced";
         await this.register();
       } else {
