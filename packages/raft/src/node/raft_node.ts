@@ -62,6 +62,8 @@ export interface RaftNodeStatus extends RaftStatus {
   readonly isLeader: boolean;
   readonly snapshotIndex: number;
   readonly firstIndex: number;
+  /** Synced storage batches so far; with group commit, far fewer than entries. */
+  readonly syncedWrites: number;
 }
 
 interface ProposalWaiter {
@@ -213,7 +215,7 @@ export class RaftNode {
 
   status(): RaftNodeStatus {
     const st = this.#core.status();
-    return { ...st, applied: this.#applied, isLeader: this.isLeader, snapshotIndex: this.#storage.snapshot().meta.index, firstIndex: this.#storage.firstIndex() };
+    return { ...st, applied: this.#applied, isLeader: this.isLeader, snapshotIndex: this.#storage.snapshot().meta.index, firstIndex: this.#storage.firstIndex(), syncedWrites: this.#storage.syncedWrites };
   }
 
   /**

@@ -73,6 +73,7 @@ export class LevelStorage implements RaftStorage {
   /** First index of every run record on disk, ascending; runs tile [firstIndex, lastIndex]. */
   #runs: number[];
   #writeChain: Promise<void> = Promise.resolve();
+  #syncedWrites = 0;
   #closed = false;
 
   private constructor(db: Db, dir: string, hardState: HardState, snapshot: Snapshot, entries: Entry[], runs: number[]) {
@@ -146,6 +147,11 @@ export class LevelStorage implements RaftStorage {
     return this.#hardState;
   }
 
+  /** Synced batches written by save() so far (group commit makes this far fewer than entries). */
+  get syncedWrites(): number {
+    return this.#syncedWrites;
+  }
+
   // ---- writes ----
 
   /**
@@ -202,6 +208,7 @@ export class LevelStorage implements RaftStorage {
       if (hardState !== undefined) ops.push({ type: "put", key: KEY_HARD_STATE, value: encodeHardState(hardState) });
       if (ops.length === 0) return;
       await this.#db.batch(ops, { sync });
+      if (sync) this.#syncedWrites++;
       this.#hardState = hs;
       this.#snapshot = snap;
       this.#entries = log;

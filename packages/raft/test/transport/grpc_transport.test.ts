@@ -105,7 +105,7 @@ describe("GrpcTransport", () => {
   });
 
   it("reports a down peer unreachable, then reconnects once it is back", async () => {
-    const port = 4100 + Math.floor(Math.random() * 50);
+    const port = 4100 + Math.floor(Math.random() * 20);
     const ra = recorder();
     const a = await start(1, new Map([[2, `127.0.0.1:${port}`]]), ra);
     a.send([heartbeat(1, 2, 1)]);
