@@ -103,7 +103,11 @@ export class LogManager {
     return [...this.logs].map(([k, log]) => ({ ...parsePartitionDirName(k)!, log }));
   }
 
-  /** The log of a partition, opened or created with the defaults overlaid by `topicConfig`. */
+  /**
+   * The log of a partition, opened or created with the defaults overlaid by `topicConfig`.
+   * For a log already open (e.g. loaded at start before its topic config was known) a
+   * non-empty `topicConfig` is applied to it.
+   */
   getOrCreate(topic: string, partition: number, topicConfig: Partial<LogConfig> = {}): Promise<PartitionLog> {
     if (this.closed) return Promise.reject(new Error("log manager is closed"));
     if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic) || topic === "." || topic === "..")
@@ -111,9 +115,20 @@ export class LogManager {
     if (!Number.isSafeInteger(partition) || partition < 0) return Promise.reject(new Error(`illegal partition ${partition}`));
     const key = this.key(topic, partition);
     const existing = this.logs.get(key);
-    if (existing !== undefined) return Promise.resolve(existing);
+    const hasConfig = Object.keys(topicConfig).length > 0;
+    if (existing !== undefined) {
+      if (hasConfig) {
+        try {
+          existing.updateConfig({ ...this.defaults, ...topicConfig });
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }
+      return Promise.resolve(existing);
+    }
     const inFlight = this.opening.get(key);
-    if (inFlight !== undefined) return inFlight;
+    if (inFlight !== undefined)
+      return hasConfig ? inFlight.then(() => this.getOrCreate(topic, partition, topicConfig)) : inFlight;
     const p = (async () => {
       const config = validateLogConfig({ ...this.defaults, ...topicConfig });
       const log = await PartitionLog.open(join(this.dataDir, key), config, {

@@ -94,6 +94,9 @@ describe("LogManager", () => {
     expect(mgr.get("orders-eu", 0)!.logEndOffset).toBe(3);
     expect(mgr.get("orders-eu", 1)!.logEndOffset).toBe(5);
     expect(mgr.get("orders-eu", 1)!.config.flushMode).toBe("replicated");
+    // A config arriving after load (from metadata) is applied to the open log.
+    await mgr.getOrCreate("orders-eu", 1, { flushMode: "durable", retentionMs: 1000 });
+    expect(mgr.get("orders-eu", 1)!.config).toMatchObject({ flushMode: "durable", retentionMs: 1000 });
     expect(await readdir(dir)).not.toContain("gone-0.123-delete");
 
     await mgr.remove("orders-eu", 0);
