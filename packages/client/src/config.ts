@@ -1,0 +1,30 @@
+// Validation of user configuration at construction: every bad value is rejected with a
+// ConfigError naming the key and what it accepts, before any connection is made. Pure.
+import { ConfigError } from "./errors.js";
+
+export function intInRange(key: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(`${key} must be an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return v;
+}
+
+export function oneOf<T extends string | number>(key: string, value: T | undefined, fallback: T, allowed: readonly T[]): T {
+  const v = value ?? fallback;
+  if (!allowed.includes(v)) throw new ConfigError(`${key} must be one of ${allowed.join(", ")}, got ${String(value)}`);
+  return v;
+}
+
+/** "host:port" list; at least one, ports 1-65535. */
+export function parseBrokers(brokers: readonly string[] | undefined): { host: string; port: number }[] {
+  if (brokers === undefined || !Array.isArray(brokers) || brokers.length === 0) {
+    throw new ConfigError(`brokers must be a non-empty list of "host:port", got ${JSON.stringify(brokers)}`);
+  }
+  return brokers.map((b) => {
+    const m = /^(.+):(\d{1,5})$/.exec(String(b));
+    const port = m === null ? NaN : Number(m[2]);
+    if (m === null || port < 1 || port > 65535) throw new ConfigError(`brokers entries must be "host:port" with port 1-65535, got "${b}"`);
+    return { host: m[1]!.replace(/^\[(.*)\]$/, "$1"), port };
+  });
+}

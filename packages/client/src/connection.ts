@@ -1,0 +1,62 @@
+// One gRPC channel to one broker, and unary calls on it with a deadline each. Transport
+// failures become typed, retriable errors (the caller decides whether to retry).
+import { type CallOptions, type ClientUnaryCall, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { BrokerClient } from "@brook/protocol/gen/brook/v1/broker";
+import { ClusterUnavailableError, InvalidRequestError, TimeoutError, type BrookError } from "./errors.js";
+
+export type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+export class BrokerConnection {
+  readonly client: BrokerClient;
+  private readonly metadata = new Metadata();
+
+  constructor(
+    readonly address: string,
+    clientId: string,
+  ) {
+    this.client = new BrokerClient(address, credentials.createInsecure(), {
+      "grpc.max_receive_message_length": 256 * 1024 * 1024,
+      "grpc.max_send_message_length": 256 * 1024 * 1024,
+      "grpc.keepalive_time_ms": 30_000,
+      "grpc.primary_user_agent": `brook-client/${clientId}`,
+    });
+    this.metadata.set("client-id", clientId);
+  }
+
+  /** Calls `pick(client)` with a deadline `timeoutMs` from now. */
+  call<Req, Res>(pick: (c: BrokerClient) => UnaryMethod<Req, Res>, request: Req, timeoutMs: number, what: string): Promise<Res> {
+    const method = pick(this.client).bind(this.client);
+    return new Promise<Res>((resolve, reject) => {
+      method(request, this.metadata, { deadline: Date.now() + timeoutMs }, (err, res) => {
+        if (err !== null) reject(transportError(err, `${what} on ${this.address}`, timeoutMs));
+        else resolve(res);
+      });
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+function transportError(err: ServiceError, what: string, timeoutMs: number): BrookError {
+  switch (err.code) {
+    case status.DEADLINE_EXCEEDED:
+      return new TimeoutError(`${what} got no answer within ${timeoutMs} ms (request.timeout.ms); retried`, -1, true, true, { cause: err });
+    case status.UNAVAILABLE:
+    case status.CANCELLED:
+    case status.UNKNOWN:
+    case status.INTERNAL:
+    case status.RESOURCE_EXHAUSTED:
+      return new ClusterUnavailableError(`${what} failed: ${err.details || err.message}; the broker is unreachable or restarting`, -1, true, true, {
+        cause: err,
+      });
+    default:
+      return new InvalidRequestError(`${what} was rejected by gRPC: ${err.details || err.message}`, -1, false, false, { cause: err });
+  }
+}

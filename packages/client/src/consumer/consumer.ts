@@ -1,0 +1,655 @@
+// The Consumer: standalone (assign()) or a member of a group (subscribe(), KIP-848
+// heartbeats with server-side assignment). Three loops: heartbeats (group mode) that apply
+// assignment changes revoke-before-assign, fetchers (one long-poll Fetch per leader) that
+// fill a bounded prefetch buffer, and delivery to the application (eachMessage, eachBatch or
+// the async iterator). Positions: `fetch` is where the next Fetch starts; `consumed` is the
+// offset after the last record handed to the application, the only offset auto-commit
+// commits. Revoked partitions stop fetching, are drained of buffered records, get
+// onPartitionsRevoked and a commit of what was consumed, and only then are reported as no
+// longer owned, so the next owner starts where this one stopped.
+import type { FetchResponse, TopicPartitions } from "@brook/protocol/gen/brook/v1/broker";
+import { listOffsets } from "../admin.js";
+import { backoffDelay } from "../backoff.js";
+import { type Cluster, sleep } from "../cluster.js";
+import { intInRange } from "../config.js";
+import { BrookError, ClosedError, ConfigError, errorFromCode, GroupMembershipError, isRetriable, SerializationError } from "../errors.js";
+import { type DecodedRecord, decodeBatches } from "../records/record_batch.js";
+import type { Deserializer } from "../serde.js";
+import { FetchBuffer } from "./fetch_buffer.js";
+
+export type OffsetReset = "earliest" | "latest" | { readonly timestamp: number };
+
+export interface ConsumerConfig<K, V> {
+  readonly keyDeserializer: Deserializer<K>;
+  readonly valueDeserializer: Deserializer<V>;
+  readonly groupId?: string;
+  readonly groupInstanceId?: string;
+  readonly rackId?: string;
+  readonly assignor?: "uniform" | "range";
+  readonly sessionTimeoutMs?: number;
+  readonly rebalanceTimeoutMs?: number;
+  readonly autoOffsetReset?: OffsetReset;
+  readonly autoCommit?: boolean;
+  readonly autoCommitIntervalMs?: number;
+  readonly maxWaitMs?: number;
+  readonly minBytes?: number;
+  readonly maxBytes?: number;
+  readonly maxPartitionBytes?: number;
+  /** Prefetch bound: records buffered ahead of the application. */
+  readonly maxBufferedRecords?: number;
+}
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface ConsumedMessage<K, V> {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: K;
+  readonly value: V;
+  readonly headers: Readonly<Record<string, Buffer | null>>;
+}
+
+export interface MessageBatch<K, V> {
+  readonly topic: string;
+  readonly partition: number;
+  readonly highWatermark: number;
+  readonly messages: ConsumedMessage<K, V>[];
+}
+
+export interface RunOptions<K, V> {
+  readonly eachMessage?: (m: ConsumedMessage<K, V>) => Promise<void> | void;
+  readonly eachBatch?: (b: MessageBatch<K, V>) => Promise<void> | void;
+}
+
+export interface RebalanceListener {
+  onPartitionsAssigned?(partitions: TopicPartition[]): Promise<void> | void;
+  onPartitionsRevoked?(partitions: TopicPartition[]): Promise<void> | void;
+}
+
+interface Position {
+  readonly topic: string;
+  readonly partition: number;
+  fetch: number;
+  consumed: number;
+  committed: number;
+  generation: number;
+  paused: boolean;
+}
+
+const key = (t: string, p: number): string => `${t}\u0000${p}`;
+
+export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIterable<ConsumedMessage<K, V>> {
+  private readonly positions = new Map<string, Position>();
+  private readonly buffer: FetchBuffer<DecodedRecord>;
+  private readonly settings;
+  private subscription: { names: string[]; regex: string } | null = null;
+  private listener: RebalanceListener = {};
+  private memberId = "";
+  private memberEpoch = 0;
+  private heartbeatIntervalMs = 500;
+  private running = false;
+  private closed = false;
+  private readonly loops: Promise<void>[] = [];
+  private wakeFetch: (() => void) | null = null;
+  private wakeDeliver: (() => void) | null = null;
+  private wakeHeartbeat: (() => void) | null = null;
+  private deliveringNow: Promise<void> = Promise.resolve();
+  private lastAutoCommitMs = Date.now();
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly config: ConsumerConfig<K, V>,
+  ) {
+    const reset = config.autoOffsetReset ?? "earliest";
+    if (reset !== "earliest" && reset !== "latest" && !(typeof reset === "object" && Number.isInteger(reset.timestamp) && reset.timestamp >= 0)) {
+      throw new ConfigError(`auto.offset.reset must be "earliest", "latest" or { timestamp: ms >= 0 }, got ${JSON.stringify(reset)}`);
+    }
+    if (config.groupId !== undefined && !/^.{1,255}$/s.test(config.groupId)) throw new ConfigError("group.id must be 1-255 characters");
+    if (config.assignor !== undefined && config.assignor !== "uniform" && config.assignor !== "range") {
+      throw new ConfigError(`group.remote.assignor must be "uniform" or "range", got "${String(config.assignor)}"`);
+    }
+    this.settings = {
+      reset,
+      sessionTimeoutMs: intInRange("session.timeout.ms", config.sessionTimeoutMs, 45_000, 1_000, 300_000),
+      rebalanceTimeoutMs: intInRange("rebalance.timeout.ms", config.rebalanceTimeoutMs, 60_000, 1_000, 2 ** 31 - 1),
+      autoCommit: config.autoCommit ?? true,
+      autoCommitIntervalMs: intInRange("auto.commit.interval.ms", config.autoCommitIntervalMs, 5_000, 1, 2 ** 31 - 1),
+      maxWaitMs: intInRange("fetch.max.wait.ms", config.maxWaitMs, 500, 0, 60_000),
+      minBytes: intInRange("fetch.min.bytes", config.minBytes, 1, 0, 2 ** 30),
+      maxBytes: intInRange("fetch.max.bytes", config.maxBytes, 50 * 1024 * 1024, 1024, 2 ** 30),
+      maxPartitionBytes: intInRange("max.partition.fetch.bytes", config.maxPartitionBytes, 1024 * 1024, 1024, 2 ** 30),
+    };
+    this.buffer = new FetchBuffer(intInRange("max.buffered.records", config.maxBufferedRecords, 10_000, 1, 10_000_000));
+  }
+
+  /** Partitions this consumer owns right now. */
+  assignment(): TopicPartition[] {
+    return [...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition }));
+  }
+
+  /** Group member id and epoch (empty and 0 before joining). */
+  get member(): { memberId: string; memberEpoch: number } {
+    return { memberId: this.memberId, memberEpoch: this.memberEpoch };
+  }
+
+  /** Joins the group with these topic names, or every topic matching the regex. */
+  subscribe(topics: readonly string[] | RegExp, listener: RebalanceListener = {}): void {
+    if (this.config.groupId === undefined) throw new ConfigError("subscribe() needs a groupId; use assign() for a consumer without a group");
+    if (this.positions.size > 0 && this.subscription === null) throw new ConfigError("this consumer uses assign(); it cannot also subscribe()");
+    this.subscription = topics instanceof RegExp ? { names: [], regex: topics.source } : { names: [...topics], regex: "" };
+    this.listener = listener;
+    this.wakeHeartbeat?.();
+  }
+
+  /** Takes these partitions without a group (the application manages them). */
+  async assign(partitions: readonly TopicPartition[]): Promise<void> {
+    if (this.subscription !== null) throw new ConfigError("this consumer uses subscribe(); it cannot also assign()");
+    const wanted = new Set(partitions.map((p) => key(p.topic, p.partition)));
+    for (const [k, p] of this.positions) if (!wanted.has(k)) this.removePosition(p);
+    const added = partitions.filter((p) => !this.positions.has(key(p.topic, p.partition)));
+    await this.addPositions(added);
+    this.wakeFetch?.();
+  }
+
+  /** Starts consuming from `offset` (the next record handed out has this offset or later). */
+  seek(topic: string, partition: number, offset: number): void {
+    const p = this.positions.get(key(topic, partition));
+    if (p === undefined) throw errorFromCode(3, `${topic}-${partition} is not assigned to this consumer`, "seek");
+    if (!Number.isInteger(offset) || offset < 0) throw new ConfigError(`seek offset must be an integer >= 0, got ${offset}`);
+    p.fetch = offset;
+    p.consumed = offset;
+    p.generation++;
+    this.buffer.drop(topic, partition);
+    this.wakeFetch?.();
+  }
+
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) {
+      const p = this.positions.get(key(tp.topic, tp.partition));
+      if (p === undefined) continue;
+      p.paused = true;
+      // Buffered records are dropped and refetched on resume, so nothing is handed out while paused.
+      p.generation++;
+      p.fetch = p.consumed;
+      this.buffer.drop(tp.topic, tp.partition);
+    }
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) {
+      const p = this.positions.get(key(tp.topic, tp.partition));
+      if (p !== undefined) p.paused = false;
+    }
+    this.wakeFetch?.();
+  }
+
+  /** Runs the loops and hands records to `eachMessage`/`eachBatch` until close(). */
+  async run(opts: RunOptions<K, V>): Promise<void> {
+    if ((opts.eachMessage === undefined) === (opts.eachBatch === undefined)) throw new ConfigError("run() needs exactly one of eachMessage or eachBatch");
+    this.start();
+    this.loops.push(this.deliverLoop(opts));
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ConsumedMessage<K, V>> {
+    this.start();
+    while (!this.closed) {
+      const chunk = this.buffer.take((t, p, g) => this.positions.get(key(t, p))?.generation === g && !this.positions.get(key(t, p))!.paused);
+      if (chunk === undefined) {
+        this.wakeFetch?.();
+        await new Promise<void>((r) => {
+          this.wakeDeliver = r;
+          setTimeout(r, 100);
+        });
+        continue;
+      }
+      const pos = this.positions.get(key(chunk.topic, chunk.partition))!;
+      for (const rec of chunk.records) {
+        if (pos.generation !== chunk.generation) break;
+        const m = this.toMessage(chunk.topic, chunk.partition, rec);
+        pos.consumed = rec.offset + 1;
+        yield m;
+      }
+      this.wakeFetch?.();
+      await this.maybeAutoCommit();
+    }
+  }
+
+  private start(): void {
+    if (this.closed) throw new ClosedError("the consumer is closed");
+    if (this.running) return;
+    this.running = true;
+    if (this.subscription !== null) this.loops.push(this.heartbeatLoop());
+    this.loops.push(this.fetchLoop());
+  }
+
+  /** Commits consumed offsets (all owned partitions), or the given ones. */
+  async commit(offsets?: readonly (TopicPartition & { offset: number })[]): Promise<void> {
+    const groupId = this.config.groupId;
+    if (groupId === undefined) throw new ConfigError("commit() needs a groupId");
+    const list =
+      offsets ??
+      [...this.positions.values()].filter((p) => p.consumed !== p.committed && p.consumed >= 0).map((p) => ({ topic: p.topic, partition: p.partition, offset: p.consumed }));
+    if (list.length === 0) return;
+    const byTopic = new Map<string, { partition: number; offset: number; leaderEpoch: number; metadata: string }[]>();
+    for (const o of list) {
+      const l = byTopic.get(o.topic) ?? [];
+      l.push({ partition: o.partition, offset: o.offset, leaderEpoch: -1, metadata: "" });
+      byTopic.set(o.topic, l);
+    }
+    await this.cluster.withRetry(`OffsetCommit ${groupId}`, async () => {
+      try {
+        const c = await this.cluster.coordinator(groupId);
+        const res = await c.call(
+          (b) => b.offsetCommit,
+          {
+            groupId,
+            memberId: this.subscription === null ? "" : this.memberId,
+            memberEpoch: this.subscription === null ? -1 : this.memberEpoch,
+            topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+          },
+          this.cluster.options.requestTimeoutMs,
+          "OffsetCommit",
+        );
+        if (res.error !== undefined && res.error.code !== 0) throw errorFromCode(res.error.code, res.error.message, `Committing offsets of ${groupId}`);
+        for (const t of res.topics)
+          for (const p of t.partitions) if (p.errorCode !== 0) throw errorFromCode(p.errorCode, "", `Committing ${t.topic}-${p.partition}`);
+      } catch (err) {
+        if (err instanceof BrookError && err.staleMetadata) this.cluster.forgetCoordinator(groupId);
+        throw err;
+      }
+    });
+    for (const o of list) {
+      const p = this.positions.get(key(o.topic, o.partition));
+      if (p !== undefined) p.committed = o.offset;
+    }
+  }
+
+  private async maybeAutoCommit(): Promise<void> {
+    if (!this.settings.autoCommit || this.config.groupId === undefined) return;
+    if (Date.now() - this.lastAutoCommitMs < this.settings.autoCommitIntervalMs) return;
+    this.lastAutoCommitMs = Date.now();
+    await this.commit().catch((err: unknown) => this.cluster.options.logger.warn({ err: String(err) }, "auto-commit failed; retried at the next interval"));
+  }
+
+  // ---- positions ----
+
+  private removePosition(p: Position): void {
+    p.generation++;
+    this.positions.delete(key(p.topic, p.partition));
+    this.buffer.drop(p.topic, p.partition);
+  }
+
+  /** Adds partitions at their committed offset, or per auto.offset.reset when none. */
+  private async addPositions(tps: readonly TopicPartition[]): Promise<void> {
+    if (tps.length === 0) return;
+    const committed = new Map<string, number>();
+    const groupId = this.config.groupId;
+    if (groupId !== undefined) {
+      const byTopic = new Map<string, number[]>();
+      for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+      const res = await this.cluster.withRetry(`OffsetFetch ${groupId}`, async () => {
+        try {
+          const c = await this.cluster.coordinator(groupId);
+          const r = await c.call(
+            (b) => b.offsetFetch,
+            { groupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) },
+            this.cluster.options.requestTimeoutMs,
+            "OffsetFetch",
+          );
+          if (r.error !== undefined && r.error.code !== 0) throw errorFromCode(r.error.code, r.error.message, `Fetching offsets of ${groupId}`);
+          return r;
+        } catch (err) {
+          if (err instanceof BrookError && err.staleMetadata) this.cluster.forgetCoordinator(groupId);
+          throw err;
+        }
+      });
+      for (const t of res.topics) for (const p of t.partitions) if (p.offset >= 0) committed.set(key(t.topic, p.partition), p.offset);
+    }
+    const resetTopics = new Set(tps.filter((tp) => !committed.has(key(tp.topic, tp.partition))).map((tp) => tp.topic));
+    const resets = new Map<string, Map<number, number>>();
+    const r = this.settings.reset;
+    const ts = r === "earliest" ? -2 : r === "latest" ? -1 : r.timestamp;
+    for (const topic of resetTopics) {
+      const offsets = await listOffsets(this.cluster, topic, ts);
+      // A timestamp past the end of the log means "start at the end".
+      if (ts >= 0 && [...offsets.values()].some((o) => o < 0)) {
+        const ends = await listOffsets(this.cluster, topic, -1);
+        for (const [p, o] of offsets) if (o < 0) offsets.set(p, ends.get(p) ?? 0);
+      }
+      resets.set(topic, offsets);
+    }
+    for (const tp of tps) {
+      const k = key(tp.topic, tp.partition);
+      const start = committed.get(k) ?? resets.get(tp.topic)?.get(tp.partition) ?? 0;
+      this.positions.set(k, {
+        topic: tp.topic,
+        partition: tp.partition,
+        fetch: start,
+        consumed: start,
+        committed: committed.get(k) ?? -1,
+        generation: 0,
+        paused: false,
+      });
+    }
+  }
+
+  // ---- group membership ----
+
+  private async heartbeatLoop(): Promise<void> {
+    const groupId = this.config.groupId!;
+    let attempt = 0;
+    while (!this.closed) {
+      try {
+        await this.heartbeatOnce(groupId);
+        attempt = 0;
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, this.heartbeatIntervalMs);
+          this.wakeHeartbeat = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+      } catch (err) {
+        if (this.closed) return;
+        if (err instanceof GroupMembershipError && !err.retriable) {
+          // Fenced or removed: our partitions are someone else's now. Drop them without a
+          // commit (it would be rejected) and rejoin.
+          this.cluster.options.logger.warn({ err: err.message }, "removed from the group; rejoining");
+          const lost = this.assignment();
+          for (const p of [...this.positions.values()]) this.removePosition(p);
+          if (lost.length > 0) await this.callListener("onPartitionsRevoked", lost);
+          this.memberId = "";
+          this.memberEpoch = 0;
+          continue;
+        }
+        if (err instanceof BrookError && err.staleMetadata) this.cluster.forgetCoordinator(groupId);
+        if (!isRetriable(err)) this.cluster.options.logger.error({ err: String(err) }, "heartbeat failed");
+        await sleep(backoffDelay(this.cluster.options.backoff, attempt++, this.cluster.options.random));
+      }
+    }
+  }
+
+  private async heartbeatOnce(groupId: string): Promise<void> {
+    const sub = this.subscription!;
+    const owned = this.ownedTopicPartitions();
+    const c = await this.cluster.coordinator(groupId);
+    const res = await c.call(
+      (b) => b.consumerGroupHeartbeat,
+      {
+        groupId,
+        memberId: this.memberId,
+        memberEpoch: this.memberEpoch,
+        instanceId: this.config.groupInstanceId ?? "",
+        rackId: this.config.rackId ?? "",
+        rebalanceTimeoutMs: this.settings.rebalanceTimeoutMs,
+        subscribedTopicNames: sub.names,
+        subscribedTopicRegex: sub.regex,
+        serverAssignor: this.config.assignor ?? "",
+        ownedPartitions: owned,
+        sessionTimeoutMs: this.settings.sessionTimeoutMs,
+      },
+      this.cluster.options.requestTimeoutMs,
+      "ConsumerGroupHeartbeat",
+    );
+    if (res.error !== undefined && res.error.code !== 0) throw errorFromCode(res.error.code, res.error.message, `Heartbeat to ${groupId}`);
+    this.memberId = res.memberId;
+    this.memberEpoch = res.memberEpoch;
+    if (res.heartbeatIntervalMs > 0) this.heartbeatIntervalMs = res.heartbeatIntervalMs;
+    if (res.assignment !== undefined) await this.reconcile(res.assignment.partitions);
+  }
+
+  private ownedTopicPartitions(): TopicPartitions[] {
+    const byTopic = new Map<string, number[]>();
+    for (const p of this.positions.values()) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+  }
+
+  /** Applies a new assignment: revoke first (drain, listener, commit), then add. */
+  private async reconcile(target: readonly TopicPartitions[]): Promise<void> {
+    const wanted = new Set(target.flatMap((t) => t.partitions.map((p) => key(t.topic, p))));
+    const revoked = [...this.positions.values()].filter((p) => !wanted.has(key(p.topic, p.partition)));
+    if (revoked.length > 0) {
+      for (const p of revoked) {
+        p.generation++; // stops fetching and delivery of anything buffered
+        this.buffer.drop(p.topic, p.partition);
+      }
+      await this.deliveringNow; // the record being processed finishes first
+      const tps = revoked.map((p) => ({ topic: p.topic, partition: p.partition }));
+      await this.callListener("onPartitionsRevoked", tps);
+      if (this.settings.autoCommit) {
+        const toCommit = revoked.filter((p) => p.consumed !== p.committed).map((p) => ({ topic: p.topic, partition: p.partition, offset: p.consumed }));
+        await this.commit(toCommit).catch((err: unknown) => this.cluster.options.logger.warn({ err: String(err) }, "commit on revoke failed"));
+      }
+      for (const p of revoked) this.positions.delete(key(p.topic, p.partition));
+      // Tell the coordinator at once so the next owner can start.
+      this.wakeHeartbeat?.();
+    }
+    const added = target.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }))).filter((tp) => !this.positions.has(key(tp.topic, tp.partition)));
+    if (added.length > 0) {
+      await this.addPositions(added);
+      await this.callListener("onPartitionsAssigned", added);
+      this.wakeFetch?.();
+    }
+  }
+
+  private async callListener(which: "onPartitionsAssigned" | "onPartitionsRevoked", tps: TopicPartition[]): Promise<void> {
+    try {
+      await this.listener[which]?.(tps);
+    } catch (err) {
+      this.cluster.options.logger.error({ err: String(err) }, `${which} listener threw`);
+    }
+  }
+
+  // ---- fetching ----
+
+  private async fetchLoop(): Promise<void> {
+    let attempt = 0;
+    while (!this.closed) {
+      const live = [...this.positions.values()].filter((p) => !p.paused);
+      if (live.length === 0 || this.buffer.full) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 100);
+          this.wakeFetch = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+        continue;
+      }
+      try {
+        const byLeader = new Map<number, Position[]>();
+        for (const p of live) {
+          const meta = await this.cluster.topicMetadata(p.topic);
+          const leader = meta.partitions.find((x) => x.partition === p.partition)?.leader ?? -1;
+          if (leader < 0) continue;
+          byLeader.set(leader, [...(byLeader.get(leader) ?? []), p]);
+        }
+        if (byLeader.size === 0) {
+          await this.cluster.refresh();
+          await sleep(100);
+          continue;
+        }
+        await Promise.all([...byLeader].map(([leader, ps]) => this.fetchFrom(leader, ps)));
+        attempt = 0;
+      } catch (err) {
+        if (this.closed) return;
+        if (err instanceof BrookError && err.staleMetadata) await this.cluster.refresh().catch(() => undefined);
+        if (!isRetriable(err)) this.cluster.options.logger.error({ err: String(err) }, "fetch failed");
+        await sleep(backoffDelay(this.cluster.options.backoff, attempt++, this.cluster.options.random));
+      }
+    }
+  }
+
+  private async fetchFrom(leader: number, ps: Position[]): Promise<void> {
+    const gens = new Map(ps.map((p) => [key(p.topic, p.partition), p.generation]));
+    const byTopic = new Map<string, Position[]>();
+    for (const p of ps) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
+    const res: FetchResponse = await this.cluster.connection(leader).call(
+      (b) => b.fetch,
+      {
+        maxWaitMs: this.settings.maxWaitMs,
+        minBytes: this.settings.minBytes,
+        maxBytes: this.settings.maxBytes,
+        isolationLevel: 0,
+        topics: [...byTopic].map(([topic, list]) => ({
+          topic,
+          partitions: list.map((p) => ({ partition: p.partition, fetchOffset: p.fetch, currentLeaderEpoch: -1, partitionMaxBytes: this.settings.maxPartitionBytes })),
+        })),
+      },
+      this.settings.maxWaitMs + this.cluster.options.requestTimeoutMs,
+      "Fetch",
+    );
+    if (res.errorCode !== 0) throw errorFromCode(res.errorCode, "", "Fetch");
+    for (const t of res.topics) {
+      for (const part of t.partitions) {
+        const k = key(t.topic, part.partition);
+        const pos = this.positions.get(k);
+        if (pos === undefined || pos.generation !== gens.get(k)) continue; // seeked or revoked meanwhile
+        if (part.errorCode === 1) {
+          await this.resetOutOfRange(pos);
+          continue;
+        }
+        if (part.errorCode !== 0) throw errorFromCode(part.errorCode, part.errorMessage, `Fetch ${t.topic}-${part.partition}`);
+        const batches = await decodeBatches(part.records);
+        const records: DecodedRecord[] = [];
+        let next = pos.fetch;
+        for (const b of batches) {
+          for (const r of b.records) if (r.offset >= pos.fetch) records.push(r);
+          next = Math.max(next, b.lastOffset + 1);
+        }
+        if (pos.generation !== gens.get(k)) continue;
+        pos.fetch = next;
+        this.buffer.push({ topic: t.topic, partition: part.partition, generation: pos.generation, records, nextOffset: next, highWatermark: part.highWatermark });
+      }
+    }
+    this.wakeDeliver?.();
+  }
+
+  private async resetOutOfRange(pos: Position): Promise<void> {
+    const r = this.settings.reset;
+    const offsets = await listOffsets(this.cluster, pos.topic, r === "latest" ? -1 : -2);
+    const o = offsets.get(pos.partition) ?? 0;
+    this.cluster.options.logger.warn({ topic: pos.topic, partition: pos.partition, from: pos.fetch, to: o }, "offset out of range; reset");
+    pos.fetch = o;
+    pos.consumed = o;
+    pos.generation++;
+  }
+
+  // ---- delivery ----
+
+  private toMessage(topic: string, partition: number, r: DecodedRecord): ConsumedMessage<K, V> {
+    const headers: Record<string, Buffer | null> = {};
+    for (const h of r.headers) headers[h.key] = h.value;
+    try {
+      return {
+        topic,
+        partition,
+        offset: r.offset,
+        timestamp: r.timestamp,
+        key: this.config.keyDeserializer.deserialize(r.key, topic),
+        value: this.config.valueDeserializer.deserialize(r.value, topic),
+        headers,
+      };
+    } catch (err) {
+      throw new SerializationError(`deserializing ${topic}-${partition}@${r.offset} failed: ${String(err)}`, -1, false, false, { cause: err });
+    }
+  }
+
+  private async deliverLoop(opts: RunOptions<K, V>): Promise<void> {
+    while (!this.closed) {
+      const chunk = this.buffer.take((t, p, g) => this.positions.get(key(t, p))?.generation === g);
+      if (chunk === undefined) {
+        this.wakeFetch?.();
+        await this.maybeAutoCommit();
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 100);
+          this.wakeDeliver = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+        continue;
+      }
+      const pos = this.positions.get(key(chunk.topic, chunk.partition))!;
+      let done!: () => void;
+      this.deliveringNow = new Promise<void>((r) => (done = r));
+      try {
+        if (opts.eachBatch !== undefined) {
+          const messages = chunk.records.map((r) => this.toMessage(chunk.topic, chunk.partition, r));
+          await opts.eachBatch({ topic: chunk.topic, partition: chunk.partition, highWatermark: chunk.highWatermark, messages });
+          if (pos.generation === chunk.generation) pos.consumed = chunk.nextOffset;
+        } else {
+          for (const r of chunk.records) {
+            if (pos.generation !== chunk.generation || this.closed) break;
+            await opts.eachMessage!(this.toMessage(chunk.topic, chunk.partition, r));
+            if (pos.generation === chunk.generation) pos.consumed = r.offset + 1;
+          }
+        }
+      } catch (err) {
+        // The handler failed: redeliver from the failed record after a pause (at-least-once).
+        this.cluster.options.logger.error({ err: String(err), topic: chunk.topic, partition: chunk.partition }, "message handler threw; retrying from the failed record");
+        if (pos.generation === chunk.generation) {
+          pos.fetch = pos.consumed;
+          pos.generation++;
+          this.buffer.drop(chunk.topic, chunk.partition);
+        }
+        await sleep(1_000);
+      } finally {
+        done();
+      }
+      this.wakeFetch?.();
+      await this.maybeAutoCommit();
+    }
+  }
+
+  /** Stops the loops, commits what was consumed (auto-commit), leaves the group. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wakeFetch?.();
+    this.wakeDeliver?.();
+    this.wakeHeartbeat?.();
+    await this.deliveringNow;
+    const groupId = this.config.groupId;
+    if (groupId !== undefined && this.settings.autoCommit) {
+      await this.commitOnClose().catch((err: unknown) => this.cluster.options.logger.warn({ err: String(err) }, "final commit failed"));
+    }
+    if (this.subscription !== null && this.memberId !== "") {
+      const leaveEpoch = this.config.groupInstanceId !== undefined ? -2 : -1;
+      await this.cluster
+        .coordinator(groupId!)
+        .then((c) =>
+          c.call(
+            (b) => b.consumerGroupHeartbeat,
+            {
+              groupId: groupId!,
+              memberId: this.memberId,
+              memberEpoch: leaveEpoch,
+              instanceId: this.config.groupInstanceId ?? "",
+              rackId: "",
+              rebalanceTimeoutMs: 0,
+              subscribedTopicNames: [],
+              subscribedTopicRegex: "",
+              serverAssignor: "",
+              ownedPartitions: [],
+              sessionTimeoutMs: 0,
+            },
+            5_000,
+            "LeaveGroup",
+          ),
+        )
+        .catch(() => undefined);
+    }
+    await Promise.allSettled(this.loops);
+  }
+
+  private async commitOnClose(): Promise<void> {
+    const list = [...this.positions.values()].filter((p) => p.consumed !== p.committed).map((p) => ({ topic: p.topic, partition: p.partition, offset: p.consumed }));
+    if (list.length > 0) await this.commit(list);
+  }
+}

@@ -1,0 +1,161 @@
+// The producer's record accumulator, pure: records are appended to an open batch per
+// partition; a batch closes when the next record would pass batch.size; a partition is
+// ready when it has a closed batch, its open batch is older than linger.ms, or a flush is
+// pending. Memory (buffer.memory) is accounted in record bytes: `reserve` refuses when full
+// and the producer makes send() wait, so memory never grows past the bound. Time is
+// injected (`nowMs` arguments); no timers here.
+import type { BatchRecord } from "../records/record_batch.js";
+
+export interface PendingRecord<R> {
+  readonly record: BatchRecord;
+  readonly size: number;
+  /** Caller's handle (e.g. the promise callbacks of send()). */
+  readonly handle: R;
+}
+
+export interface Batch<R> {
+  readonly topic: string;
+  readonly partition: number;
+  readonly createdMs: number;
+  readonly records: PendingRecord<R>[];
+  bytes: number;
+  /** Assigned when first drained (idempotence); kept across retries. */
+  baseSequence: number;
+  attempts: number;
+  /** Not before this time (retry backoff). */
+  retryAtMs: number;
+}
+
+export interface AccumulatorConfig {
+  readonly batchSize: number;
+  readonly lingerMs: number;
+  readonly bufferMemory: number;
+}
+
+interface PartitionQueue<R> {
+  readonly topic: string;
+  readonly partition: number;
+  /** Closed batches waiting to be sent, oldest first; the last may be open. */
+  readonly batches: Batch<R>[];
+  open: Batch<R> | null;
+}
+
+export class Accumulator<R> {
+  private readonly queues = new Map<string, PartitionQueue<R>>();
+  private used = 0;
+  private flushing = 0;
+
+  constructor(private readonly config: AccumulatorConfig) {}
+
+  get usedBytes(): number {
+    return this.used;
+  }
+
+  /** Takes `size` bytes of buffer.memory; false when that would pass the bound. */
+  reserve(size: number): boolean {
+    // A single record larger than the whole buffer is rejected before this (record size check).
+    if (this.used + size > this.config.bufferMemory) return false;
+    this.used += size;
+    return true;
+  }
+
+  release(size: number): void {
+    this.used -= size;
+  }
+
+  private queue(topic: string, partition: number): PartitionQueue<R> {
+    const key = `${topic}\u0000${partition}`;
+    let q = this.queues.get(key);
+    if (q === undefined) {
+      q = { topic, partition, batches: [], open: null };
+      this.queues.set(key, q);
+    }
+    return q;
+  }
+
+  /** Appends a record (already reserved); returns true when it opened a new batch. */
+  append(topic: string, partition: number, rec: PendingRecord<R>, nowMs: number): boolean {
+    const q = this.queue(topic, partition);
+    let opened = false;
+    if (q.open !== null && q.open.bytes + rec.size > this.config.batchSize && q.open.records.length > 0) {
+      q.open = null; // closed: stays in q.batches
+    }
+    if (q.open === null) {
+      q.open = { topic, partition, createdMs: nowMs, records: [], bytes: 0, baseSequence: -1, attempts: 0, retryAtMs: 0 };
+      q.batches.push(q.open);
+      opened = true;
+    }
+    q.open.records.push(rec);
+    q.open.bytes += rec.size;
+    return opened;
+  }
+
+  /** Puts a failed batch back at the head of its partition's queue (order is kept). */
+  requeue(batch: Batch<R>): void {
+    const q = this.queue(batch.topic, batch.partition);
+    // Keep sequence order: batches with lower sequences go first.
+    let i = 0;
+    while (i < q.batches.length && q.batches[i]!.baseSequence >= 0 && q.batches[i]!.baseSequence < batch.baseSequence) i++;
+    q.batches.splice(i, 0, batch);
+  }
+
+  beginFlush(): void {
+    this.flushing++;
+  }
+
+  endFlush(): void {
+    this.flushing--;
+  }
+
+  private isReady(q: PartitionQueue<R>, b: Batch<R>, nowMs: number): boolean {
+    if (b.retryAtMs > nowMs) return false;
+    if (b !== q.open) return true;
+    return this.flushing > 0 || nowMs - b.createdMs >= this.config.lingerMs || b.bytes >= this.config.batchSize;
+  }
+
+  /**
+   * Removes and returns at most one ready batch per partition for which `canSend` agrees.
+   * The returned batch is closed (later appends open a new one).
+   */
+  drain(nowMs: number, canSend: (topic: string, partition: number) => boolean): Batch<R>[] {
+    const out: Batch<R>[] = [];
+    for (const q of this.queues.values()) {
+      const head = q.batches[0];
+      if (head === undefined || !this.isReady(q, head, nowMs) || !canSend(q.topic, q.partition)) continue;
+      q.batches.shift();
+      if (q.open === head) q.open = null;
+      out.push(head);
+    }
+    return out;
+  }
+
+  /** Milliseconds until some partition becomes ready; null when nothing is queued. */
+  nextReadyDelay(nowMs: number): number | null {
+    let best: number | null = null;
+    for (const q of this.queues.values()) {
+      const head = q.batches[0];
+      if (head === undefined) continue;
+      const at = head !== q.open || this.flushing > 0 ? head.retryAtMs : Math.max(head.retryAtMs, head.createdMs + this.config.lingerMs);
+      const d = Math.max(0, at - nowMs);
+      if (best === null || d < best) best = d;
+    }
+    return best;
+  }
+
+  /** Removes and returns every queued batch (used when failing everything on close). */
+  drainAll(): Batch<R>[] {
+    const out: Batch<R>[] = [];
+    for (const q of this.queues.values()) {
+      out.push(...q.batches);
+      q.batches.length = 0;
+      q.open = null;
+    }
+    return out;
+  }
+
+  get queuedBatches(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.batches.length;
+    return n;
+  }
+}

@@ -1,0 +1,455 @@
+// The Producer: serializes and partitions records, batches them in the accumulator, and a
+// sender sends ready batches, one Produce request per leader carrying a batch for each of
+// its ready partitions. Idempotent by default: a producer id from the cluster and a sequence
+// per partition; up to max.in.flight batches per partition; a failed batch goes back to the
+// head of its partition's queue with its sequence, and while it is retried its partition
+// sends one batch at a time, so order holds across retries and leader changes.
+// Contract: send() resolves once every record is acknowledged per `acks`, or rejects with a
+// SendError whose `results` says what happened to each record; nothing is dropped silently;
+// buffer.memory bounds the bytes held, and send() waits (up to max.block.ms) for room.
+import type { ProduceRequest, ProduceResponse } from "@brook/protocol/gen/brook/v1/broker";
+import { backoffDelay } from "../backoff.js";
+import type { Cluster } from "../cluster.js";
+import { intInRange, oneOf } from "../config.js";
+import {
+  BrookError,
+  ClosedError,
+  ConfigError,
+  errorFromCode,
+  isRetriable,
+  RecordTooLargeError,
+  SerializationError,
+  TimeoutError,
+} from "../errors.js";
+import { type BatchRecord, type CompressionName, encodeBatchAsync, type RecordHeader, recordSize } from "../records/record_batch.js";
+import type { Serializer } from "../serde.js";
+import { Accumulator, type Batch } from "./accumulator.js";
+import { type Partitioner, roundRobinPartitioner, stickyPartitioner } from "./partitioner.js";
+
+export interface ProducerConfig<K, V> {
+  readonly keySerializer: Serializer<K>;
+  readonly valueSerializer: Serializer<V>;
+  /** 0, 1 or "all" (-1). Default "all". */
+  readonly acks?: 0 | 1 | -1 | "all";
+  /** Default true (requires acks=all). */
+  readonly idempotent?: boolean;
+  readonly lingerMs?: number;
+  readonly batchSize?: number;
+  readonly bufferMemory?: number;
+  readonly maxRequestSize?: number;
+  readonly compression?: CompressionName;
+  readonly deliveryTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly maxInFlight?: number;
+  readonly maxBlockMs?: number;
+  readonly partitioner?: "sticky" | "round-robin" | Partitioner;
+}
+
+export interface Message<K, V> {
+  readonly key?: K;
+  readonly value: V;
+  readonly headers?: Readonly<Record<string, string | Buffer | null>>;
+  readonly timestamp?: number;
+  readonly partition?: number;
+}
+
+export interface RecordMetadata {
+  readonly topic: string;
+  readonly partition: number;
+  /** -1 with acks=0 (the broker does not answer with offsets). */
+  readonly offset: number;
+}
+
+/** Some records of a send failed; `results` has, per record in order, its metadata or its error. */
+export class SendError extends BrookError {
+  constructor(
+    readonly results: readonly (RecordMetadata | BrookError)[],
+    first: BrookError,
+  ) {
+    super(`${results.filter((r) => r instanceof BrookError).length} of ${results.length} records failed; first: ${first.message}`, first.code, first.retriable);
+  }
+}
+
+interface Handle {
+  resolve(m: RecordMetadata): void;
+  reject(e: BrookError): void;
+}
+
+interface Settings {
+  acks: number;
+  idempotent: boolean;
+  lingerMs: number;
+  batchSize: number;
+  bufferMemory: number;
+  maxRequestSize: number;
+  compression: CompressionName;
+  deliveryTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxInFlight: number;
+  maxBlockMs: number;
+}
+
+export function producerSettings(c: ProducerConfig<unknown, unknown>): Settings {
+  const acks = c.acks === "all" ? -1 : oneOf("acks", c.acks, -1, [0, 1, -1]);
+  if (c.idempotent === true && acks !== -1) throw new ConfigError(`idempotent producers need acks "all"; got acks ${String(c.acks)}`);
+  const idempotent = c.idempotent ?? acks === -1;
+  const s: Settings = {
+    acks,
+    idempotent,
+    lingerMs: intInRange("linger.ms", c.lingerMs, 5, 0, 60_000),
+    batchSize: intInRange("batch.size", c.batchSize, 65_536, 1, 16 * 1024 * 1024),
+    bufferMemory: intInRange("buffer.memory", c.bufferMemory, 32 * 1024 * 1024, 1024, 2 ** 31 - 1),
+    maxRequestSize: intInRange("max.request.size", c.maxRequestSize, 1024 * 1024, 1024, 256 * 1024 * 1024),
+    compression: oneOf<CompressionName>("compression.type", c.compression, "none", ["none", "gzip"]),
+    deliveryTimeoutMs: intInRange("delivery.timeout.ms", c.deliveryTimeoutMs, 120_000, 1, 2 ** 31 - 1),
+    requestTimeoutMs: intInRange("request.timeout.ms", c.requestTimeoutMs, 30_000, 1, 2 ** 31 - 1),
+    maxInFlight: intInRange("max.in.flight.requests.per.connection", c.maxInFlight, 5, 1, idempotent ? 5 : 1000),
+    maxBlockMs: intInRange("max.block.ms", c.maxBlockMs, 60_000, 0, 2 ** 31 - 1),
+  };
+  if (s.deliveryTimeoutMs < s.lingerMs + s.requestTimeoutMs) {
+    throw new ConfigError(`delivery.timeout.ms (${s.deliveryTimeoutMs}) must be >= linger.ms + request.timeout.ms (${s.lingerMs + s.requestTimeoutMs})`);
+  }
+  if (s.maxRequestSize > s.bufferMemory) throw new ConfigError(`max.request.size (${s.maxRequestSize}) must be <= buffer.memory (${s.bufferMemory})`);
+  return s;
+}
+
+const tpKey = (t: string, p: number): string => `${t}\u0000${p}`;
+
+export class Producer<K = Buffer | null, V = Buffer | null> {
+  private readonly s: Settings;
+  private readonly acc: Accumulator<Handle>;
+  private readonly partitioner: Partitioner;
+  private readonly inFlight = new Map<string, number>();
+  private readonly retrying = new Set<string>();
+  private readonly nextSequence = new Map<string, number>();
+  private readonly encoded = new WeakMap<Batch<Handle>, { pid: number; bytes: Buffer }>();
+  private readonly memoryWaiters: { size: number; wake: () => void }[] = [];
+  private pid = { id: -1, epoch: -1 };
+  private pidInit: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private scheduled = false;
+  private pending = 0;
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+  private lastRefreshMs = 0;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly config: ProducerConfig<K, V>,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.s = producerSettings(config as ProducerConfig<unknown, unknown>);
+    this.acc = new Accumulator({ batchSize: this.s.batchSize, lingerMs: this.s.lingerMs, bufferMemory: this.s.bufferMemory });
+    const p = config.partitioner ?? "sticky";
+    this.partitioner = p === "sticky" ? stickyPartitioner(random) : p === "round-robin" ? roundRobinPartitioner() : p;
+  }
+
+  /** Bytes of records held (accepted, not yet acknowledged); never above buffer.memory. */
+  get bufferedBytes(): number {
+    return this.acc.usedBytes;
+  }
+
+  async send(req: { topic: string; messages: readonly Message<K, V>[] }): Promise<RecordMetadata[]> {
+    if (this.closed) throw new ClosedError("the producer is closed");
+    const { topic } = req;
+    const results = await Promise.allSettled(req.messages.map((m) => this.sendOne(topic, m)));
+    const out = results.map((r) => (r.status === "fulfilled" ? r.value : toBrookError(r.reason)));
+    const first = out.find((r): r is BrookError => r instanceof BrookError);
+    if (first !== undefined) throw new SendError(out, first);
+    return out as RecordMetadata[];
+  }
+
+  private async sendOne(topic: string, m: Message<K, V>): Promise<RecordMetadata> {
+    let key: Buffer | null;
+    let value: Buffer | null;
+    try {
+      key = m.key === undefined ? null : this.config.keySerializer.serialize(m.key, topic);
+      value = this.config.valueSerializer.serialize(m.value, topic);
+    } catch (err) {
+      throw new SerializationError(`serializing a record for ${topic} failed: ${String(err)}`, -1, false, false, { cause: err });
+    }
+    const headers: RecordHeader[] = Object.entries(m.headers ?? {}).map(([k, v]) => ({
+      key: k,
+      value: v === null ? null : typeof v === "string" ? Buffer.from(v, "utf8") : v,
+    }));
+    const record: BatchRecord = { key, value, headers, timestamp: m.timestamp ?? Date.now() };
+    const size = recordSize(record, 0, 0) + 8; // + room for larger deltas inside a batch
+    if (size + 61 > this.s.maxRequestSize) {
+      throw new RecordTooLargeError(`a record of ${size} bytes exceeds max.request.size (${this.s.maxRequestSize} bytes); send smaller records or raise the limit`);
+    }
+    const meta = await this.cluster.topicMetadata(topic);
+    const count = meta.partitions.length;
+    let partition: number;
+    if (m.partition !== undefined) {
+      if (!Number.isInteger(m.partition) || m.partition < 0 || m.partition >= count) {
+        throw errorFromCode(3, `partition ${m.partition} is not in [0, ${count - 1}]`, `Sending to ${topic}`);
+      }
+      partition = m.partition;
+    } else {
+      const available = meta.partitions.filter((p) => p.leader >= 0).map((p) => p.partition);
+      partition = this.partitioner.partition({ topic, key, partitionCount: count, availablePartitions: available });
+    }
+    await this.reserve(size);
+    if (this.closed) {
+      this.acc.release(size);
+      throw new ClosedError("the producer was closed while the record waited for buffer memory");
+    }
+    return new Promise<RecordMetadata>((resolve, reject) => {
+      this.pending++;
+      const done = (): void => {
+        if (--this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
+      };
+      const handle: Handle = {
+        resolve: (r) => {
+          done();
+          resolve(r);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      };
+      if (this.acc.append(topic, partition, { record, size, handle }, Date.now())) this.partitioner.onNewBatch?.(topic, partition);
+      this.schedule();
+    });
+  }
+
+  /** Waits for buffer memory, first come first served, at most max.block.ms. */
+  private reserve(size: number): Promise<void> {
+    if (this.memoryWaiters.length === 0 && this.acc.reserve(size)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        size,
+        wake: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        const i = this.memoryWaiters.indexOf(waiter);
+        if (i >= 0) this.memoryWaiters.splice(i, 1);
+        reject(
+          new TimeoutError(
+            `buffer.memory (${this.s.bufferMemory} bytes) stayed full for max.block.ms (${this.s.maxBlockMs} ms); the cluster is slow or unreachable`,
+            -1,
+            true,
+          ),
+        );
+      }, this.s.maxBlockMs);
+      this.memoryWaiters.push(waiter);
+    });
+  }
+
+  private release(size: number): void {
+    this.acc.release(size);
+    while (this.memoryWaiters.length > 0 && this.acc.reserve(this.memoryWaiters[0]!.size)) this.memoryWaiters.shift()!.wake();
+  }
+
+  /** Closes open batches and resolves once every record sent so far is settled. */
+  async flush(): Promise<void> {
+    if (this.pending === 0) return;
+    this.acc.beginFlush();
+    this.schedule();
+    try {
+      await new Promise<void>((r) => this.idleWaiters.push(r));
+    } finally {
+      this.acc.endFlush();
+    }
+  }
+
+  /** Flushes, then refuses further sends. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.run();
+    });
+  }
+
+  private run(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const now = Date.now();
+    if (this.s.idempotent && this.pid.id < 0) {
+      this.initProducerId();
+      return;
+    }
+    const batches = this.acc.drain(now, (t, p) => {
+      const k = tpKey(t, p);
+      const limit = this.retrying.has(k) ? 1 : this.s.maxInFlight;
+      return (this.inFlight.get(k) ?? 0) < limit && this.leaderOf(t, p) >= 0;
+    });
+    const byLeader = new Map<number, Batch<Handle>[]>();
+    for (const b of batches) {
+      if (now - b.createdMs > this.s.deliveryTimeoutMs) {
+        this.fail(b, new TimeoutError(`records for ${b.topic}-${b.partition} were not acknowledged within delivery.timeout.ms (${this.s.deliveryTimeoutMs} ms)`, -1, true));
+        continue;
+      }
+      const leader = this.leaderOf(b.topic, b.partition);
+      const list = byLeader.get(leader) ?? [];
+      list.push(b);
+      byLeader.set(leader, list);
+      const k = tpKey(b.topic, b.partition);
+      this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1);
+    }
+    for (const [leader, list] of byLeader) void this.sendRequest(leader, list);
+    this.failExpiredQueued(now);
+    const delay = this.acc.nextReadyDelay(now);
+    if (delay === 0 && batches.length === 0 && now - this.lastRefreshMs > 250) {
+      // Ready batches that could not go: a leader is unknown (or slots are full); look again.
+      this.lastRefreshMs = now;
+      void this.cluster.refresh().catch(() => undefined);
+    }
+    if (delay !== null) this.timer = setTimeout(() => this.run(), Math.max(1, Math.min(delay, 100)));
+  }
+
+  private failExpiredQueued(now: number): void {
+    // Batches stuck behind an unreachable cluster still honour delivery.timeout.ms.
+    for (const b of this.acc.drainAll()) {
+      if (now - b.createdMs > this.s.deliveryTimeoutMs) {
+        this.fail(b, new TimeoutError(`records for ${b.topic}-${b.partition} were not sent within delivery.timeout.ms (${this.s.deliveryTimeoutMs} ms); is the cluster up?`, -1, true));
+      } else {
+        this.acc.requeue(b);
+      }
+    }
+  }
+
+  private leaderOf(topic: string, partition: number): number {
+    return this.cluster.topic(topic)?.partitions.find((p) => p.partition === partition)?.leader ?? -1;
+  }
+
+  private initProducerId(): void {
+    if (this.pidInit !== null) return;
+    this.pidInit = this.cluster
+      .withRetry("InitProducerId", () =>
+        this.cluster.anyBroker(
+          (c) => c.call((b) => b.initProducerId, { transactionalId: "", producerId: -1, producerEpoch: -1 }, this.s.requestTimeoutMs, "InitProducerId"),
+          "InitProducerId",
+        ),
+      )
+      .then((res) => {
+        if (res.error !== undefined && res.error.code !== 0) throw errorFromCode(res.error.code, res.error.message, "InitProducerId");
+        this.pid = { id: res.producerId, epoch: res.producerEpoch };
+        this.nextSequence.clear();
+      })
+      .catch((err: unknown) => {
+        // Without a producer id nothing can be sent: fail what is queued rather than hold it.
+        for (const b of this.acc.drainAll()) this.fail(b, toBrookError(err));
+      })
+      .finally(() => {
+        this.pidInit = null;
+        this.schedule();
+      });
+  }
+
+  private async encode(b: Batch<Handle>): Promise<Buffer> {
+    const cached = this.encoded.get(b);
+    if (cached !== undefined && cached.pid === this.pid.id) return cached.bytes;
+    if (this.s.idempotent) {
+      const k = tpKey(b.topic, b.partition);
+      const seq = this.nextSequence.get(k) ?? 0;
+      b.baseSequence = seq;
+      this.nextSequence.set(k, (seq + b.records.length) % 2 ** 31);
+    }
+    const bytes = await encodeBatchAsync(
+      b.records.map((r) => r.record),
+      {
+        producerId: this.s.idempotent ? this.pid.id : -1,
+        producerEpoch: this.s.idempotent ? this.pid.epoch : -1,
+        baseSequence: this.s.idempotent ? b.baseSequence : -1,
+        compression: this.s.compression,
+      },
+    );
+    this.encoded.set(b, { pid: this.pid.id, bytes });
+    return bytes;
+  }
+
+  private async sendRequest(leader: number, batches: Batch<Handle>[]): Promise<void> {
+    let res: ProduceResponse;
+    try {
+      const byTopic = new Map<string, { partition: number; records: Buffer }[]>();
+      for (const b of batches) {
+        const list = byTopic.get(b.topic) ?? [];
+        list.push({ partition: b.partition, records: await this.encode(b) });
+        byTopic.set(b.topic, list);
+      }
+      const req: ProduceRequest = {
+        acks: this.s.acks,
+        timeoutMs: this.s.requestTimeoutMs,
+        transactionalId: "",
+        topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+      };
+      res = await this.cluster.connection(leader).call((c) => c.produce, req, this.s.requestTimeoutMs + 5_000, "Produce");
+    } catch (err) {
+      for (const b of batches) this.onBatchError(b, toBrookError(err));
+      this.schedule();
+      return;
+    }
+    const answers = new Map<string, ProduceResponse["topics"][number]["partitions"][number]>();
+    for (const t of res.topics) for (const p of t.partitions) answers.set(tpKey(t.topic, p.partition), p);
+    for (const b of batches) {
+      const a = answers.get(tpKey(b.topic, b.partition));
+      if (this.s.acks === 0) this.complete(b, -1);
+      else if (a === undefined) this.onBatchError(b, errorFromCode(-1, "no answer for this partition", `Produce to ${b.topic}-${b.partition}`));
+      else if (a.errorCode === 0) this.complete(b, a.baseOffset);
+      else if (a.errorCode === 46) this.complete(b, -1); // duplicate of a batch already written
+      else this.onBatchError(b, errorFromCode(a.errorCode, a.errorMessage, `Produce to ${b.topic}-${b.partition}`));
+    }
+    this.schedule();
+  }
+
+  private settleSlot(b: Batch<Handle>): void {
+    const k = tpKey(b.topic, b.partition);
+    this.inFlight.set(k, Math.max(0, (this.inFlight.get(k) ?? 1) - 1));
+  }
+
+  private complete(b: Batch<Handle>, baseOffset: number): void {
+    this.settleSlot(b);
+    this.retrying.delete(tpKey(b.topic, b.partition));
+    b.records.forEach((r, i) => {
+      this.release(r.size);
+      r.handle.resolve({ topic: b.topic, partition: b.partition, offset: baseOffset < 0 ? -1 : baseOffset + i });
+    });
+  }
+
+  private fail(b: Batch<Handle>, err: BrookError): void {
+    for (const r of b.records) {
+      this.release(r.size);
+      r.handle.reject(err);
+    }
+    // A hole in the sequence: later batches would be rejected; start a new producer id.
+    if (this.s.idempotent && b.baseSequence >= 0) this.pid = { id: -1, epoch: -1 };
+  }
+
+  private onBatchError(b: Batch<Handle>, err: BrookError): void {
+    this.settleSlot(b);
+    const k = tpKey(b.topic, b.partition);
+    // An out-of-order answer while an earlier batch of ours is being retried is expected.
+    const outOfOrderBehindRetry = err.code === 45 && this.retrying.has(k);
+    const expired = Date.now() - b.createdMs > this.s.deliveryTimeoutMs;
+    if ((isRetriable(err) || outOfOrderBehindRetry) && !expired) {
+      b.attempts++;
+      b.retryAtMs = Date.now() + backoffDelay({ initialMs: 100, maxMs: 1_000 }, b.attempts - 1, this.random);
+      this.retrying.add(k);
+      this.acc.requeue(b);
+      if (err.staleMetadata) void this.cluster.refresh([b.topic]).catch(() => undefined);
+      return;
+    }
+    this.retrying.delete(k);
+    this.fail(b, expired ? new TimeoutError(`${err.message}; gave up after delivery.timeout.ms (${this.s.deliveryTimeoutMs} ms)`, err.code, true) : err);
+  }
+}
+
+function toBrookError(err: unknown): BrookError {
+  return err instanceof BrookError ? err : new BrookError(String(err), -1, false, false, { cause: err });
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { FetchBuffer } from "../src/consumer/fetch_buffer.js";
+import { Accumulator } from "../src/producer/accumulator.js";
+
+const rec = (size: number, id: number) => ({ record: { key: null, value: null, headers: [], timestamp: 0 }, size, handle: id });
+const all = () => true;
+
+describe("Accumulator", () => {
+  it("holds a partial batch for linger.ms, then releases it (time injected)", () => {
+    const acc = new Accumulator<number>({ batchSize: 1000, lingerMs: 10, bufferMemory: 10_000 });
+    acc.append("t", 0, rec(100, 1), 0);
+    expect(acc.drain(5, all)).toEqual([]);
+    expect(acc.nextReadyDelay(5)).toBe(5);
+    const [b] = acc.drain(10, all);
+    expect(b!.records.map((r) => r.handle)).toEqual([1]);
+  });
+
+  it("closes a batch at batch.size and sends it at once; one batch per partition per drain", () => {
+    const acc = new Accumulator<number>({ batchSize: 250, lingerMs: 1_000, bufferMemory: 10_000 });
+    for (let i = 0; i < 6; i++) acc.append("t", 0, rec(100, i), 0);
+    acc.append("t", 1, rec(100, 9), 0);
+    const first = acc.drain(0, all);
+    expect(first.map((b) => b.records.map((r) => r.handle))).toEqual([[0, 1]]);
+    expect(acc.drain(0, all).map((b) => b.records.map((r) => r.handle))).toEqual([[2, 3]]);
+    // The open batch [4, 5] and partition 1 wait for linger.
+    expect(acc.drain(0, all)).toEqual([]);
+    expect(acc.drain(1_000, all).length).toBe(2);
+  });
+
+  it("flush makes open batches ready without waiting", () => {
+    const acc = new Accumulator<number>({ batchSize: 1000, lingerMs: 60_000, bufferMemory: 10_000 });
+    acc.append("t", 0, rec(10, 1), 0);
+    acc.beginFlush();
+    expect(acc.drain(0, all).length).toBe(1);
+  });
+
+  it("bounds memory: reserve refuses past buffer.memory until released", () => {
+    const acc = new Accumulator<number>({ batchSize: 1000, lingerMs: 0, bufferMemory: 1_000 });
+    expect(acc.reserve(600)).toBe(true);
+    expect(acc.reserve(600)).toBe(false);
+    acc.release(600);
+    expect(acc.reserve(600)).toBe(true);
+    expect(acc.usedBytes).toBe(600);
+  });
+
+  it("requeues a failed batch ahead of later ones and honours its retry time", () => {
+    const acc = new Accumulator<number>({ batchSize: 100, lingerMs: 0, bufferMemory: 10_000 });
+    acc.append("t", 0, rec(100, 1), 0);
+    acc.append("t", 0, rec(100, 2), 0);
+    const [b1] = acc.drain(0, all);
+    b1!.baseSequence = 0;
+    b1!.retryAtMs = 50;
+    acc.requeue(b1!);
+    expect(acc.drain(10, all)).toEqual([]); // head is backing off; order is kept
+    expect(acc.drain(50, all)[0]!.records[0]!.handle).toBe(1);
+    expect(acc.drain(50, all)[0]!.records[0]!.handle).toBe(2);
+  });
+
+  it("does not drain partitions the sender refuses (in-flight limit, unknown leader)", () => {
+    const acc = new Accumulator<number>({ batchSize: 100, lingerMs: 0, bufferMemory: 10_000 });
+    acc.append("t", 0, rec(10, 1), 0);
+    expect(acc.drain(0, () => false)).toEqual([]);
+    expect(acc.drain(0, all).length).toBe(1);
+  });
+});
+
+describe("FetchBuffer", () => {
+  it("drops chunks of an outdated generation and reports fullness", () => {
+    const buf = new FetchBuffer<number>(3);
+    buf.push({ topic: "t", partition: 0, generation: 0, records: [1, 2], nextOffset: 2, highWatermark: 2 });
+    buf.push({ topic: "t", partition: 1, generation: 0, records: [7], nextOffset: 1, highWatermark: 1 });
+    expect(buf.full).toBe(true);
+    const got = buf.take((_t, p) => p === 1);
+    expect(got?.records).toEqual([7]);
+    expect(buf.size).toBe(0);
+  });
+});
