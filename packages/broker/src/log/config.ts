@@ -38,6 +38,9 @@ export const DEFAULT_LOG_CONFIG: LogConfig = {
   flushMode: "durable",
 };
 
+/** Largest max.message.bytes accepted; recovery treats bigger batch lengths as garbage. */
+export const MESSAGE_BYTES_MAX = 1 << 28;
+
 /** Smallest segment we accept: one maximal batch must fit, and tiny segments only thrash. */
 const SEGMENT_BYTES_MIN = 14;
 
@@ -88,6 +91,7 @@ export function validateLogConfig(c: LogConfig): LogConfig {
   positive(c.segmentMs, "segment.ms");
   positive(c.indexIntervalBytes, "index.interval.bytes");
   positive(c.maxMessageBytes, "max.message.bytes");
+  if (c.maxMessageBytes > MESSAGE_BYTES_MAX) throw new InvalidLogConfigError(`max.message.bytes must be at most ${MESSAGE_BYTES_MAX}`);
   positive(c.messageTimestampDifferenceMaxMs, "message.timestamp.difference.max.ms");
   if (c.retentionMs !== -1) positive(c.retentionMs, "retention.ms");
   if (c.retentionBytes !== -1) positive(c.retentionBytes, "retention.bytes");

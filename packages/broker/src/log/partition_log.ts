@@ -35,6 +35,8 @@ import { LogSegment, parseSegmentFileName, segmentFileName } from "./segment.js"
 import type { Clock, LogLogger } from "./types.js";
 
 export const CHECKPOINT_FILE = "partition.checkpoint";
+/** Most bytes one read returns (beyond a single larger batch); fetch.max.bytes is 50 MiB in Kafka. */
+export const READ_BYTES_MAX = 64 * 1024 * 1024;
 
 export interface PartitionLogDeps {
   readonly clock: Clock;
@@ -474,7 +476,8 @@ export class PartitionLog {
         const found = await seg.findBatch(fetchOffset);
         if (found === null) continue;
         if (lastOffsetOf(found.header) >= end) return empty();
-        const buf = await seg.read(found.position, Math.max(maxBytes, found.header.sizeBytes));
+        // An absurd maxBytes must not make us buffer a whole 1 GiB segment.
+        const buf = await seg.read(found.position, Math.max(Math.min(maxBytes, READ_BYTES_MAX), found.header.sizeBytes));
         return this.readInfo(trimToBatches(buf, end));
       } catch (err) {
         this.ensureReadable();

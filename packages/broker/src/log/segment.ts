@@ -34,6 +34,8 @@ export function parseSegmentFileName(name: string): number | null {
 export type BatchVisitor = (h: BatchHeader, position: number) => void;
 
 const SCAN_CHUNK_BYTES = 1 << 20;
+/** Larger "batches" are garbage: max.message.bytes is capped below this (config.ts). */
+export const BATCH_BYTES_MAX = 1 << 28;
 
 export class LogSegment {
   /** Bytes of whole batches in the file; the write position of the next batch. */
@@ -96,17 +98,44 @@ export class LogSegment {
     const file = await io.openFile(join(dir, segmentFileName(baseOffset, ".log")), false);
     const seg = new LogSegment(dir, baseOffset, file, new OffsetIndex(baseOffset), new TimeIndex(baseOffset), indexIntervalBytes, nowMs);
     const fileBytes = await file.size();
-    let start = { position: 0, offset: opts.expectedBaseOffset };
-    if (!opts.recover) start = await seg.maybeLoadIndexes(fileBytes, start);
-    const truncatedBytes = await seg.scan(start.position, start.offset, fileBytes, opts.recover, opts.visit);
+    if (!opts.recover) {
+      const start = await seg.maybeLoadIndexes(fileBytes);
+      if (start !== null && (await seg.scan(start.position, start.offset, fileBytes, false)) === fileBytes) {
+        return { segment: seg, truncatedBytes: 0 };
+      }
+      // No usable index, or the walk from it did not end cleanly at the file end: the index
+      // is not to be trusted, so the segment is rebuilt from its start with full validation.
+      seg.resetInMemory();
+    }
+    const end = await seg.scan(0, opts.expectedBaseOffset, fileBytes, true, opts.visit);
+    const truncatedBytes = fileBytes - end;
+    if (truncatedBytes > 0) {
+      await file.truncate(end);
+      await file.sync();
+    }
     return { segment: seg, truncatedBytes };
+  }
+
+  private resetInMemory(): void {
+    this.offsetIndex = new OffsetIndex(this.baseOffset);
+    this.timeIndex = new TimeIndex(this.baseOffset);
+    this.sizeBytes = 0;
+    this.nextOffset = this.baseOffset;
+    this.maxTimestamp = -1;
+    this.offsetOfMaxTimestamp = this.baseOffset;
+    this.bytesSinceIndexEntry = 0;
+    this.indexesDirty = true;
   }
 
   private indexPath(suffix: ".index" | ".timeindex"): string {
     return join(this.dir, segmentFileName(this.baseOffset, suffix));
   }
 
-  /** Walks the batches, rebuilding in-memory indexes; truncates at the first invalid batch. */
+  /**
+   * Walks the batches from `startPosition`, extending the in-memory indexes, and returns the
+   * position where the valid batches end (the caller decides whether to cut the file there).
+   * With `verify`, each batch's CRC is checked too; otherwise only its header.
+   */
   private async scan(
     startPosition: number,
     startOffset: number,
@@ -129,7 +158,7 @@ export class LogSegment {
         if (bufLen < RECORD_BATCH_OVERHEAD) break;
       }
       const h = readBatchHeader(buf, pos - bufStart);
-      if (h.sizeBytes < RECORD_BATCH_OVERHEAD || pos + h.sizeBytes > fileBytes || h.magic !== 2) break;
+      if (h.sizeBytes < RECORD_BATCH_OVERHEAD || h.sizeBytes > BATCH_BYTES_MAX || pos + h.sizeBytes > fileBytes || h.magic !== 2) break;
       if (h.baseOffset < expected || h.lastOffsetDelta < 0) break;
       if (verify) {
         if (pos + h.sizeBytes > bufStart + bufLen) {
@@ -151,30 +180,21 @@ export class LogSegment {
       this.sizeBytes = pos;
       this.nextOffset = expected;
     }
-    const cut = fileBytes - this.sizeBytes;
-    if (cut > 0) {
-      await this.file.truncate(this.sizeBytes);
-      await this.file.sync();
-    }
     this.indexesDirty = true;
-    return cut;
+    return this.sizeBytes;
   }
 
   /**
-   * Loads persisted indexes when sane; returns where the tail scan must start (the last
-   * indexed batch), or `fallback` (a full scan) when the files are missing or untrustworthy.
+   * Loads persisted indexes when sane; returns where the tail walk must start (the last
+   * indexed batch), or null when the files are missing or fail the sanity check.
    */
-  private async maybeLoadIndexes(
-    fileBytes: number,
-    fallback: { position: number; offset: number },
-  ): Promise<{ position: number; offset: number }> {
+  private async maybeLoadIndexes(fileBytes: number): Promise<{ position: number; offset: number } | null> {
     const [off, time] = await Promise.all([readOptional(this.indexPath(".index")), readOptional(this.indexPath(".timeindex"))]);
-    if (off === null || time === null) return fallback;
+    if (off === null || time === null) return null;
     const oi = OffsetIndex.decode(this.baseOffset, off, fileBytes);
     const ti = TimeIndex.decode(this.baseOffset, time);
-    if (oi === null || ti === null || oi.entries === 0) return fallback;
-    const last = oi.last();
-    if (last === null || last.offset < fallback.offset) return fallback;
+    if (oi === null || ti === null) return null;
+    const last = oi.last() ?? { offset: this.baseOffset, position: 0 };
     this.offsetIndex = oi;
     this.timeIndex = ti;
     const lastTime = ti.last();
@@ -186,12 +206,10 @@ export class LogSegment {
   }
 
   private indexBatch(h: BatchHeader, position: number): void {
-    if (this.bytesSinceIndexEntry >= this.indexIntervalBytes || this.offsetIndex.entries === 0) {
-      // The first batch needs no entry (lookups fall back to position 0); later ones do.
-      if (position > 0) {
-        this.offsetIndex.append(h.baseOffset, position);
-        this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
-      }
+    // Lookups before the first entry start at position 0, so the first batch needs none.
+    if (this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
+      this.offsetIndex.append(h.baseOffset, position);
+      this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
       this.bytesSinceIndexEntry = 0;
     }
     this.bytesSinceIndexEntry += h.sizeBytes;
@@ -296,13 +314,7 @@ export class LogSegment {
     // Persisted indexes may point past the new end or into batches written later.
     await Promise.all([rm(this.indexPath(".index"), { force: true }), rm(this.indexPath(".timeindex"), { force: true })]);
     // Rebuild the in-memory state of what is left: cheap relative to a truncation's rarity.
-    this.offsetIndex = new OffsetIndex(this.baseOffset);
-    this.timeIndex = new TimeIndex(this.baseOffset);
-    this.sizeBytes = 0;
-    this.nextOffset = this.baseOffset;
-    this.maxTimestamp = -1;
-    this.offsetOfMaxTimestamp = this.baseOffset;
-    this.bytesSinceIndexEntry = 0;
+    this.resetInMemory();
     await this.scan(0, this.baseOffset, position, false);
     return removed;
   }

@@ -143,6 +143,23 @@ describe("crash recovery", () => {
     await back.close();
   });
 
+  it("distrusts a persisted index that points into the middle of a batch and rebuilds it", async () => {
+    const config = testConfig({ segmentBytes: 600, indexIntervalBytes: 100 });
+    let log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    for (let i = 0; i < 12; i++) await log.appendAsLeader(batchOf(2, { size: 60 }), 1);
+    await log.close();
+    const bogus = Buffer.alloc(8);
+    bogus.writeUInt32BE(1, 0);
+    bogus.writeUInt32BE(5, 4); // offset 1 "at" byte 5: inside the first batch's header
+    await writeFile(join(dir, "00000000000000000000.index"), bogus);
+    await writeFile(join(dir, "00000000000000000000.timeindex"), Buffer.alloc(0));
+    log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    expect(log.logEndOffset).toBe(24);
+    expect(await readAllValid(log)).toEqual(range(24));
+    for (let o = 0; o < 24; o++) expect(validateBatch((await log.read(o, 1, 24)).records, 0).baseOffset).toBe(o - (o % 2));
+    await log.close();
+  });
+
   it("restores high watermark, log start, epochs and indexes after a clean restart", async () => {
     const config = testConfig({ segmentBytes: 600, indexIntervalBytes: 100 });
     let log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
