@@ -51,6 +51,7 @@ export function partitionDirName(topic: string, partition: number): string {
 export class LogManager {
   private readonly logs = new Map<string, PartitionLog>();
   private readonly opening = new Map<string, Promise<PartitionLog>>();
+  private readonly failed = new Map<string, TopicPartition>();
   readonly flusher = new LogFlusher();
   private nextRetentionMs: number;
   private nextCheckpointMs: number;
@@ -86,9 +87,20 @@ export class LogManager {
       }
       const tp = parsePartitionDirName(d.name);
       if (tp === null) continue;
-      await mgr.getOrCreate(tp.topic, tp.partition, opts.topicConfigs?.(tp.topic) ?? {});
+      try {
+        await mgr.getOrCreate(tp.topic, tp.partition, opts.topicConfigs?.(tp.topic) ?? {});
+      } catch (err) {
+        // One unreadable partition must not keep the broker from serving the others.
+        mgr.failed.set(d.name, tp);
+        opts.logger.error({ dir: join(dataDir, d.name), err: String(err) }, "partition log failed to open; left offline");
+      }
     }
     return mgr;
+  }
+
+  /** Partitions found on disk that could not be opened at start (a later getOrCreate retries). */
+  failedPartitions(): TopicPartition[] {
+    return [...this.failed.values()];
   }
 
   private key(topic: string, partition: number): string {
@@ -139,6 +151,7 @@ export class LogManager {
       await syncDir(this.dataDir);
       log.onOffline((err) => this.opts.onOffline?.(topic, partition, err));
       this.logs.set(key, log);
+      this.failed.delete(key);
       return log;
     })();
     this.opening.set(key, p);

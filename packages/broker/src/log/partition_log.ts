@@ -519,11 +519,19 @@ export class PartitionLog {
     this.ensureReadable();
     for (const seg of [...this.segments]) {
       if (seg.maxTimestamp < timestamp) continue;
-      const found = await seg.findBatchByTimestamp(timestamp);
-      if (found === null) continue;
+      let found: Awaited<ReturnType<LogSegment["findBatchByTimestamp"]>>;
+      let batch: Buffer;
+      try {
+        found = await seg.findBatchByTimestamp(timestamp);
+        if (found === null) continue;
+        batch = await seg.read(found.position, found.header.sizeBytes);
+      } catch (err) {
+        this.ensureReadable();
+        if (!this.segments.includes(seg)) continue; // deleted by retention meanwhile
+        throw this.goOffline(err, "read");
+      }
       const h = found.header;
       if (h.baseOffset >= maxOffset) return null;
-      const batch = await seg.read(found.position, h.sizeBytes);
       const records = recordTimestamps(batch, h);
       const hit = records === null ? { offset: h.baseOffset, timestamp: h.maxTimestamp } : records.find((r) => r.timestamp >= timestamp);
       if (hit === undefined || hit.offset >= maxOffset) return null;

@@ -126,6 +126,15 @@ describe("LogManager", () => {
     await mgr.close();
   });
 
+  it("keeps serving the other partitions when one cannot be opened at start", async () => {
+    await mkdir(join(dir, "bad-0", "00000000000000000000.log"), { recursive: true }); // a directory where a file belongs
+    const mgr = await LogManager.open(dir, testConfig(), { clock, logger: quietLogger });
+    await (await mgr.getOrCreate("good", 0)).appendAsLeader(batchOf(1), 1);
+    expect(mgr.failedPartitions()).toEqual([{ topic: "bad", partition: 0 }]);
+    expect(mgr.get("bad", 0)).toBeUndefined();
+    await mgr.close();
+  });
+
   it("reports a partition whose disk failed", async () => {
     const io = new FaultyIo();
     const offline: string[] = [];
