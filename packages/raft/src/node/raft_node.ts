@@ -4,7 +4,8 @@
 //
 // The Ready loop (one at a time, etcd-raft's order; Raft thesis §3.8):
 //   1. persist hard state, entries and a received snapshot in one synced level batch
-//   2. send the Ready's messages        -- only now: votes and acks promise what is on disk
+//      (a leader's App/Heartbeat messages go out while it does: see #splitMessages)
+//   2. send the Ready's other messages  -- only now: votes and acks promise what is on disk
 //   3. restore a received snapshot, apply committed entries, resolve proposals and reads
 //   4. advance the core; every `snapshotEveryEntries` applied entries, snapshot and compact
 // Group commit falls out of this: while step 1 awaits its fsync, proposals and messages keep
@@ -21,6 +22,7 @@ import { NotLeaderError as CoreNotLeaderError } from "../core/errors.js";
 import { RawNode } from "../core/raw_node.js";
 import {
   EntryType,
+  MessageType,
   StateRole,
   type Entry,
   type Message,
@@ -52,6 +54,8 @@ export interface RaftNodeOptions {
   readonly heartbeatIntervalMs?: number;
   readonly snapshotEveryEntries?: number;
   readonly maxEntryBytes?: number;
+  /** Let the leader's App/Heartbeat messages leave while it fsyncs (default true; see #splitMessages). */
+  readonly parallelLeaderAppend?: boolean;
   /** Deadline for readIndex() and transferLeadership(). */
   readonly requestTimeoutMs?: number;
   /** Uniform [0, 1); seeds the core's election jitter and the transport's backoff. */
@@ -344,11 +348,13 @@ export class RaftNode {
 
   async #handleReady(rd: Ready): Promise<void> {
     if (rd.softState !== undefined || rd.hardState !== undefined) this.#noteLeadership(rd);
+    const [early, late] = this.#splitMessages(rd);
+    if (early.length > 0) this.#transport.send(early);
     if (rd.snapshot !== undefined || rd.hardState !== undefined || rd.entries.length > 0) {
       await this.#storage.save(rd.hardState, rd.entries, rd.snapshot, rd.mustSync);
     }
     if (this.#closed !== undefined) return;
-    this.#transport.send(rd.messages);
+    this.#transport.send(late);
     if (rd.snapshot !== undefined) await this.#installSnapshot(rd.snapshot);
     if (rd.committedEntries.length > 0) await this.#apply(rd.committedEntries);
     for (const rs of rd.readStates) {
@@ -356,6 +362,28 @@ export class RaftNode {
       if (w !== undefined) w.index = rs.index;
     }
     this.#settleReads();
+  }
+
+  /**
+   * The leader's App and Heartbeat messages may leave before its own fsync (Raft thesis
+   * §10.2.1: the leader writes its log in parallel with replicating it). This is safe here
+   * because of the serial loop: the commit index these messages carry is a quorum index, so it
+   * never exceeds what some follower has acknowledged, and followers only acknowledge entries
+   * sent in earlier Readys, whose save has completed before this Ready was handed out. The
+   * leader applies nothing before its own save either. Everything else (votes, responses,
+   * snapshots), and everything when this Ready changes term or vote, waits for the save.
+   */
+  #splitMessages(rd: Ready): [readonly Message[], readonly Message[]] {
+    if (this.#opts.parallelLeaderAppend === false || !this.isLeader || rd.messages.length === 0) return [[], rd.messages];
+    const durable = this.#storage.hardState();
+    if (rd.hardState !== undefined && (rd.hardState.term !== durable.term || rd.hardState.vote !== durable.vote)) return [[], rd.messages];
+    const early: Message[] = [];
+    const late: Message[] = [];
+    for (const m of rd.messages) {
+      if ((m.type === MessageType.App || m.type === MessageType.Heartbeat) && m.term === durable.term) early.push(m);
+      else late.push(m);
+    }
+    return [early, late];
   }
 
   #noteLeadership(rd: Ready): void {
