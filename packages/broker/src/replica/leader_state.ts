@@ -139,11 +139,12 @@ export class LeaderState {
    * The ISR to propose next, or null when nothing should change or a change is in flight.
    * Expansion and shrink are proposed one AlterPartition at a time, as Kafka does.
    */
-  nextIsrProposal(nowMs: number, lagMaxMs: number): readonly number[] | null {
+  nextIsrProposal(nowMs: number, lagMaxMs: number, eligible: (id: number) => boolean = () => true): readonly number[] | null {
     if (this.pendingIsr !== null) return null;
     const lagging = this.laggingIsrMembers(nowMs, lagMaxMs);
     if (lagging.length > 0) return this.isr.filter((id) => !lagging.includes(id));
-    const joining = this.rejoinCandidates();
+    // KIP-841: only replicas the metadata shows unfenced (and not shutting down) may join.
+    const joining = this.rejoinCandidates().filter(eligible);
     if (joining.length > 0) return [...this.isr, ...joining].sort((a, b) => a - b);
     return null;
   }

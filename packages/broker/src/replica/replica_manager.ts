@@ -378,7 +378,7 @@ export class ReplicaManager {
 
   private maybeExpandIsr(p: Partition): void {
     if (p.role.kind !== "leader" || p.role.state.pendingIsr !== null) return;
-    if (p.role.state.rejoinCandidates().length > 0) this.proposeIsr(p);
+    if (p.role.state.rejoinCandidates().some((id) => this.view.brokers.get(id)?.fenced === false)) this.proposeIsr(p);
   }
 
   /** Periodic: shrink lagging followers out, let caught-up ones in. */
@@ -389,7 +389,10 @@ export class ReplicaManager {
   private proposeIsr(p: Partition): void {
     if (p.role.kind !== "leader" || this.closed) return;
     const state = p.role.state;
-    const proposal = state.nextIsrProposal(this.now(), this.opts.config.replicaLagTimeMaxMs);
+    const proposal = state.nextIsrProposal(this.now(), this.opts.config.replicaLagTimeMaxMs, (id) => {
+      const b = this.view.brokers.get(id);
+      return b !== undefined && !b.fenced && !b.inControlledShutdown;
+    });
     if (proposal === null) return;
     state.pendingIsr = { isr: proposal };
     const req: AlterPartitionRequest = {

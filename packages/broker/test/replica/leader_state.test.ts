@@ -98,3 +98,14 @@ describe("LeaderState ISR changes", () => {
     expect(s.partitionEpoch).toBe(7);
   });
 });
+
+describe("LeaderState ISR eligibility", () => {
+  it("does not propose a caught-up replica the metadata shows fenced (KIP-841)", () => {
+    const s = base({ isr: [1, 2], highWatermark: 30 });
+    s.updateFollower(2, 40, 40, 1_100);
+    s.updateFollower(3, 40, 40, 1_100);
+    s.maybeAdvanceHighWatermark(40);
+    expect(s.nextIsrProposal(1_100, 1_000, (id) => id !== 3)).toBeNull();
+    expect(s.nextIsrProposal(1_100, 1_000, () => true)).toEqual([1, 2, 3]);
+  });
+});
