@@ -4,6 +4,9 @@
 // .cluster/nodeN.log. Ctrl-C (or SIGTERM) sends each node one SIGTERM (controlled
 // shutdown) and waits for all three to exit. Expects a built workspace (`npm run cluster`
 // installs and builds first). Flags: --fresh wipes .cluster/ before starting.
+// Env (for tests): BROOK_CLUSTER_DIR moves .cluster/; BROOK_CLUSTER_BASE_PORT=B moves node
+// N's ports to B+10N (client), B+10N+1 (controller), B+10N+2 (HTTP);
+// BROOK_CLUSTER_READY_TIMEOUT_MS bounds the wait for readiness (default 120000).
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
@@ -11,13 +14,15 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const clusterDir = join(root, ".cluster");
+const clusterDir = process.env.BROOK_CLUSTER_DIR ?? join(root, ".cluster");
+const basePort = process.env.BROOK_CLUSTER_BASE_PORT ? Number(process.env.BROOK_CLUSTER_BASE_PORT) : undefined;
 const bin = join(root, "packages", "server", "dist", "bin", "brook.js");
 const ids = [1, 2, 3];
-const port = (id, kind) => Number(`${id}${{ client: "9092", controller: "9093", http: "8080" }[kind]}`);
+const port = (id, kind) =>
+  basePort === undefined ? Number(`${id}${{ client: "9092", controller: "9093", http: "8080" }[kind]}`) : basePort + 10 * id + { client: 0, controller: 1, http: 2 }[kind];
 const bootstrap = ids.map((id) => `127.0.0.1:${port(id, "client")}`).join(",");
 const voters = ids.map((id) => `${id}@127.0.0.1:${port(id, "controller")}`).join(",");
-const READY_TIMEOUT_MS = 120_000;
+const READY_TIMEOUT_MS = Number(process.env.BROOK_CLUSTER_READY_TIMEOUT_MS ?? 120_000);
 
 if (!existsSync(bin)) {
   console.error(`✖ ${relative(root, bin)} is missing: build first (npm run cluster does install + build + start).`);
@@ -97,7 +102,7 @@ async function stop(signal) {
 process.on("SIGINT", () => void stop("Ctrl-C"));
 process.on("SIGTERM", () => void stop("SIGTERM"));
 
-console.log(`Starting 3 brook nodes (data and logs in ${relative(root, clusterDir)}/):`);
+console.log(`Starting 3 brook nodes (data and logs in ${relative(root, clusterDir) || clusterDir}/):`);
 for (const node of nodes) {
   console.log(`  node ${node.id}: pid ${node.child.pid}  client 127.0.0.1:${port(node.id, "client")}  controller :${port(node.id, "controller")}  http http://127.0.0.1:${port(node.id, "http")}/readyz  log ${relative(root, node.logPath)}`);
 }
