@@ -237,6 +237,8 @@ export class RaftNode {
       return Promise.reject(this.#translate(err));
     }
     this.#kick();
+    // An older waiter at this index lost its entry to a truncation it has not seen applied yet.
+    this.#proposals.get(pos.index)?.reject(new ProposalDroppedError(`entry ${pos.index} was replaced`));
     return new Promise((resolve, reject) => this.#proposals.set(pos.index, { term: pos.term, resolve, reject }));
   }
 
