@@ -48,6 +48,8 @@ export interface OffsetsLog {
   append(partition: number, records: readonly RawRecord[]): Promise<{ errorCode: number; errorMessage: string }>;
   /** Committed records from `offset` on; `records` is empty once `nextOffset` reached the HW. */
   read(partition: number, offset: number): Promise<{ records: readonly RawRecord[]; nextOffset: number }>;
+  /** The local log end offset of a partition this broker leads (-1 when not held). */
+  logEndOffset(partition: number): number;
 }
 
 export interface GroupCoordinatorOptions {
@@ -117,16 +119,27 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     });
   }
 
+  /**
+   * Replays the partition up to its log end offset at election time. A new leader's high
+   * watermark can trail its log end (it learns the old HW only from the followers), yet every
+   * commit acknowledged with acks=all lies below that log end; so loading waits for the HW
+   * to reach it rather than stopping at the HW, or a failover would forget acknowledged commits.
+   */
   private async load(partition: number, state: PartitionState): Promise<void> {
+    const target = this.opts.log.logEndOffset(partition);
     let offset = 0;
-    for (;;) {
+    while (this.partitions.get(partition) === state) {
       const { records, nextOffset } = await this.opts.log.read(partition, offset);
       for (const raw of records) {
         const rec = decodeOffsetsRecord(raw);
         if (rec !== null) applyRecord(state.groups, rec, this.config);
       }
-      if (records.length === 0 || nextOffset <= offset) break;
-      offset = nextOffset;
+      if (nextOffset > offset) {
+        offset = nextOffset;
+        continue;
+      }
+      if (offset >= target) break;
+      await new Promise((r) => setTimeout(r, 20)); // the HW catches up as followers fetch
     }
     if (this.partitions.get(partition) === state) state.status = "loaded";
   }

@@ -16,6 +16,9 @@ class MemoryOffsetsLog implements OffsetsLog {
     this.partitions.set(partition, log);
     return { errorCode: 0, errorMessage: "" };
   }
+  logEndOffset(partition: number): number {
+    return this.partitions.get(partition)?.length ?? 0;
+  }
   async read(partition: number, offset: number): Promise<{ records: readonly RawRecord[]; nextOffset: number }> {
     const log = this.partitions.get(partition) ?? [];
     const records = log.slice(offset, offset + 3); // small pages exercise the replay loop
