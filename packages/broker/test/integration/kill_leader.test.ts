@@ -11,9 +11,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "../../src/errors.js";
-import { decodeRecords, encodeBatch } from "../support/batches.js";
+import { decodeRecords, encodeBatch } from "../../src/harness/batches.js";
 import { TestClient } from "../support/grpc_client.js";
-import { ScriptedControllerServer } from "../support/scripted_controller_server.js";
+import { ScriptedControllerServer } from "../../src/harness/scripted_controller.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = join(here, "../../dist/bin/broker-node.js");

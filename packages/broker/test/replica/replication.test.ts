@@ -10,7 +10,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Broker, Code } from "../../src/index.js";
 import { openLogStore } from "../../src/log_store.js";
-import { decodeRecords, encodeBatch } from "../support/batches.js";
+import { decodeRecords, encodeBatch } from "../../src/harness/batches.js";
 import { TestClient } from "../support/grpc_client.js";
 import { ScriptedController } from "../support/scripted_controller.js";
 

@@ -1,4 +1,4 @@
-// A scripted stand-in for the controller quorum served over the real brook.v1.Controller gRPC
+// Harness (tests and benchmarks): a scripted stand-in for the controller quorum served over the real brook.v1.Controller gRPC
 // service, for broker integration tests with real broker processes (SIGKILL, restart) while
 // the product controller's runnable is not available. NOT the product controller: one
 // process, no Raft. It follows the contract the brokers rely on: metadata as committed record

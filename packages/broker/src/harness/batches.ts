@@ -1,7 +1,7 @@
-// Test helper: encodes and decodes Kafka RecordBatch v2 bytes (uncompressed) so tests can
+// Harness (tests and benchmarks): encodes and decodes Kafka RecordBatch v2 bytes (uncompressed) so tests can
 // produce real batches and check what they read back. Stand-in until @brook/protocol
 // exports its codec; byte layout per Kafka's DefaultRecordBatch.
-import { crc32c } from "../../src/log/crc32c.js";
+import { crc32c } from "../log/crc32c.js";
 
 function zigzagVarint(n: number, out: number[]): void {
   let v = n >= 0 ? n * 2 : -n * 2 - 1;

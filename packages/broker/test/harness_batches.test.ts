@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { validateBatch } from "../../src/log/batch.js";
-import { decodeRecords, encodeBatch } from "./batches.js";
+import { validateBatch } from "../src/log/batch.js";
+import { decodeRecords, encodeBatch } from "../src/harness/batches.js";
 
 describe("test batch codec", () => {
   it("produces batches the log's validator accepts and decodes them back", () => {
