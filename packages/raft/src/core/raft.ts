@@ -508,6 +508,11 @@ export class Raft {
 
   #handleVote(m: Message): void {
     const resp = voteRespType(m.type);
+    if (!this.voters.includes(m.from)) {
+      this.#log.warn(`raft ${this.id}: rejected ${typeName(m.type)} from ${m.from}: not a voter`);
+      this.#send({ type: resp, to: m.from, term: this.term, reject: true });
+      return;
+    }
     const canVote =
       this.vote === m.from ||
       (this.vote === NONE && this.lead === NONE) ||

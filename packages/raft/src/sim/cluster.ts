@@ -29,6 +29,7 @@ export interface SimStats {
   messages: number;
   dropped: number;
   livenessUnits: number;
+  garbage: number;
 }
 
 export interface SimResult {
@@ -76,7 +77,7 @@ export class SimCluster {
   now = 0;
   readonly stats: SimStats = {
     leaders: 0, maxTerm: 0, applied: 0, acked: 0, crashes: 0, midReadyCrashes: 0, partitions: 0,
-    snapshotsSent: 0, reads: 0, messages: 0, dropped: 0, livenessUnits: 0,
+    snapshotsSent: 0, reads: 0, messages: 0, dropped: 0, livenessUnits: 0, garbage: 0,
   };
   #faulty = true;
   /** Scripted fault: these nodes crash at their next Ready that must sync, before syncing. */
@@ -317,6 +318,10 @@ export class SimCluster {
       return;
     }
     to.raw!.step(m);
+    if (this.#faulty && this.#rng.chance(this.options.garbageRate)) {
+      this.stats.garbage++;
+      to.raw!.step(malformed(m, this.#rng, this.nodes.length));
+    }
     if (m.type === 11 /* Snap */ && from?.raw !== undefined) from.raw.reportSnapshot(m.to, true);
   }
 
@@ -421,8 +426,9 @@ export class SimCluster {
     const r = this.#rng;
     const ids = this.nodes.map((n) => n.id);
     switch (kind) {
-      case "isolate": {
-        const x = r.pick(ids);
+      case "isolate":
+      case "isolateLeader": {
+        const x = (kind === "isolateLeader" ? this.leader()?.id : undefined) ?? r.pick(ids);
         for (const y of ids) if (y !== x) { this.net.block(x, y); this.net.block(y, x); }
         return;
       }
@@ -439,6 +445,32 @@ export class SimCluster {
       }
     }
   }
+}
+
+/**
+ * A copy of `m` broken in a way the core must detect (unknown sender, impossible numbers, gaps
+ * in entries, a local type off the wire, ...). Undetectable corruption (a plausible but wrong
+ * entry) is out of scope: Raft does not tolerate Byzantine peers; checksums in the transport do.
+ */
+function malformed(m: Message, rng: Prng, nodes: number): Message {
+  const bad = { ...m } as { -readonly [K in keyof Message]: Message[K] };
+  switch (rng.int(9)) {
+    case 0: bad.from = nodes + 1 + rng.int(5); break;
+    case 1: bad.term = rng.pick([-1, Number.NaN, 1.5, Number.POSITIVE_INFINITY]); break;
+    case 2: bad.index = rng.pick([-3, 0.5, Number.NaN]); break;
+    case 3: bad.commit = rng.pick([-1, Number.NaN]); break;
+    case 4: bad.type = 42 as Message["type"]; break;
+    case 5: bad.to = m.to === 1 ? 2 : 1; break;
+    case 6: bad.type = 0 /* Hup */ as Message["type"]; break;
+    case 7:
+      bad.type = 3 /* App */ as Message["type"];
+      bad.entries = [{ index: m.index + 2, term: m.term, type: 0 as Message["entries"][number]["type"], data: new Uint8Array(1) }];
+      break;
+    default:
+      bad.type = 11 /* Snap */ as Message["type"];
+      delete bad.snapshot;
+  }
+  return bad;
 }
 
 /** Runs one seed; never throws. */

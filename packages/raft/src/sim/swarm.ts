@@ -26,6 +26,8 @@ export interface SwarmOptions {
   readonly downtimeMax: number;
   /** Per-node tick intervals (clock skew between nodes). */
   readonly tickUnits: readonly number[];
+  /** Per delivered message: also deliver a detectably malformed variant (bad input must be dropped). */
+  readonly garbageRate: number;
   readonly proposeRate: number;
   readonly readRate: number;
   readonly transferRate: number;
@@ -43,12 +45,12 @@ export interface SwarmOptions {
   readonly testingBugs: TestingBugs;
 }
 
-export type PartitionKind = "symmetric" | "asymmetric" | "isolate" | "flapping";
+export type PartitionKind = "symmetric" | "asymmetric" | "isolate" | "isolateLeader" | "flapping";
 
 export interface SwarmOverrides extends Partial<Omit<SwarmOptions, "voters">> {}
 
 export function swarmOptions(rng: Prng, voters: number, overrides: SwarmOverrides = {}): SwarmOptions {
-  const kinds: PartitionKind[] = (["symmetric", "asymmetric", "isolate", "flapping"] as const).filter(() => rng.chance(0.5));
+  const kinds: PartitionKind[] = (["symmetric", "asymmetric", "isolate", "isolateLeader", "flapping"] as const).filter(() => rng.chance(0.5));
   const observers = rng.chance(0.3) ? 1 : 0;
   const skew = rng.chance(0.5);
   const tickUnits = Array.from({ length: voters + observers }, () => (skew ? rng.range(6, 16) : TICK_UNITS));
@@ -65,6 +67,7 @@ export function swarmOptions(rng: Prng, voters: number, overrides: SwarmOverride
     crashMidReadyRate: rng.chance(0.5) ? rng.float() * 0.02 : 0,
     downtimeMax: rng.pick([50, 300, 1500]),
     tickUnits,
+    garbageRate: rng.chance(0.3) ? rng.float() * 0.05 : 0,
     proposeRate: 0.02 + rng.float() * 0.2,
     readRate: rng.chance(0.5) ? rng.float() * 0.02 : 0,
     transferRate: rng.chance(0.3) ? rng.float() * 0.002 : 0,
@@ -91,5 +94,6 @@ export const QUIET: SwarmOverrides = {
   proposeRate: 0,
   readRate: 0,
   transferRate: 0,
+  garbageRate: 0,
   observers: 0,
 };
