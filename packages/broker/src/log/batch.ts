@@ -1,6 +1,7 @@
-// Header-level view of Kafka RecordBatch v2 bytes: reading, validating and stamping a batch
-// without touching its records (DESIGN.md, data plane). Local until @brook/protocol exports
-// its codec; the layout below is Kafka's and is the contract.
+// Header-level view of Kafka RecordBatch v2 bytes for the log: reading, validating and stamping
+// a batch without touching its records (DESIGN.md, data plane). The layout and the checks are
+// @brook/protocol's; this module adapts them to the log's names and turns corruption into the
+// broker's CORRUPT_MESSAGE error.
 //
 //   baseOffset int64 | batchLength int32 | partitionLeaderEpoch int32 | magic int8 (=2)
 //   crc uint32 (CRC-32C of attributes..end) | attributes int16 | lastOffsetDelta int32
@@ -9,17 +10,20 @@
 //
 // baseOffset and partitionLeaderEpoch lie outside the CRC, which is what lets the leader
 // stamp them in place.
-import { crc32c } from "./crc32c.js";
+import {
+  CorruptRecordError,
+  LOG_OVERHEAD,
+  RECORD_BATCH_OVERHEAD,
+  readBatchHeader as readProtocolHeader,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  validateBatch as validateProtocolBatch,
+  type RecordBatchHeader,
+} from "@brook/protocol";
 import { corrupt } from "./errors.js";
 
-/** Bytes before batchLength's payload: baseOffset + batchLength. */
-export const LOG_OVERHEAD = 12;
-/** A batch with no records. */
-export const RECORD_BATCH_OVERHEAD = 61;
-const CRC_START = 21;
-const MAGIC_V2 = 2;
-/** attributes bit 4: part of a transaction; bit 5: a control batch. */
-const TRANSACTIONAL_FLAG = 0x10;
+export { LOG_OVERHEAD, RECORD_BATCH_OVERHEAD, setBaseOffset, setPartitionLeaderEpoch };
+
 const COMPRESSION_MASK = 0x07;
 
 export interface BatchHeader {
@@ -49,59 +53,44 @@ export function lastSequenceOf(h: BatchHeader): number {
   return last > 0x7fffffff ? last - 0x80000000 : last;
 }
 
-export function isTransactional(h: BatchHeader): boolean {
-  return (h.attributes & TRANSACTIONAL_FLAG) !== 0;
-}
-
 export function isCompressed(h: BatchHeader): boolean {
   return (h.attributes & COMPRESSION_MASK) !== 0;
 }
 
-/** Reads the fixed header at `pos`; the caller ensures RECORD_BATCH_OVERHEAD bytes are there. */
-export function readBatchHeader(buf: Buffer, pos: number): BatchHeader {
+function toHeader(h: RecordBatchHeader): BatchHeader {
   return {
-    baseOffset: Number(buf.readBigInt64BE(pos)),
-    sizeBytes: LOG_OVERHEAD + buf.readInt32BE(pos + 8),
-    partitionLeaderEpoch: buf.readInt32BE(pos + 12),
-    magic: buf.readInt8(pos + 16),
-    crc: buf.readUInt32BE(pos + 17),
-    attributes: buf.readInt16BE(pos + 21),
-    lastOffsetDelta: buf.readInt32BE(pos + 23),
-    baseTimestamp: Number(buf.readBigInt64BE(pos + 27)),
-    maxTimestamp: Number(buf.readBigInt64BE(pos + 35)),
-    producerId: Number(buf.readBigInt64BE(pos + 43)),
-    producerEpoch: buf.readInt16BE(pos + 51),
-    baseSequence: buf.readInt32BE(pos + 53),
-    recordsCount: buf.readInt32BE(pos + 57),
+    baseOffset: h.baseOffset,
+    sizeBytes: LOG_OVERHEAD + h.batchLength,
+    partitionLeaderEpoch: h.partitionLeaderEpoch,
+    magic: h.magic,
+    crc: h.crc,
+    attributes: h.attributes,
+    lastOffsetDelta: h.lastOffsetDelta,
+    baseTimestamp: h.baseTimestamp,
+    maxTimestamp: h.maxTimestamp,
+    producerId: h.producerId,
+    producerEpoch: h.producerEpoch,
+    baseSequence: h.baseSequence,
+    recordsCount: h.recordCount,
   };
 }
 
+/** Reads the fixed header at `pos`; the caller ensures RECORD_BATCH_OVERHEAD bytes are there. */
+export function readBatchHeader(buf: Buffer, pos: number): BatchHeader {
+  return toHeader(readProtocolHeader(buf, pos));
+}
+
 /**
- * Checks the batch at `pos` of `buf`: enough bytes, magic 2, sane sizes and counts, CRC.
- * Throws CORRUPT_MESSAGE; never looks at individual records.
+ * Checks the batch at `pos` of `buf`: complete, magic 2, known attributes, a record count the
+ * bytes can hold, CRC-32C. Throws CORRUPT_MESSAGE; never decodes individual records.
  */
 export function validateBatch(buf: Buffer, pos: number): BatchHeader {
-  const remaining = buf.length - pos;
-  if (remaining < RECORD_BATCH_OVERHEAD)
-    throw corrupt(`truncated record batch at byte ${pos}: ${remaining} bytes left, header needs ${RECORD_BATCH_OVERHEAD}`);
-  const h = readBatchHeader(buf, pos);
-  if (h.magic !== MAGIC_V2) throw corrupt(`record batch at byte ${pos} has magic ${h.magic}; only v2 is supported`);
-  if (h.sizeBytes < RECORD_BATCH_OVERHEAD || h.sizeBytes > remaining)
-    throw corrupt(`record batch at byte ${pos} claims ${h.sizeBytes} bytes but ${remaining} are present`);
-  if (h.lastOffsetDelta < 0 || h.recordsCount < 0)
-    throw corrupt(`record batch at byte ${pos} has negative lastOffsetDelta or record count`);
-  const actual = crc32c(buf, pos + CRC_START, pos + h.sizeBytes);
-  if (actual !== h.crc)
-    throw corrupt(`record batch at byte ${pos} fails its CRC: stored ${h.crc.toString(16)}, computed ${actual.toString(16)}`);
-  return h;
-}
-
-export function setBaseOffset(buf: Buffer, pos: number, offset: number): void {
-  buf.writeBigInt64BE(BigInt(offset), pos);
-}
-
-export function setPartitionLeaderEpoch(buf: Buffer, pos: number, epoch: number): void {
-  buf.writeInt32BE(epoch, pos + 12);
+  try {
+    return toHeader(validateProtocolBatch(buf, pos));
+  } catch (err) {
+    if (err instanceof CorruptRecordError) throw corrupt(`record batch at byte ${pos}: ${err.message}`);
+    throw err;
+  }
 }
 
 /**

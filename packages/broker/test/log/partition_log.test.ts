@@ -140,3 +140,37 @@ describe("PartitionLog guards", () => {
     await log.close();
   });
 });
+
+describe("interop with @brook/protocol's codec", () => {
+  it("stores producer-encoded batches unchanged apart from the stamped fields, and they decode back", async () => {
+    const { encodeRecordBatch, decodeRecordBatch, CompressionType } = await import("@brook/protocol");
+    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const plain = encodeRecordBatch(
+      [
+        { key: Buffer.from("k1"), value: Buffer.from("v1"), timestamp: 5_000 },
+        { key: null, value: Buffer.from("v2"), timestamp: 5_007 },
+      ],
+      { producerId: 9, producerEpoch: 0, baseSequence: 0 },
+    );
+    const gz = encodeRecordBatch([{ value: Buffer.from("zipped"), timestamp: 6_000 }], {
+      compression: CompressionType.GZIP,
+      producerId: 9,
+      producerEpoch: 0,
+      baseSequence: 2,
+    });
+    await log.appendAsLeader(plain, 3);
+    await log.appendAsLeader(gz, 3);
+    const { records } = await log.read(0, 1 << 20, log.logEndOffset);
+    const first = decodeRecordBatch(records, 0);
+    expect(first.baseOffset).toBe(0);
+    expect(first.partitionLeaderEpoch).toBe(3);
+    expect(first.records.map((r) => r.value?.toString())).toEqual(["v1", "v2"]);
+    const second = decodeRecordBatch(records, plain.length);
+    expect(second.baseOffset).toBe(2);
+    expect(second.records[0]!.value?.toString()).toBe("zipped");
+    // Timestamp lookups: exact inside an uncompressed batch, batch-level for a compressed one.
+    expect(await log.offsetForTimestamp(5_001)).toMatchObject({ offset: 1, timestamp: 5_007 });
+    expect(await log.offsetForTimestamp(5_500)).toMatchObject({ offset: 2, timestamp: 6_000 });
+    await log.close();
+  });
+});
