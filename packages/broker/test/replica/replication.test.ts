@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Broker, Code } from "../../src/index.js";
 import { openLogStore } from "../../src/log_store.js";
 import { decodeRecords, encodeBatch } from "../../src/harness/batches.js";
-import { TestClient } from "../support/grpc_client.js";
+import { TestClient } from "../../src/harness/client.js";
 import { ScriptedController } from "../support/scripted_controller.js";
 
 const logger = pino({ level: process.env["BROOK_TEST_LOG"] ?? "silent" });

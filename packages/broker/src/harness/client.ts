@@ -1,4 +1,4 @@
-// Test helper: a promise-returning client of brook.v1.Broker over real gRPC.
+// Harness (tests and benchmarks): a promise-returning client of brook.v1.Broker over real gRPC.
 import { credentials } from "@grpc/grpc-js";
 import {
   BrokerClient,
