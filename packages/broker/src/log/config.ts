@@ -23,6 +23,8 @@ export interface LogConfig {
   readonly messageTimestampDifferenceMaxMs: number;
   /** flush.mode: "durable" fsyncs (group commit) before a batch counts; "replicated" does not. */
   readonly flushMode: FlushMode;
+  /** producer.id.expiration.ms: idempotent-producer state unused this long is dropped. */
+  readonly producerIdExpirationMs: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -36,6 +38,7 @@ export const DEFAULT_LOG_CONFIG: LogConfig = {
   maxMessageBytes: 1024 * 1024 + 12,
   messageTimestampDifferenceMaxMs: Number.MAX_SAFE_INTEGER,
   flushMode: "durable",
+  producerIdExpirationMs: DAY_MS,
 };
 
 /** Largest max.message.bytes accepted; recovery treats bigger batch lengths as garbage. */
@@ -54,6 +57,7 @@ const KAFKA_NAMES: Record<string, keyof LogConfig> = {
   "max.message.bytes": "maxMessageBytes",
   "message.timestamp.difference.max.ms": "messageTimestampDifferenceMaxMs",
   "flush.mode": "flushMode",
+  "producer.id.expiration.ms": "producerIdExpirationMs",
 };
 
 export class InvalidLogConfigError extends Error {
@@ -93,6 +97,7 @@ export function validateLogConfig(c: LogConfig): LogConfig {
   positive(c.maxMessageBytes, "max.message.bytes");
   if (c.maxMessageBytes > MESSAGE_BYTES_MAX) throw new InvalidLogConfigError(`max.message.bytes must be at most ${MESSAGE_BYTES_MAX}`);
   positive(c.messageTimestampDifferenceMaxMs, "message.timestamp.difference.max.ms");
+  positive(c.producerIdExpirationMs, "producer.id.expiration.ms");
   if (c.retentionMs !== -1) positive(c.retentionMs, "retention.ms");
   if (c.retentionBytes !== -1) positive(c.retentionBytes, "retention.bytes");
   if (c.flushMode !== "durable" && c.flushMode !== "replicated") throw new InvalidLogConfigError(`bad flush mode ${String(c.flushMode)}`);

@@ -598,12 +598,14 @@ export class PartitionLog {
   /**
    * Deletes whole segments past retention.ms (by their newest timestamp) or beyond
    * retention.bytes (oldest first), only ever below the high watermark, and advances the log
-   * start offset. Returns the number of segments deleted.
+   * start offset. Also expires idempotent-producer state older than producer.id.expiration.ms.
+   * Returns the number of segments deleted.
    */
   deleteRecordsForRetention(nowMs: number): Promise<number> {
     return this.serialize(async () => {
       this.ensureWritable();
-      const { retentionMs, retentionBytes } = this.config;
+      const { retentionMs, retentionBytes, producerIdExpirationMs } = this.config;
+      const expiredProducers = this.producers.expire(nowMs, producerIdExpirationMs);
       const expired = (s: LogSegment): boolean =>
         retentionMs >= 0 && s.sizeBytes > 0 && nowMs - (s.maxTimestamp >= 0 ? s.maxTimestamp : s.createdMs) > retentionMs;
       // An expired, fully replicated active segment is rolled so that it can go too (Kafka does the same).
@@ -633,9 +635,12 @@ export class PartitionLog {
           throw this.goOffline(err, "retention");
         }
       }
-      if (count > 0) {
+      if (count > 0 || expiredProducers > 0) {
         this.epochs.truncateFromStart(this.logStart);
-        this.deps.logger.info({ dir: this.dir, deleted: count, logStartOffset: this.logStart }, "retention deleted segments");
+        this.deps.logger.info(
+          { dir: this.dir, deleted: count, logStartOffset: this.logStart, expiredProducers },
+          "retention deleted segments or expired producer state",
+        );
         await this.writeCheckpoint();
       }
       return count;

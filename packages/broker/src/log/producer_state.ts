@@ -104,6 +104,23 @@ export class ProducerStateTable {
     }
   }
 
+  /**
+   * Forgets producers whose newest batch timestamp is more than `ttlMs` before `nowMs`
+   * (Kafka's producer.id.expiration.ms), so the table does not grow without bound. Returns
+   * how many were dropped.
+   */
+  expire(nowMs: number, ttlMs: number): number {
+    let dropped = 0;
+    for (const [id, e] of this.byId) {
+      const newest = e.batches[e.batches.length - 1];
+      if (newest !== undefined && nowMs - newest.timestamp > ttlMs) {
+        this.byId.delete(id);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
   clear(): void {
     this.byId.clear();
   }

@@ -107,6 +107,16 @@ describe("idempotent producer", () => {
     await log.close();
   });
 
+  it("expires producer state after producer.id.expiration.ms, then accepts the id as new", async () => {
+    const log = await PartitionLog.open(dir, testConfig({ producerIdExpirationMs: 60_000 }), { clock, logger: quietLogger });
+    await log.appendAsLeader(batchOf(2, { producerId: 42, producerEpoch: 0, baseSequence: 0, baseTimestamp: clock.now }), 1);
+    await log.deleteRecordsForRetention(clock.now + 30_000);
+    await expect(log.appendAsLeader(pb(7), 1)).rejects.toMatchObject({ code: LogCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    await log.deleteRecordsForRetention(clock.now + 61_000);
+    expect((await log.appendAsLeader(pb(7), 1)).baseOffset).toBe(2);
+    await log.close();
+  });
+
   it("forgets truncated batches, so a producer can resend them after a follower truncation", async () => {
     const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
     await log.appendAsLeader(pb(0), 1);
