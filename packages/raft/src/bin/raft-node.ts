@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const id = Number(args.get("id"));
   const voters = parseVoters(args.get("voters") ?? "");
-  const logger = pino({ level: args.get("log-level") ?? "warn", base: { node: id } }, pino.destination(2));
+  const logger = pino({ level: args.get("log-level") ?? "warn", base: { node: id } }, pino.destination({ dest: 2, sync: false }));
   const sm = new ChainMachine();
   const electionTimeoutMs = args.get("election-timeout-ms");
   const heartbeatIntervalMs = args.get("heartbeat-ms");
