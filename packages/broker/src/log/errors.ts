@@ -6,6 +6,7 @@ export const LogCode = {
   ...Code,
   INVALID_TIMESTAMP: 32,
   INVALID_PRODUCER_EPOCH: 47,
+  INVALID_RECORD: 87,
 } as const;
 
 /** Fetch outside [logStartOffset, logEndOffset]: carries the valid range for the answer. */

@@ -14,6 +14,7 @@
 //   segment from the checkpointed recovery point, validating CRCs and cutting a torn tail.
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { ATTR_CONTROL, ATTR_TRANSACTIONAL } from "@brook/protocol";
 import { BrokerError } from "../errors.js";
 import {
   RECORD_BATCH_OVERHEAD,
@@ -371,6 +372,11 @@ export class PartitionLog {
         );
       if (h.recordsCount !== h.lastOffsetDelta + 1 || h.recordsCount === 0)
         throw corrupt(`record batch has ${h.recordsCount} records but lastOffsetDelta ${h.lastOffsetDelta}`);
+      // Without a transaction coordinator these would be stored without their markers.
+      if ((h.attributes & (ATTR_TRANSACTIONAL | ATTR_CONTROL)) !== 0)
+        throw new BrokerError(LogCode.INVALID_RECORD, "transactional and control batches are not accepted from producers");
+      if (h.producerId >= 0 && h.baseSequence < 0)
+        throw new BrokerError(LogCode.INVALID_RECORD, `idempotent batch of producer ${h.producerId} has no sequence number`);
       if (h.maxTimestamp < h.baseTimestamp && h.maxTimestamp !== -1)
         throw new BrokerError(LogCode.INVALID_TIMESTAMP, `batch maxTimestamp ${h.maxTimestamp} is below its baseTimestamp ${h.baseTimestamp}`);
       if (h.maxTimestamp >= 0 && Math.abs(h.maxTimestamp - nowMs) > this.config.messageTimestampDifferenceMaxMs)

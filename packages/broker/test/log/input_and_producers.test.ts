@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { PartitionLog } from "../../src/log/partition_log.js";
 import { LogCode, LogStorageError } from "../../src/log/errors.js";
 import { validateBatch } from "../../src/log/batch.js";
+import { crc32c } from "../../src/log/crc32c.js";
 import { FaultyIo, ManualClock, batchOf, buildBatch, quietLogger, tempDir, testConfig } from "./helpers.js";
 
 let dir: string;
@@ -41,6 +42,13 @@ describe("bad input leaves the log intact", () => {
     lengthLie.writeInt32BE(0x7fffffff, 8);
     await expect(log.appendAsLeader(lengthLie, 1)).rejects.toMatchObject({ code: LogCode.CORRUPT_MESSAGE });
     await expect(log.appendAsLeader(batchOf(2, { size: 600 }), 1)).rejects.toMatchObject({ code: LogCode.MESSAGE_TOO_LARGE });
+    const txn = batchOf(1, { producerId: 1, producerEpoch: 0, baseSequence: 0 });
+    txn.writeInt16BE(0x10, 21);
+    txn.writeUInt32BE(crc32c(txn, 21, txn.length), 17);
+    await expect(log.appendAsLeader(txn, 1)).rejects.toMatchObject({ code: LogCode.INVALID_RECORD });
+    await expect(log.appendAsLeader(batchOf(1, { producerId: 1, producerEpoch: 0, baseSequence: -1 }), 1)).rejects.toMatchObject({
+      code: LogCode.INVALID_RECORD,
+    });
     // A good batch followed by a corrupt one: neither is written.
     await expect(log.appendAsLeader(Buffer.concat([batchOf(1), flipped]), 1)).rejects.toMatchObject({
       code: LogCode.CORRUPT_MESSAGE,
