@@ -19,6 +19,8 @@ export interface BrookNodeOptions {
   readonly config: NodeConfig;
   readonly logger: Logger;
   readonly roleFactories: { readonly controller: RoleFactory; readonly broker: RoleFactory };
+  /** Called when a role fails to start after start() resolved; the process should stop. */
+  readonly onFatal?: (error: unknown) => void;
 }
 
 type Phase = "starting" | "running" | "stopping" | "stopped";
@@ -35,6 +37,7 @@ export class BrookNode {
   #dataDir?: OpenedDataDir;
   #roles: NodeRole[] = [];
   #quorumReachable = false;
+  #allRolesStarted = false;
   #stopping?: Promise<void>;
 
   private constructor(options: BrookNodeOptions) {
@@ -64,7 +67,8 @@ export class BrookNode {
   }
 
   readiness(): ReadinessReport {
-    const checks: ReadinessCheck[] = [{ name: "node.started", ok: this.#phase === "running", ...(this.#phase === "running" ? {} : { detail: `node is ${this.#phase}` }) }];
+    const started = this.#phase === "running" && this.#allRolesStarted;
+    const checks: ReadinessCheck[] = [{ name: "node.started", ok: started, ...(started ? {} : { detail: this.#phase === "running" ? "roles are starting" : `node is ${this.#phase}` }) }];
     checks.push({ name: "quorum.reachable", ok: this.#quorumReachable, ...(this.#quorumReachable ? {} : { detail: "a majority of controller.quorum.voters has not answered yet" }) });
     for (const role of this.#roles) checks.push(...role.readiness());
     return combineReadiness(checks);
@@ -99,15 +103,26 @@ export class BrookNode {
       this.#quorumReachable = ok;
     });
 
+    // Roles start in the background, controller first: a broker's start resolves only once
+    // it has registered with a live quorum, and the node must keep serving /healthz and
+    // logging what it waits for meanwhile. A role that fails to start stops the node.
     const context = { config, clusterId, dataDir: this.#dataDir, metrics: this.metrics };
-    for (const name of ["controller", "broker"] as const) {
-      if (!config.roles.has(name)) continue;
-      const role = await options.roleFactories[name]({ ...context, logger: this.#logger.child({ role: name }) });
-      this.#roles.push(role);
-      await role.start();
-    }
     this.#phase = "running";
-    this.#logger.info("node started");
+    this.#logger.info("node started; starting roles");
+    void (async () => {
+      for (const name of ["controller", "broker"] as const) {
+        if (!config.roles.has(name) || this.#abort.signal.aborted) continue;
+        const role = await options.roleFactories[name]({ ...context, logger: this.#logger.child({ role: name }) });
+        this.#roles.push(role);
+        await role.start();
+        this.#logger.info(`${name} role started`);
+      }
+      this.#allRolesStarted = !this.#abort.signal.aborted;
+    })().catch((error: unknown) => {
+      if (this.#abort.signal.aborted) return;
+      this.#logger.fatal({ err: error }, `a role failed to start: ${error instanceof Error ? error.message : String(error)}; stopping the node`);
+      options.onFatal?.(error);
+    });
   }
 
   /** Idempotent: a second call waits for the first. Roles stop in reverse start order. */

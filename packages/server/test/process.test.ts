@@ -76,7 +76,7 @@ describe("brook node process", () => {
   it("serves /healthz and /readyz, logs what it waits for, and stops on SIGTERM releasing its lock", async () => {
     const dir = await tempDir();
     const node = run(nodeArgs(dir, 4714));
-    await node.waitForLine(/"msg":"node started"/);
+    await node.waitForLine(/"msg":"node started; starting roles"/);
     const health = await fetch("http://127.0.0.1:4714/healthz");
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: "ok", nodeId: 1 });
@@ -100,7 +100,7 @@ describe("brook node process", () => {
     const line = JSON.parse(await node.waitForLine(/is in use/)) as { msg: string };
     expect(line.msg).toMatch(/^port 127.0.0.1:4715 \(http.listener\) is in use by another process: stop that process or change http.listener/);
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
-    await node.waitForLine(/"msg":"node started"/);
+    await node.waitForLine(/"msg":"node started; starting roles"/);
     node.child.kill("SIGTERM");
     expect(await node.exited).toBe(0);
   });
@@ -108,7 +108,7 @@ describe("brook node process", () => {
   it("refuses a data directory from another cluster with exit code 78", async () => {
     const dir = await tempDir();
     const first = run(nodeArgs(dir, 4716));
-    await first.waitForLine(/"msg":"node started"/);
+    await first.waitForLine(/"msg":"node started; starting roles"/);
     first.child.kill("SIGKILL");
     await first.exited;
     const other = run([...nodeArgs(dir, 4716), "--cluster.id=another-cluster"]);

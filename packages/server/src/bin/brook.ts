@@ -74,7 +74,12 @@ async function main(): Promise<number> {
   process.on("SIGINT", onSignal);
 
   try {
-    node = await BrookNode.start({ config, logger, roleFactories: DEFAULT_ROLE_FACTORIES });
+    node = await BrookNode.start({
+      config,
+      logger,
+      roleFactories: DEFAULT_ROLE_FACTORIES,
+      onFatal: () => void node?.shutdown({ controlled: false }).finally(() => process.exit(1)),
+    });
   } catch (error) {
     if (error instanceof DataDirError) {
       logger.fatal(`data directory: ${error.message}`);

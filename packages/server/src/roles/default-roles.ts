@@ -1,9 +1,10 @@
 // The role implementations this build of the server wires in. Each entry adapts one
 // package's public API (packages/controller, packages/broker) to the NodeRole seam.
 
+import { brokerRole } from "./broker-role.js";
 import { unavailableRole, type RoleFactory } from "./role.js";
 
 export const DEFAULT_ROLE_FACTORIES: { readonly controller: RoleFactory; readonly broker: RoleFactory } = {
   controller: (ctx) => unavailableRole("controller", "packages/controller does not export a QuorumController yet", ctx.logger),
-  broker: (ctx) => unavailableRole("broker", "packages/broker does not export Broker.start yet", ctx.logger),
+  broker: brokerRole,
 };

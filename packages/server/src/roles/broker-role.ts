@@ -1,0 +1,99 @@
+// The broker role over @brook/broker's Broker. This adapter owns the gRPC server so that
+// every broker listener (e.g. INTERNAL and EXTERNAL in Docker) serves the same services;
+// the broker advertises the inter-broker listener (the broker API carries one address per
+// broker today, so host clients behind a different advertised address can bootstrap but
+// metadata points them at the inter-broker one).
+
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Broker } from "@brook/broker";
+import type { Listener } from "../config/resolve.js";
+import type { ReadinessCheck } from "../http/readiness.js";
+import type { NodeRole, RoleContext } from "./role.js";
+
+const BIND_RETRY_MS = 2000;
+const BIND_REPEAT_LOG_MS = 30_000;
+
+export function brokerRole(ctx: RoleContext): NodeRole {
+  const { config, logger } = ctx;
+  const server = new Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.max_send_message_length": 64 * 1024 * 1024 });
+  const brokerListeners = config.listeners.filter((l) => l.name !== config.controllerListenerName);
+  const advertised = config.advertisedListeners.find((l) => l.name === config.interBrokerListenerName)!;
+  let broker: Broker | undefined;
+  let stopping = false;
+
+  async function bindPatiently(listener: Listener): Promise<number> {
+    let lastLog = -Infinity;
+    for (;;) {
+      try {
+        return await new Promise<number>((resolve, reject) => server.bindAsync(`${hostForBind(listener.host)}:${listener.port}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
+      } catch (error) {
+        if (stopping) throw error;
+        if (performance.now() - lastLog >= BIND_REPEAT_LOG_MS) {
+          lastLog = performance.now();
+          logger.warn(`cannot bind ${listener.name}://${listener.host}:${listener.port} (listeners): ${(error as Error).message}; if the port is in use, stop that process or change listeners; retrying every ${BIND_RETRY_MS / 1000}s`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, BIND_RETRY_MS));
+      }
+    }
+  }
+
+  return {
+    name: "broker",
+    async start() {
+      const ports = new Map<string, number>();
+      for (const l of brokerListeners) ports.set(l.name, await bindPatiently(l));
+      const interBroker = brokerListeners.find((l) => l.name === config.interBrokerListenerName) ?? brokerListeners[0]!;
+      logger.info({ listeners: brokerListeners.map((l) => `${l.name}://${l.host}:${ports.get(l.name)}`), advertised: `${advertised.host}:${advertised.port}` }, "broker listeners bound; registering with the controller quorum");
+      broker = await Broker.start({
+        nodeId: config.nodeId,
+        dataDir: ctx.dataDir.brokerDir,
+        listen: `${hostForBind(interBroker.host)}:${ports.get(interBroker.name)}`,
+        advertised: `${advertised.host}:${advertised.port === 0 ? ports.get(interBroker.name) : advertised.port}`,
+        ...(config.rack !== undefined ? { rack: config.rack } : {}),
+        controllerQuorum: new Map(config.voters.map((v) => [v.id, `${v.host}:${v.port}`])),
+        config: {
+          numPartitions: config.topicDefaults.numPartitions,
+          defaultReplicationFactor: config.topicDefaults.replicationFactor,
+          minInsyncReplicas: config.topicDefaults.minInsyncReplicas,
+          replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+          messageMaxBytes: config.messageMaxBytes,
+          brokerHeartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+          flushMode: config.topicDefaults.flushMode,
+          controlledShutdownTimeoutMs: Math.max(1000, config.shutdownTimeoutMs - 5000),
+        },
+        logger,
+        server,
+      });
+      ctx.metrics.setPartitionProbe(() => ({ underReplicated: broker?.status().underReplicatedPartitions ?? 0, offline: 0 }));
+      if (stopping) await broker.shutdown({ controlled: false });
+    },
+    async shutdown(options) {
+      stopping = true;
+      await broker?.shutdown(options);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+    readiness(): ReadinessCheck[] {
+      if (broker === undefined) return [{ name: "broker.registered", ok: false, detail: "broker is binding its listeners or registering with the controller quorum" }];
+      const s = broker.status();
+      return [
+        { name: "broker.registered", ok: s.brokerEpoch >= 0, ...(s.brokerEpoch >= 0 ? {} : { detail: "not registered with the controller yet" }) },
+        { name: "broker.unfenced", ok: s.state === "running", ...(s.state === "running" ? {} : { detail: `broker state is ${s.state}` }) },
+        { name: "broker.metadata.caught-up", ok: s.metadataOffset >= 0, ...(s.metadataOffset >= 0 ? {} : { detail: "no committed metadata applied yet" }) },
+      ];
+    },
+  };
+}
+
+/** gRPC wants [::] or 0.0.0.0 spelled out; an IPv6 literal needs brackets. */
+function hostForBind(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
