@@ -43,6 +43,7 @@ export {
   RECORD_BATCH_OVERHEAD,
   type RecordBatchHeader,
   setBaseOffset,
+  setLogAppendTime,
   setPartitionLeaderEpoch,
   TimestampType,
   timestampTypeOf,

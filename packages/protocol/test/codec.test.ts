@@ -14,6 +14,9 @@ import {
   readBatchHeader,
   RECORD_BATCH_OVERHEAD,
   setBaseOffset,
+  setLogAppendTime,
+  InvalidRecordError,
+  type EncodeBatchOptions,
   setPartitionLeaderEpoch,
   TimestampType,
   validateBatch,
@@ -135,6 +138,46 @@ describe("RecordBatch v2 codec", () => {
     expect(readBatchHeader(buf)).toEqual(h);
   });
 
+  it("stamps LogAppendTime with a fresh CRC", () => {
+    const buf = encodeRecordBatch(sample(3));
+    setLogAppendTime(buf, 0, T0 + 99_999);
+    const b = decodeRecordBatch(buf);
+    expect(b.timestampType).toBe(TimestampType.LogAppendTime);
+    expect(b.maxTimestamp).toBe(T0 + 99_999);
+    expect(b.records.map((r) => r.timestamp)).toEqual([T0 + 99_999, T0 + 99_999, T0 + 99_999]);
+  });
+
+  it("refuses encoder inputs the format cannot hold with INVALID_RECORD", () => {
+    const one = [{ key: null, value: Buffer.from("v"), timestamp: T0 }];
+    const bad: EncodeBatchOptions[] = [
+      { partitionLeaderEpoch: 2 ** 31 },
+      { producerEpoch: 40_000 },
+      { baseSequence: -2 },
+      { baseOffset: -5 },
+      { baseOffset: 2 ** 60 },
+      { lastOffsetDelta: -1 },
+      { compression: 9 as CompressionType },
+    ];
+    for (const options of bad) {
+      expect(() => encodeRecordBatch(one, options), JSON.stringify(options)).toThrow(InvalidRecordError);
+    }
+    expect(() => encodeRecordBatch([])).toThrow(InvalidRecordError);
+    expect(() => encodeRecordBatch([{ value: null }])).toThrow(/baseTimestamp/);
+    expect(() => encodeRecordBatch([{ value: null, timestamp: 1.5 }])).toThrow(InvalidRecordError);
+    expect(() => encodeRecordBatch([{ value: null, timestamp: 1, offsetDelta: 3 }, { value: null, timestamp: 1, offsetDelta: 3 }])).toThrow(/offsetDelta/);
+    expect(() => setBaseOffset(encodeRecordBatch(one), 0, -1)).toThrow(InvalidRecordError);
+    expect(() => setPartitionLeaderEpoch(encodeRecordBatch(one), 0, 2 ** 32)).toThrow(InvalidRecordError);
+  });
+
+  it("encodes an empty batch (what compaction leaves) with an explicit last offset delta", () => {
+    const buf = encodeRecordBatch([], { baseOffset: 10, baseTimestamp: T0, lastOffsetDelta: 4 });
+    const b = decodeRecordBatch(buf);
+    expect(b.recordCount).toBe(0);
+    expect(b.records).toEqual([]);
+    expect(b.lastOffset).toBe(14);
+    expect(buf.length).toBe(RECORD_BATCH_OVERHEAD);
+  });
+
   it("walks concatenated batches and reports where a torn tail starts", () => {
     const a = encodeRecordBatch(sample(2), { baseOffset: 0 });
     const b = encodeRecordBatch(sample(3), { baseOffset: 2 });
@@ -181,6 +224,8 @@ describe("RecordBatch v2 codec", () => {
     shortLength.writeInt32BE(10, 8);
     expect(reason(shortLength)).toBe("BAD_LENGTH");
     // A record count that lies (and a CRC recomputed so only the count is wrong).
+    const negativeDelta = reencodeCrc(Buffer.from(good), (b) => b.writeInt32BE(-3, 23));
+    expect(reason(negativeDelta)).toBe("BAD_RECORD_COUNT");
     for (const count of [3, 5, 1_000_000_000]) {
       const lying = reencodeCrc(Buffer.from(good), (b) => b.writeInt32BE(count, 57));
       expect(["BAD_RECORD_COUNT", "BAD_RECORD"]).toContain(reason(lying));

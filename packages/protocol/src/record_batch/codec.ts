@@ -130,6 +130,13 @@ function plan(records: readonly RecordInput[], options: EncodeBatchOptions): Pla
   }
   const compression = options.compression ?? CompressionType.None;
   if (!Number.isInteger(compression) || compression < 0 || compression > 4) throw new InvalidRecordError(`unknown compression type ${compression}`);
+  checkInt("baseOffset", options.baseOffset, 0, Number.MAX_SAFE_INTEGER);
+  checkInt("partitionLeaderEpoch", options.partitionLeaderEpoch, -1, INT32_MAX);
+  checkInt("producerId", options.producerId, -1, Number.MAX_SAFE_INTEGER);
+  checkInt("producerEpoch", options.producerEpoch, -1, 0x7fff);
+  checkInt("baseSequence", options.baseSequence, -1, INT32_MAX);
+  checkInt("lastOffsetDelta", options.lastOffsetDelta, 0, INT32_MAX);
+  if (options.maxTimestamp !== undefined) checkSafe("maxTimestamp", options.maxTimestamp);
   const baseTimestamp = options.baseTimestamp ?? records[0]?.timestamp;
   if (baseTimestamp === undefined) throw new InvalidRecordError("no baseTimestamp and the first record has no timestamp");
   checkSafe("baseTimestamp", baseTimestamp);
@@ -185,6 +192,10 @@ function plan(records: readonly RecordInput[], options: EncodeBatchOptions): Pla
     recordsBytes,
     sizes,
   };
+}
+
+function checkInt(what: string, n: number | undefined, min: number, max: number): void {
+  if (n !== undefined && (!Number.isInteger(n) || n < min || n > max)) throw new InvalidRecordError(`${what} ${n} is not an integer in [${min}, ${max}]`);
 }
 
 function checkSafe(what: string, n: number): void {

@@ -21,7 +21,7 @@
 //   recordCount int32           @57
 //   records                     @61
 import { crc32c } from "../crc32c.js";
-import { CorruptRecordError, RecordTooLargeError } from "../errors/errors.js";
+import { CorruptRecordError, InvalidRecordError, RecordTooLargeError } from "../errors/errors.js";
 
 export const LOG_OVERHEAD = 12;
 export const RECORD_BATCH_OVERHEAD = 61;
@@ -160,12 +160,17 @@ export function checkHeaderFields(header: RecordBatchHeader, size: number, pos: 
     throw new CorruptRecordError("BAD_ATTRIBUTES", `unknown attribute bits in 0x${hex(header.attributes)} at ${pos}`, undefined, pos);
   }
   const { recordCount, lastOffsetDelta } = header;
+  if (lastOffsetDelta < 0) {
+    throw new CorruptRecordError("BAD_RECORD_COUNT", `negative last offset delta ${lastOffsetDelta} at ${pos}`, undefined, pos);
+  }
   if (recordCount < 0) {
     throw new CorruptRecordError("BAD_RECORD_COUNT", `negative record count ${recordCount} at ${pos}`, undefined, pos);
   }
   if (compression === 0 && recordCount * MIN_RECORD_BYTES > size - RECORD_BATCH_OVERHEAD) {
     throw new CorruptRecordError("BAD_RECORD_COUNT", `record count ${recordCount} cannot fit in ${size - RECORD_BATCH_OVERHEAD} bytes of records at ${pos}`, undefined, pos);
   }
+  // Offset deltas strictly increase up to lastOffsetDelta, so a batch holds at most
+  // lastOffsetDelta + 1 records; this also bounds counts inside compressed batches.
   if (recordCount > 0 && lastOffsetDelta < recordCount - 1) {
     throw new CorruptRecordError("BAD_RECORD_COUNT", `${recordCount} records cannot have a last offset delta of ${lastOffsetDelta} at ${pos}`, undefined, pos);
   }
@@ -198,12 +203,27 @@ export function timestampTypeOf(header: Pick<RecordBatchHeader, "attributes">): 
 
 /** Stamps the base offset (outside the CRC, so the batch stays valid). */
 export function setBaseOffset(buf: Buffer, pos: number, baseOffset: number): void {
+  if (!Number.isSafeInteger(baseOffset) || baseOffset < 0) throw new InvalidRecordError(`base offset ${baseOffset} is not a non-negative safe integer`);
   writeInt64(buf, pos + BASE_OFFSET_OFFSET, baseOffset);
 }
 
 /** Stamps the partition leader epoch (outside the CRC). */
 export function setPartitionLeaderEpoch(buf: Buffer, pos: number, epoch: number): void {
+  if (!Number.isInteger(epoch) || epoch < -1 || epoch > 0x7fffffff) throw new InvalidRecordError(`partition leader epoch ${epoch} is not an int32 >= -1`);
   buf.writeInt32BE(epoch, pos + PARTITION_LEADER_EPOCH_OFFSET);
+}
+
+/**
+ * Turns the batch at pos into a LogAppendTime batch stamped with appendTimeMs, as a leader does
+ * for topics with message.timestamp.type=LogAppendTime. Both fields sit inside the CRC, so the
+ * CRC is recomputed; call it only on a batch that validateBatch accepted.
+ */
+export function setLogAppendTime(buf: Buffer, pos: number, appendTimeMs: number): void {
+  if (!Number.isSafeInteger(appendTimeMs)) throw new InvalidRecordError(`append time ${appendTimeMs} is not a safe integer`);
+  const size = LOG_OVERHEAD + buf.readInt32BE(pos + BATCH_LENGTH_OFFSET);
+  buf.writeInt16BE(buf.readInt16BE(pos + ATTRIBUTES_OFFSET) | ATTR_TIMESTAMP_TYPE, pos + ATTRIBUTES_OFFSET);
+  writeInt64(buf, pos + MAX_TIMESTAMP_OFFSET, appendTimeMs);
+  buf.writeUInt32BE(crc32c(buf.subarray(pos + ATTRIBUTES_OFFSET, pos + size)), pos + CRC_OFFSET);
 }
 
 export interface BatchView {
