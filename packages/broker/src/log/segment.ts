@@ -8,7 +8,6 @@
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
-  LOG_OVERHEAD,
   RECORD_BATCH_OVERHEAD,
   lastOffsetOf,
   readBatchHeader,
@@ -263,12 +262,18 @@ export class LogSegment {
     match: (h: BatchHeader) => boolean,
   ): Promise<{ position: number; header: BatchHeader } | null> {
     const end = this.sizeBytes;
-    const hdr = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD);
+    // One read covers the usual index interval's worth of small batches' headers.
+    const chunk = Buffer.allocUnsafe(Math.min(Math.max(this.indexIntervalBytes + RECORD_BATCH_OVERHEAD, 8192), 1 << 16));
+    let chunkStart = 0;
+    let chunkLen = 0;
     let pos = startPosition;
     while (pos + RECORD_BATCH_OVERHEAD <= end) {
-      const n = await this.file.read(hdr, 0, RECORD_BATCH_OVERHEAD, pos);
-      if (n < RECORD_BATCH_OVERHEAD) return null;
-      const h = readBatchHeader(hdr, 0);
+      if (pos < chunkStart || pos + RECORD_BATCH_OVERHEAD > chunkStart + chunkLen) {
+        chunkStart = pos;
+        chunkLen = await this.file.read(chunk, 0, Math.min(chunk.length, end - pos), pos);
+        if (chunkLen < RECORD_BATCH_OVERHEAD) return null;
+      }
+      const h = readBatchHeader(chunk, pos - chunkStart);
       if (h.sizeBytes < RECORD_BATCH_OVERHEAD) return null; // cannot happen for a recovered segment
       if (match(h)) return { position: pos, header: h };
       pos += h.sizeBytes;
@@ -282,22 +287,6 @@ export class LogSegment {
     const buf = Buffer.allocUnsafe(n);
     const got = await this.file.read(buf, 0, n, position);
     return got === n ? buf : buf.subarray(0, got);
-  }
-
-  /** Batch headers in [position, position + length), for trimming a read to whole batches. */
-  static headersIn(buf: Buffer): BatchHeader[] {
-    const out: BatchHeader[] = [];
-    let pos = 0;
-    while (pos + LOG_OVERHEAD <= buf.length && pos + RECORD_BATCH_OVERHEAD <= buf.length) {
-      const h = readBatchHeader(buf, pos);
-      if (pos + h.sizeBytes > buf.length) {
-        out.push(h); // partial: the caller decides
-        break;
-      }
-      out.push(h);
-      pos += h.sizeBytes;
-    }
-    return out;
   }
 
   /**
