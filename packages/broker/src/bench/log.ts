@@ -14,8 +14,6 @@ import { systemClock, silentLogger } from "../log/types.js";
 
 const PARTITIONS = 6;
 const WRITERS_PER_PARTITION = 8;
-const RECORD_BYTES = 1024;
-const RECORDS_PER_BATCH = 16;
 const TOTAL_MB = Number(process.env.BENCH_LOG_MB ?? 256);
 
 /** One uncompressed RecordBatch v2 with `n` records of `size`-byte values (no keys, no headers). */
@@ -54,10 +52,17 @@ function varint(v: number): Buffer {
   return Buffer.from(out);
 }
 
-async function appendRun(mode: FlushMode, dataDir: string): Promise<void> {
+interface Shape {
+  readonly recordBytes: number;
+  readonly recordsPerBatch: number;
+  readonly totalMb: number;
+}
+
+async function appendRun(mode: FlushMode, dataDir: string, shape: Shape): Promise<void> {
+  const RECORDS_PER_BATCH = shape.recordsPerBatch;
   const mgr = await LogManager.open(dataDir, { ...DEFAULT_LOG_CONFIG, flushMode: mode }, { clock: systemClock, logger: silentLogger });
-  const template = makeBatch(RECORDS_PER_BATCH, RECORD_BYTES);
-  const batches = Math.ceil((TOTAL_MB * 1024 * 1024) / template.length);
+  const template = makeBatch(RECORDS_PER_BATCH, shape.recordBytes);
+  const batches = Math.ceil((shape.totalMb * 1024 * 1024) / template.length);
   const perWriter = Math.ceil(batches / (PARTITIONS * WRITERS_PER_PARTITION));
   const logs = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => mgr.getOrCreate(`bench-${mode}`, p)));
   const latencies: number[] = [];
@@ -82,7 +87,7 @@ async function appendRun(mode: FlushMode, dataDir: string): Promise<void> {
   const q = (x: number): string => latencies[Math.min(latencies.length - 1, Math.floor(x * latencies.length))]!.toFixed(2);
   const appends = latencies.length;
   console.log(
-    `append ${mode.padEnd(10)} ${Math.round(records / secs).toLocaleString("en")} records/s, ` +
+    `append ${label(mode, shape)} ${Math.round(records / secs).toLocaleString("en")} records/s, ` +
       `${(bytes / 1024 / 1024 / secs).toFixed(1)} MB/s (${(bytes / 1024 / 1024).toFixed(0)} MB in ${secs.toFixed(2)} s; ` +
       `append${mode === "durable" ? "+fsync" : ""} latency p50 ${q(0.5)} ms p99 ${q(0.99)} ms` +
       (mode === "durable"
@@ -111,21 +116,27 @@ async function appendRun(mode: FlushMode, dataDir: string): Promise<void> {
   }
   const rsecs = (performance.now() - r0) / 1000;
   console.log(
-    `read   ${mode.padEnd(10)} ${Math.round(readRecords / rsecs).toLocaleString("en")} records/s, ` +
+    `read   ${label(mode, shape)} ${Math.round(readRecords / rsecs).toLocaleString("en")} records/s, ` +
       `${(readBytes / 1024 / 1024 / rsecs).toFixed(1)} MB/s (1 MiB reads, page cache warm)`,
   );
   await mgr.close();
 }
 
+function label(mode: FlushMode, shape: Shape): string {
+  return `${mode.padEnd(10)} ${String(shape.recordBytes).padStart(4)} B:`;
+}
+
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), "brook-bench-log-"));
+  const shapes: Shape[] = [
+    { recordBytes: 1024, recordsPerBatch: 16, totalMb: TOTAL_MB },
+    { recordBytes: 100, recordsPerBatch: 128, totalMb: Math.max(16, Math.round(TOTAL_MB / 4)) },
+  ];
   try {
-    console.log(
-      `${PARTITIONS} partitions x ${WRITERS_PER_PARTITION} writers, ${RECORDS_PER_BATCH} x ${RECORD_BYTES} B records per batch, ` +
-        `${TOTAL_MB} MB per mode, data in ${dataDir}`,
-    );
-    await appendRun("durable", join(dataDir, "durable"));
-    await appendRun("replicated", join(dataDir, "replicated"));
+    console.log(`${PARTITIONS} partitions x ${WRITERS_PER_PARTITION} writers; batches of 16 x 1 KiB and 128 x 100 B records; real files in ${dataDir}`);
+    for (const shape of shapes) {
+      for (const mode of ["durable", "replicated"] as const) await appendRun(mode, join(dataDir, `${mode}-${shape.recordBytes}`), shape);
+    }
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
