@@ -27,6 +27,10 @@ export class TestClient {
     return this.call(this.c.produce, { acks, timeoutMs, transactionalId: "", topics: [{ topic, partitions: [{ partition, records }] }] });
   }
 
+  produceMany(topic: string, partitions: { partition: number; records: Buffer }[], acks = -1, timeoutMs = 10_000): Promise<ProduceResponse> {
+    return this.call(this.c.produce, { acks, timeoutMs, transactionalId: "", topics: [{ topic, partitions }] });
+  }
+
   fetch(topic: string, partition: number, fetchOffset: number, opts: { maxWaitMs?: number; maxBytes?: number } = {}): Promise<FetchResponse> {
     return this.call(this.c.fetch, {
       maxWaitMs: opts.maxWaitMs ?? 0,

@@ -56,7 +56,8 @@ export class ScriptedControllerServer {
   private timer: NodeJS.Timeout | undefined;
   port = 0;
 
-  constructor(private readonly sessionTimeoutMs = 1_500) {}
+  /** Mutable so a benchmark can use a lenient timeout for load phases and a tight one for failover. */
+  constructor(public sessionTimeoutMs = 1_500) {}
 
   async start(): Promise<void> {
     const server = new Server();

@@ -411,7 +411,8 @@ export class ReplicaManager {
         if (res.ok) state.applyCommittedIsr(res.isr, res.partitionEpoch, [], this.now());
         else {
           state.pendingIsr = null;
-          this.opts.logger.warn({ topic: p.topic, partition: p.index, code: res.errorCode }, "AlterPartition rejected");
+          // Usually a leadership or ISR change we have not applied yet; the metadata catches up.
+          this.opts.logger.info({ topic: p.topic, partition: p.index, code: res.errorCode }, "AlterPartition rejected");
         }
         p.maybeAdvanceHighWatermark();
       })

@@ -1,0 +1,181 @@
+// Benchmark of the broker data plane (issue 5, point 8) on a local cluster of three real
+// broker processes on loopback, with the controller role played by the scripted controller
+// (src/harness) until the product controller's runnable exists. Topic: 6 partitions,
+// replication factor 3, acks=all, min.insync.replicas=2, durable flush (default) and
+// flush.mode=replicated. Prints produce throughput (100 B, 1 KiB records), fetch throughput,
+// produce latency at a fixed 1,000 records/s, and failover (SIGKILL of a leader to the first
+// acks=all produce acknowledged by the new leader). Env: BENCH_SECONDS (default 6),
+// BENCH_KILLS (default 20), BENCH_SESSION_MS (the scripted controller's session timeout during
+// the failover phase, default 1,000).
+import { Code } from "../errors.js";
+import { encodeBatch } from "../harness/batches.js";
+import { LocalCluster } from "../harness/local_cluster.js";
+
+const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 6);
+const KILLS = Number(process.env["BENCH_KILLS"] ?? 20);
+const FAILOVER_SESSION_MS = Number(process.env["BENCH_SESSION_MS"] ?? 1_000);
+const PARTITIONS = 6;
+const assignments = Array.from({ length: PARTITIONS }, (_, i) => [1, 2, 3].map((_, j) => ((i + j) % 3) + 1));
+
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function produceThroughput(cluster: LocalCluster, topic: string, recordBytes: number): Promise<{ records: number; bytes: number; seconds: number }> {
+  const perBatch = Math.max(1, Math.floor((64 * 1024) / recordBytes));
+  const batch = encodeBatch(Array.from({ length: perBatch }, () => Buffer.alloc(recordBytes, 0x61)));
+  const inflightPerBroker = 4;
+  let records = 0;
+  let errors = 0;
+  const deadline = Date.now() + SECONDS * 1000;
+  const start = Date.now();
+  const workers: Promise<void>[] = [];
+  for (const [id, node] of cluster.nodes) {
+    const led = [...Array(PARTITIONS).keys()].filter((p) => cluster.ctrl.leaderOf(topic, p).leader === id);
+    if (led.length === 0) continue;
+    for (let w = 0; w < inflightPerBroker; w++)
+      workers.push(
+        (async () => {
+          while (Date.now() < deadline) {
+            const res = await node.client.produceMany(topic, led.map((partition) => ({ partition, records: batch })), -1, 10_000);
+            for (const p of res.topics[0]!.partitions) {
+              if (p.errorCode === Code.NONE) records += perBatch;
+              else errors++;
+            }
+          }
+        })(),
+      );
+  }
+  await Promise.all(workers);
+  const seconds = (Date.now() - start) / 1000;
+  if (errors > 0) console.log(`  (${errors} partition errors during produce)`);
+  return { records, bytes: records * recordBytes, seconds };
+}
+
+async function fetchThroughput(cluster: LocalCluster, topic: string): Promise<{ records: number; bytes: number; seconds: number }> {
+  let records = 0;
+  let bytes = 0;
+  const start = Date.now();
+  await Promise.all(
+    [...Array(PARTITIONS).keys()].map(async (p) => {
+      const node = cluster.nodes.get(cluster.ctrl.leaderOf(topic, p).leader)!;
+      let offset = 0;
+      for (;;) {
+        const r = (await node.client.fetch(topic, p, offset, { maxBytes: 4 * 1024 * 1024 })).topics[0]!.partitions[0]!;
+        if (r.errorCode !== Code.NONE || r.records.length === 0) break;
+        let pos = 0;
+        let next = offset;
+        while (pos + 61 <= r.records.length) {
+          const size = r.records.readInt32BE(pos + 8) + 12;
+          const base = Number(r.records.readBigInt64BE(pos));
+          const count = r.records.readInt32BE(pos + 57);
+          if (base >= offset) records += count;
+          next = base + r.records.readInt32BE(pos + 23) + 1;
+          pos += size;
+        }
+        bytes += r.records.length;
+        if (next <= offset) break;
+        offset = next;
+      }
+    }),
+  );
+  return { records, bytes, seconds: (Date.now() - start) / 1000 };
+}
+
+async function latencyAtRate(cluster: LocalCluster, topic: string, ratePerSec: number): Promise<number[]> {
+  const batch = encodeBatch([Buffer.alloc(100, 0x62)]);
+  const lat: number[] = [];
+  const total = ratePerSec * SECONDS;
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / ratePerSec;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const p = i % PARTITIONS;
+    const node = cluster.nodes.get(cluster.ctrl.leaderOf(topic, p).leader)!;
+    const t0 = performance.now();
+    pending.push(
+      node.client.produce(topic, p, batch, -1, 10_000).then((res) => {
+        if (res.topics[0]!.partitions[0]!.errorCode === Code.NONE) lat.push(performance.now() - t0);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return lat.sort((a, b) => a - b);
+}
+
+async function failover(cluster: LocalCluster, topic: string): Promise<number[]> {
+  const batch = encodeBatch([Buffer.from("failover")]);
+  const times: number[] = [];
+  for (let k = 0; k < KILLS; k++) {
+    await cluster.until("full ISR", () => {
+      const s = cluster.ctrl.leaderOf(topic, 0);
+      return s.leader >= 0 && s.isr.length === 3 && cluster.nodes.has(s.leader);
+    });
+    const old = cluster.ctrl.leaderOf(topic, 0).leader;
+    const t0 = performance.now();
+    await cluster.kill(old);
+    for (;;) {
+      const leader = cluster.ctrl.leaderOf(topic, 0).leader;
+      const node = leader !== old ? cluster.nodes.get(leader) : undefined;
+      if (node !== undefined) {
+        const r = await node.client.produce(topic, 0, batch, -1, 2_000).catch(() => undefined);
+        if (r?.topics[0]!.partitions[0]!.errorCode === Code.NONE) break;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    times.push(performance.now() - t0);
+    await cluster.startNode(old);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+async function main(): Promise<void> {
+  // A lenient session timeout while loading the machine (a starved heartbeat must not turn a
+  // throughput run into a failover run); the failover phase uses FAILOVER_SESSION_MS.
+  const cluster = await LocalCluster.start({ brokers: 3, sessionTimeoutMs: 10_000, brokerConfig: { brokerHeartbeatIntervalMs: 250 } });
+  try {
+    for (const mode of ["durable", "replicated"] as const) {
+      for (const size of [100, 1024]) {
+        const topic = `bench-${mode}-${size}`;
+        cluster.ctrl.createTopic(topic, assignments, { "min.insync.replicas": "2", "flush.mode": mode });
+        await cluster.until("leaders serving", async () => {
+          const r = await cluster.nodes.get(1)!.client.produce(topic, 0, encodeBatch([Buffer.from("warm")]), -1, 2_000).catch(() => undefined);
+          return r?.topics[0]!.partitions[0]!.errorCode === Code.NONE;
+        });
+        const p = await produceThroughput(cluster, topic, size);
+        console.log(
+          `produce ${mode.padEnd(10)} ${String(size).padStart(4)} B: ${fmt(p.records / p.seconds)} records/s, ${fmt(p.bytes / p.seconds / 1e6, 1)} MB/s (acks=all, RF 3, min.insync 2, ${PARTITIONS} partitions)`,
+        );
+        if (size === 1024) {
+          const f = await fetchThroughput(cluster, topic);
+          console.log(`fetch   ${mode.padEnd(10)} ${String(size).padStart(4)} B: ${fmt(f.records / f.seconds)} records/s, ${fmt(f.bytes / f.seconds / 1e6, 1)} MB/s`);
+        }
+      }
+      const lt = `bench-${mode}-latency`;
+      cluster.ctrl.createTopic(lt, assignments, { "min.insync.replicas": "2", "flush.mode": mode });
+      await new Promise((r) => setTimeout(r, 500));
+      await latencyAtRate(cluster, lt, 200); // warm-up
+      const lat = await latencyAtRate(cluster, lt, 1_000);
+      console.log(
+        `latency ${mode.padEnd(10)} at 1,000 records/s: p50 ${fmt(pct(lat, 50), 2)} ms, p99 ${fmt(pct(lat, 99), 2)} ms, p99.9 ${fmt(pct(lat, 99.9), 2)} ms (${lat.length} acks)`,
+      );
+    }
+    cluster.ctrl.sessionTimeoutMs = FAILOVER_SESSION_MS;
+    cluster.ctrl.createTopic("bench-failover", [[1, 2, 3]], { "min.insync.replicas": "2" });
+    const fo = await failover(cluster, "bench-failover");
+    console.log(
+      `failover (SIGKILL leader -> first acks=all ack on the new leader, ${fo.length} kills, session timeout ${fmt(FAILOVER_SESSION_MS)} ms): median ${fmt(pct(fo, 50))} ms, max ${fmt(fo[fo.length - 1]!)} ms`,
+    );
+  } finally {
+    await cluster.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
