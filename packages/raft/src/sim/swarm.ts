@@ -77,7 +77,7 @@ export function swarmOptions(rng: Prng, voters: number, overrides: SwarmOverride
     maxInflightMsgs: rng.pick([1, 2, 4, 64]),
     electionTicks: 10,
     heartbeatTicks: rng.pick([1, 2, 3]),
-    faultUnits: 2500,
+    faultUnits: 3000,
     livenessUnits: 4000,
     testingBugs: {},
   };
