@@ -93,6 +93,7 @@ function adapt(log: PartitionLog, manager: LogManager): ReplicaLog {
     latestEpoch: () => log.latestEpoch,
     endOffsetForEpoch: (epoch) => log.endOffsetForEpoch(epoch),
     truncateTo: (offset) => log.truncateTo(offset),
+    truncateFullyAndStartAt: (offset) => log.truncateFullyAndStartAt(offset),
     flush: () => manager.flusher.flush(log, log.logEndOffset),
   };
 }

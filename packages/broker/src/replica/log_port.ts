@@ -41,6 +41,8 @@ export interface ReplicaLog {
   /** KIP-101: end offset of the largest epoch <= `epoch`. */
   endOffsetForEpoch(epoch: number): EpochEnd;
   truncateTo(offset: number): Promise<void>;
+  /** Empties the log and restarts it at `offset` (a follower fallen below the leader's log start). */
+  truncateFullyAndStartAt(offset: number): Promise<void>;
   /** Group-committed fsync covering everything appended so far (no-op in replicated mode). */
   flush(): Promise<void>;
 }

@@ -190,6 +190,19 @@ export class ReplicaFetcher {
     p?.resolve(null);
   }
 
+  private async handleOutOfRange(f: FollowedPartition, leaderStart: number, leaderEnd: number): Promise<void> {
+    await f.partition.runExclusive(async () => {
+      if (!f.partition.isFollowerOf(f.leaderEpoch)) return;
+      const log = f.partition.log;
+      const action = outOfRangeTarget(log.logEndOffset(), leaderStart, leaderEnd);
+      if (action === null) return;
+      this.opts.logger.warn({ partition: f.partition.name(), leo: log.logEndOffset(), leaderStart, leaderEnd }, "fetch offset out of range on the leader");
+      if (action.kind === "truncate") await log.truncateTo(action.to);
+      else await log.truncateFullyAndStartAt(action.at);
+    });
+    f.pausedUntilMs = Date.now() + 50;
+  }
+
   private async fetchOnce(client: ReplicaClient): Promise<void> {
     const now = Date.now();
     const active = [...this.followed.values()].filter((f) => f.truncated && f.pausedUntilMs <= now);
@@ -197,6 +210,9 @@ export class ReplicaFetcher {
       await sleep(50);
       return;
     }
+    // What we report as our fetch offset counts toward the leader's HW, so it must be durable
+    // (after a restart the tail may be in the page cache only). A no-op once flushed.
+    await Promise.all(active.filter((f) => f.partition.log.durableEndOffset() < f.partition.log.logEndOffset()).map((f) => f.partition.log.flush()));
     const stream = this.openStream(client);
     const id = ++this.correlation;
     const req: ReplicaFetchRequest = {
@@ -225,8 +241,11 @@ export class ReplicaFetcher {
     for (const r of res.partitions) {
       const f = active.find((x) => x.partition.topic === r.topic && x.partition.index === r.partition);
       if (f === undefined || this.followed.get(keyOf(f)) !== f) continue; // removed meanwhile
+      if (r.errorCode === Code.OFFSET_OUT_OF_RANGE && r.logEndOffset >= 0) {
+        await this.handleOutOfRange(f, r.logStartOffset, r.logEndOffset);
+        continue;
+      }
       if (r.errorCode !== Code.NONE) {
-        if (r.errorCode === Code.OFFSET_OUT_OF_RANGE) f.truncated = false; // re-derive our position
         f.pausedUntilMs = Date.now() + 200;
         continue;
       }
@@ -248,6 +267,13 @@ export class ReplicaFetcher {
       f?.partition.followerUpdateHighWatermark(r.highWatermark);
     }
   }
+}
+
+/** Kafka's ReplicaFetcher out-of-range handling, under the replica's exclusive lock. */
+function outOfRangeTarget(logEndOffset: number, leaderStart: number, leaderEnd: number): { kind: "truncate"; to: number } | { kind: "restart"; at: number } | null {
+  if (logEndOffset > leaderEnd) return { kind: "truncate", to: leaderEnd }; // ahead of the leader
+  if (logEndOffset < leaderStart) return { kind: "restart", at: leaderStart }; // fell below retention
+  return null;
 }
 
 function keyOf(f: FollowedPartition): string {
