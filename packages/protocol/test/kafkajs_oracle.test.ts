@@ -7,7 +7,7 @@
 import { createRequire } from "node:module";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CompressionType, decodeRecordBatch, encodeRecordBatch, encodeRecordBatchAsync, validateBatch, type RecordInput } from "@brook/protocol";
+import { CompressionType, TimestampType, decodeRecordBatch, encodeRecordBatch, encodeRecordBatchAsync, validateBatch, type RecordInput } from "@brook/protocol";
 
 const require = createRequire(import.meta.url);
 
@@ -211,6 +211,25 @@ describe("KafkaJS oracle", () => {
       );
     });
   }
+
+  it("KafkaJS reads our control, transactional and LogAppendTime flags", async () => {
+    const buf = encodeRecordBatch(
+      [
+        { key: Buffer.from([0, 0, 0, 1]), value: Buffer.from([0, 0, 0, 0, 0, 7]), timestamp: 1_000 },
+        { key: Buffer.from([0, 0, 0, 0]), value: null, timestamp: 2_000 },
+      ],
+      { control: true, transactional: true, timestampType: TimestampType.LogAppendTime, maxTimestamp: 5_000, producerId: 77, producerEpoch: 2 },
+    );
+    const b = (await decodeKafkaJsBatch(new KafkaJsDecoder(buf))) as KafkaJsBatch & { timestampType: number };
+    expect(b.isControlBatch).toBe(true);
+    expect(b.inTransaction).toBe(true);
+    expect(b.timestampType).toBe(1);
+    expect(b.producerId).toBe("77");
+    expect(b.records.map((r) => [r.offset, r.timestamp, r.key?.toString("hex"), r.value])).toEqual([
+      ["0", "5000", "00000001", Buffer.from([0, 0, 0, 0, 0, 7])],
+      ["1", "5000", "00000000", null],
+    ]);
+  });
 
   it("a fixed KafkaJS batch (with headers, null key) decodes to the expected values", async () => {
     const s: Sample = {
