@@ -74,7 +74,7 @@ export class LogSegment {
     const seg = new LogSegment(dir, baseOffset, file, new OffsetIndex(baseOffset), new TimeIndex(baseOffset), indexIntervalBytes, nowMs);
     // A new segment may reuse a base offset after a truncation: start from an empty file.
     await file.truncate(0);
-    await Promise.all([rm(seg.indexPath(".index"), { force: true }), rm(seg.indexPath(".timeindex"), { force: true })]);
+    await seg.removeIndexFiles();
     // The new file's directory entry must survive a crash as surely as its data.
     await syncDir(dir);
     return seg;
@@ -107,12 +107,19 @@ export class LogSegment {
       seg.resetInMemory();
     }
     const end = await seg.scan(0, opts.expectedBaseOffset, fileBytes, true, opts.visit);
+    // Index files from before this scan may describe bytes that are about to be cut and later
+    // rewritten; the in-memory indexes just built replace them at the next roll or close.
+    await seg.removeIndexFiles();
     const truncatedBytes = fileBytes - end;
     if (truncatedBytes > 0) {
       await file.truncate(end);
       await file.sync();
     }
     return { segment: seg, truncatedBytes };
+  }
+
+  private async removeIndexFiles(): Promise<void> {
+    await Promise.all([rm(this.indexPath(".index"), { force: true }), rm(this.indexPath(".timeindex"), { force: true })]);
   }
 
   private resetInMemory(): void {
@@ -247,20 +254,25 @@ export class LogSegment {
    * the segment has none. Index lookup, then a short scan of headers.
    */
   async findBatch(offset: number): Promise<{ position: number; header: BatchHeader } | null> {
-    return this.scanFrom(this.offsetIndex.lookup(offset).position, (h) => lastOffsetOf(h) >= offset);
+    return this.scanFrom(this.offsetIndex.lookup(offset), (h) => lastOffsetOf(h) >= offset);
   }
 
   /** First batch with maxTimestamp >= `timestamp`, via the time index. */
   async findBatchByTimestamp(timestamp: number): Promise<{ position: number; header: BatchHeader } | null> {
     if (this.maxTimestamp < timestamp) return null;
-    const start = this.offsetIndex.lookup(this.timeIndex.lookup(timestamp)).position;
-    return this.scanFrom(start, (h) => h.maxTimestamp >= timestamp);
+    return this.scanFrom(this.offsetIndex.lookup(this.timeIndex.lookup(timestamp)), (h) => h.maxTimestamp >= timestamp);
   }
 
+  /**
+   * Walks batch headers from an index entry until `match`. The entry is checked against the
+   * header it points at; a mismatch (an index that lies) restarts the walk from the segment
+   * start rather than serving the wrong batch.
+   */
   private async scanFrom(
-    startPosition: number,
+    entry: { offset: number; position: number },
     match: (h: BatchHeader) => boolean,
   ): Promise<{ position: number; header: BatchHeader } | null> {
+    const startPosition = entry.position;
     const end = this.sizeBytes;
     // One read covers the usual index interval's worth of small batches' headers.
     const chunk = Buffer.allocUnsafe(Math.min(Math.max(this.indexIntervalBytes + RECORD_BATCH_OVERHEAD, 8192), 1 << 16));
@@ -274,6 +286,8 @@ export class LogSegment {
         if (chunkLen < RECORD_BATCH_OVERHEAD) return null;
       }
       const h = readBatchHeader(chunk, pos - chunkStart);
+      if (pos === startPosition && startPosition > 0 && h.baseOffset !== entry.offset)
+        return this.scanFrom({ offset: this.baseOffset, position: 0 }, match);
       if (h.sizeBytes < RECORD_BATCH_OVERHEAD) return null; // cannot happen for a recovered segment
       if (match(h)) return { position: pos, header: h };
       pos += h.sizeBytes;
@@ -301,7 +315,7 @@ export class LogSegment {
     await this.file.truncate(position);
     await this.file.sync();
     // Persisted indexes may point past the new end or into batches written later.
-    await Promise.all([rm(this.indexPath(".index"), { force: true }), rm(this.indexPath(".timeindex"), { force: true })]);
+    await this.removeIndexFiles();
     // Rebuild the in-memory state of what is left: cheap relative to a truncation's rarity.
     this.resetInMemory();
     await this.scan(0, this.baseOffset, position, false);

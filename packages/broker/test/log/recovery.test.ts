@@ -160,6 +160,23 @@ describe("crash recovery", () => {
     await log.close();
   });
 
+  it("never serves the wrong batch from a sane-looking index whose entries lie about offsets", async () => {
+    const probe = batchOf(2, { size: 60 }).length;
+    const config = testConfig({ segmentBytes: probe * 8, indexIntervalBytes: 100 });
+    let log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    for (let i = 0; i < 12; i++) await log.appendAsLeader(batchOf(2, { size: 60 }), 1);
+    expect(log.segmentCount).toBe(2);
+    await log.close();
+    // One entry claiming offset 2 lives where the batch starting at offset 10 really is.
+    const lie = Buffer.alloc(8);
+    lie.writeUInt32BE(2, 0);
+    lie.writeUInt32BE(5 * probe, 4);
+    await writeFile(join(dir, "00000000000000000000.index"), lie);
+    log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    for (let o = 0; o < 24; o++) expect(validateBatch((await log.read(o, 1, 24)).records, 0).baseOffset).toBe(o - (o % 2));
+    await log.close();
+  });
+
   it("restores high watermark, log start, epochs and indexes after a clean restart", async () => {
     const config = testConfig({ segmentBytes: 600, indexIntervalBytes: 100 });
     let log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
