@@ -9,6 +9,7 @@ import { ReplicaService } from "@brook/protocol/gen/brook/v1/replica";
 import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from "./config.js";
 import type { ControllerChannel } from "./lifecycle/controller_channel.js";
 import { BrokerLifecycle, type LifecycleState } from "./lifecycle/lifecycle.js";
+import { installGroupCoordinator } from "./group/install.js";
 import { ControllerLink } from "./lifecycle/controller_link.js";
 import { openLogStore } from "./log_store.js";
 import { EMPTY_VIEW } from "./metadata/view.js";
@@ -56,6 +57,7 @@ export class Broker {
   private groupCoordinator: GroupCoordinatorApi | undefined;
   private subscription: { close(): void } | undefined;
   private stopped = false;
+  private readonly stopHooks: (() => void)[] = [];
 
   private constructor(
     readonly nodeId: number,
@@ -85,10 +87,13 @@ export class Broker {
       logger,
     );
     try {
-      holder.broker = await Broker.startWith(options, { logs, channel }, (b) => {
+      const broker = await Broker.startWith(options, { logs, channel }, (b) => {
         holder.broker = b;
+        // Every broker coordinates the groups whose __consumer_offsets partition it leads.
+        const groups = installGroupCoordinator(b, { onError: (err, what) => logger.warn({ err, what }, "group coordinator error") });
+        b.stopHooks.push(groups.stop);
       });
-      return holder.broker;
+      return broker;
     } catch (err) {
       channel.close();
       await logs.close();
@@ -218,6 +223,7 @@ export class Broker {
       this.logger.info({ moved }, moved ? "leadership moved away" : "controlled shutdown timed out; stopping anyway");
     }
     this.lifecycle.stop();
+    for (const stop of this.stopHooks) stop();
     this.subscription?.close();
     await this.replicas.close();
     if (this.ownsServer)
