@@ -86,14 +86,19 @@ let stopping = false;
 async function stop(signal) {
   if (stopping) return;
   stopping = true;
-  console.log(`\n${signal}: stopping the three nodes (controlled shutdown)...`);
-  for (const node of nodes) if (!node.exited) node.child.kill("SIGTERM");
-  const deadline = Date.now() + 45_000;
-  while (nodes.some((n) => !n.exited) && Date.now() < deadline) await sleep(100);
+  // One node at a time, as a rolling stop: while a quorum is up, each node's controlled
+  // shutdown can hand its partition leadership to the nodes still running.
+  console.log(`\n${signal}: stopping the three nodes one by one (controlled shutdown)...`);
   for (const node of nodes) {
+    if (node.exited) continue;
+    node.child.kill("SIGTERM");
+    const deadline = Date.now() + 45_000;
+    while (!node.exited && Date.now() < deadline) await sleep(50);
     if (!node.exited) {
       console.error(`node ${node.id} did not stop in time: killing it`);
       node.child.kill("SIGKILL");
+    } else {
+      console.log(`  node ${node.id} stopped`);
     }
   }
   console.log("cluster stopped; data kept in .cluster/ (npm run cluster -- --fresh starts empty)");

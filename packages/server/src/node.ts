@@ -12,7 +12,7 @@ import { PrometheusNodeMetrics } from "./http/metrics.js";
 import { combineReadiness, type ReadinessCheck, type ReadinessReport } from "./http/readiness.js";
 import type { Logger } from "./logger.js";
 import { listenPatiently } from "./net/listen.js";
-import { waitForQuorum } from "./net/quorum-probe.js";
+import { probeVoter, quorumStatus, waitForQuorum } from "./net/quorum-probe.js";
 import type { NodeRole, RoleFactory } from "./roles/role.js";
 
 export interface BrookNodeOptions {
@@ -112,7 +112,7 @@ export class BrookNode {
     void (async () => {
       for (const name of ["controller", "broker"] as const) {
         if (!config.roles.has(name) || this.#abort.signal.aborted) continue;
-        const role = await options.roleFactories[name]({ ...context, logger: this.#logger.child({ role: name }) });
+        const role = await options.roleFactories[name]({ ...context, logger: this.#logger });
         this.#roles.push(role);
         await role.start();
         this.#logger.info(`${name} role started`);
@@ -125,15 +125,28 @@ export class BrookNode {
     });
   }
 
+  /**
+   * Moving leadership away needs a live quorum to elect new leaders. When most voters are
+   * already gone (the last nodes of a full stop), waiting for it would only run into the
+   * timeout, so the node stops at once instead and says why.
+   */
+  async #quorumAllowsControlledShutdown(): Promise<boolean> {
+    const probes = await Promise.all(this.config.voters.map((v) => (v.id === this.config.nodeId ? { voter: v, reachable: true } : probeVoter(v, 1000))));
+    const status = quorumStatus(this.config.nodeId, probes);
+    if (!status.ok) this.#logger.warn(`skipping the controlled part of the shutdown: ${status.reachable}/${probes.length} voters reachable, so no leader can take over this node's partitions`);
+    return status.ok;
+  }
+
   /** Idempotent: a second call waits for the first. Roles stop in reverse start order. */
   shutdown(options: { controlled: boolean }): Promise<void> {
     this.#stopping ??= this.#shutdown(options);
     return this.#stopping;
   }
 
-  async #shutdown(options: { controlled: boolean }): Promise<void> {
+  async #shutdown(requested: { controlled: boolean }): Promise<void> {
     this.#phase = "stopping";
     this.#abort.abort();
+    const options = { controlled: requested.controlled && (await this.#quorumAllowsControlledShutdown()) };
     this.#logger.info({ controlled: options.controlled }, "shutting down");
     for (const role of [...this.#roles].reverse()) {
       try {

@@ -14,7 +14,9 @@ const BIND_RETRY_MS = 2000;
 const BIND_REPEAT_LOG_MS = 30_000;
 
 export function brokerRole(ctx: RoleContext): NodeRole {
-  const { config, logger } = ctx;
+  const { config } = ctx;
+  // The broker adds its own role/node fields to the logger it is given; this adapter's lines get them here.
+  const logger = ctx.logger.child({ role: "broker" });
   const server = new Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.max_send_message_length": 64 * 1024 * 1024 });
   const brokerListeners = config.listeners.filter((l) => l.name !== config.controllerListenerName);
   const advertised = config.advertisedListeners.find((l) => l.name === config.interBrokerListenerName)!;
@@ -61,7 +63,7 @@ export function brokerRole(ctx: RoleContext): NodeRole {
           flushMode: config.topicDefaults.flushMode,
           controlledShutdownTimeoutMs: Math.max(1000, config.shutdownTimeoutMs - 5000),
         },
-        logger,
+        logger: ctx.logger,
         server,
       });
       ctx.metrics.setPartitionProbe(() => ({ underReplicated: broker?.status().underReplicatedPartitions ?? 0, offline: 0 }));

@@ -2,9 +2,10 @@
 // package's public API (packages/controller, packages/broker) to the NodeRole seam.
 
 import { brokerRole } from "./broker-role.js";
-import { unavailableRole, type RoleFactory } from "./role.js";
+import { controllerRole } from "./controller-role.js";
+import type { RoleFactory } from "./role.js";
 
 export const DEFAULT_ROLE_FACTORIES: { readonly controller: RoleFactory; readonly broker: RoleFactory } = {
-  controller: (ctx) => unavailableRole("controller", "packages/controller does not export a QuorumController yet", ctx.logger),
+  controller: controllerRole,
   broker: brokerRole,
 };

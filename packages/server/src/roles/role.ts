@@ -35,7 +35,7 @@ export function unavailableRole(name: "controller" | "broker", reason: string, l
   return {
     name,
     async start() {
-      logger.error(`${name} role is not available in this build: ${reason}`);
+      logger.error({ role: name }, `${name} role is not available in this build: ${reason}`);
     },
     async shutdown() {},
     readiness: () => [{ name: `${name}.available`, ok: false, detail: reason }],
