@@ -3,7 +3,8 @@
 //
 //   election safety     at most one leader per term; observers never lead
 //   log matching        same index and term => same entry and same previous term, on every pair
-//   leader completeness a new leader holds every entry any node has applied
+//   leader completeness a new leader holds every entry any node has committed or applied
+//   committed stays     an index, once committed anywhere, never commits with another term
 //   state machine       every node applies one global sequence, contiguously, with no gaps
 //   monotonic           per node, term and commit never go back (within an incarnation, and
 //                       the synced values across restarts)
@@ -44,6 +45,8 @@ export class SafetyChecker {
   readonly #keys: string[] = [""];
   readonly #terms: number[] = [0];
   readonly #hashes: number[] = [0];
+  /** Terms of entries known committed (a node's log up to its commit index), by index. */
+  readonly #committed: (number | undefined)[] = [0];
   readonly #durable = new Map<NodeId, HardState>();
   readonly #acked = new Map<number, string>();
 
@@ -79,13 +82,34 @@ export class SafetyChecker {
     if (prev !== undefined && prev !== id) fail(`two leaders in term ${term}: ${prev} and ${id}`);
     if (prev === id) return;
     this.leaderOfTerm.set(term, id);
-    // Leader completeness (Raft §5.4): every applied entry is in the new leader's log.
+    // Leader completeness (Raft §5.4): every committed or applied entry is in the new leader's log.
     const max = this.appliedMax;
     if (storage.lastIndex() < max) fail(`leader ${id} of term ${term} ends at ${storage.lastIndex()} but ${max} was applied`);
     const from = Math.max(storage.firstIndex() - 1, storage.snapshot().meta.index, 1);
     for (let i = from; i <= max; i++) {
       const t = storage.term(i);
       if (t !== this.#terms[i]) fail(`leader ${id} of term ${term} has term ${t} at ${i}, but term ${this.#terms[i]} was applied there`);
+    }
+    const cmax = this.#committed.length - 1;
+    if (storage.lastIndex() < cmax) fail(`leader ${id} of term ${term} ends at ${storage.lastIndex()} but ${cmax} was committed`);
+    for (let i = Math.max(from, max + 1); i <= cmax; i++) {
+      const c = this.#committed[i];
+      if (c !== undefined && storage.term(i) !== c) fail(`leader ${id} of term ${term} has term ${storage.term(i)} at ${i}, but term ${c} was committed there`);
+    }
+  }
+
+  /**
+   * Node `id` moved its commit index from `prev` to `commit`: the entries in between, as its
+   * log holds them, are committed and must agree with what any node ever committed there.
+   */
+  onCommit(id: NodeId, prev: number, commit: number, storage: MemoryStorage): void {
+    const lo = Math.max(prev + 1, storage.firstIndex());
+    for (let i = lo; i <= commit; i++) {
+      const t = storage.term(i);
+      const known = this.#committed[i];
+      if (known !== undefined && known !== t) fail(`committed entry changed: node ${id} committed term ${t} at ${i}, term ${known} was committed there before`);
+      while (this.#committed.length < i) this.#committed.push(undefined);
+      this.#committed[i] = t;
     }
   }
 

@@ -58,6 +58,7 @@ class SimNode {
   hash = 0;
   sinceSnapshot = 0;
   lastHard: HardState = { term: 0, vote: 0, commit: 0 };
+  lastCommitChecked = 0;
   readonly proposals = new Map<number, PendingProposal>();
   readonly reads = new Map<string, number>();
   constructor(
@@ -114,6 +115,7 @@ export class SimCluster {
     if (snap.meta.index > 0) this.checker.onSnapshotInstalled(n.id, snap.meta.index, n.hash);
     n.sinceSnapshot = 0;
     n.lastHard = storage.hardState();
+    n.lastCommitChecked = n.lastHard.commit;
     n.nextTick = this.now + 1 + n.rng.int(n.tickUnits);
     n.raw = new RawNode({
       id: n.id,
@@ -338,6 +340,10 @@ export class SimCluster {
     disk.writeEntries(rd.entries);
     if (rd.hardState !== undefined) disk.writeHardState(rd.hardState);
     this.checker.onWritten(n.id, disk.current, rd.entries, this.#storages());
+    if (rd.hardState !== undefined && rd.hardState.commit > n.lastCommitChecked) {
+      this.checker.onCommit(n.id, n.lastCommitChecked, rd.hardState.commit, disk.current);
+      n.lastCommitChecked = rd.hardState.commit;
+    }
     const st = raw.status();
     if (st.role === StateRole.Leader) {
       if (!this.checker.leaderOfTerm.has(st.term)) this.stats.leaders++;

@@ -31,9 +31,9 @@ const HUNTS: Hunt[] = [
   // Forgetting the vote across a crash lets a node vote twice in one term: two leaders.
   { bug: "skipPersistVote", voters: 3, profile: ELECTIONS, maxSeeds: 300, expect: /two leaders in term/ },
   // Counting replicas of an old-term entry (Raft §5.4.2, Figure 8): a later leader overwrites it.
-  { bug: "commitPreviousTermByCount", voters: 3, profile: LEADER_ISOLATION, maxSeeds: 400, expect: /leader \d+ of term \d+ (has term|ends at)|state machine safety|acknowledged/ },
+  { bug: "commitPreviousTermByCount", voters: 3, profile: LEADER_ISOLATION, maxSeeds: 400, expect: /leader \d+ of term \d+ (has term|ends at)|committed entry changed|state machine safety|acknowledged/ },
   // Voting without the up-to-date check: a leader missing committed entries.
-  { bug: "voteWithoutLogCheck", voters: 5, profile: {}, maxSeeds: 100, expect: /leader \d+ of term \d+ (has term|ends at)|state machine safety/ },
+  { bug: "voteWithoutLogCheck", voters: 5, profile: {}, maxSeeds: 100, expect: /leader \d+ of term \d+ (has term|ends at)|committed entry changed|state machine safety/ },
 ];
 
 describe("the simulator catches injected bugs", () => {

@@ -35,6 +35,13 @@ describe("SafetyChecker", () => {
     expect(() => c.onLeader(1, 4, false, store(e(1, 1, "a")))).not.toThrow();
   });
 
+  it("a committed entry changing, and a leader missing a committed (not yet applied) entry", () => {
+    const c = new SafetyChecker();
+    c.onCommit(1, 0, 2, store(e(1, 1, "a"), e(2, 1, "b")));
+    expect(() => c.onCommit(2, 0, 2, store(e(1, 1, "a"), e(2, 2, "x")))).toThrow(/committed entry changed/);
+    expect(() => c.onLeader(3, 3, false, store(e(1, 1, "a")))).toThrow(/2 was committed/);
+  });
+
   it("state machine safety: a different entry, or a gap", () => {
     const c = new SafetyChecker();
     const h = c.onApply(1, 0, 0, e(1, 1, "a"));
