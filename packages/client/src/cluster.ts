@@ -92,7 +92,7 @@ export class Cluster {
     if (brokers.size > 0) this.brokers = brokers;
     for (const t of res.topics) {
       if (t.errorCode === 0) this.topics.set(t.name, t);
-      else this.topics.delete(t.name);
+      else if (t.errorCode === 3) this.topics.delete(t.name); // transient topic errors keep the old view
     }
     this.controllerId = res.controllerId;
     this.clusterId = res.clusterId;

@@ -56,6 +56,16 @@ describe("Accumulator", () => {
     expect(acc.drain(50, all)[0]!.records[0]!.handle).toBe(2);
   });
 
+  it("removes expired batches in place, keeping the order of the rest", () => {
+    const acc = new Accumulator<number>({ batchSize: 100, lingerMs: 0, bufferMemory: 10_000 });
+    acc.append("t", 0, rec(100, 1), 0);
+    acc.append("t", 0, rec(100, 2), 5);
+    acc.append("t", 0, rec(100, 3), 6);
+    expect(acc.removeWhere((b) => b.createdMs < 5).map((b) => b.records[0]!.handle)).toEqual([1]);
+    expect(acc.drain(10, all)[0]!.records[0]!.handle).toBe(2);
+    expect(acc.drain(10, all)[0]!.records[0]!.handle).toBe(3);
+  });
+
   it("does not drain partitions the sender refuses (in-flight limit, unknown leader)", () => {
     const acc = new Accumulator<number>({ batchSize: 100, lingerMs: 0, bufferMemory: 10_000 });
     acc.append("t", 0, rec(10, 1), 0);

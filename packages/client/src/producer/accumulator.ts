@@ -142,6 +142,24 @@ export class Accumulator<R> {
     return best;
   }
 
+  /** Removes and returns the queued batches `pred` selects, keeping the others in order. */
+  removeWhere(pred: (b: Batch<R>) => boolean): Batch<R>[] {
+    const out: Batch<R>[] = [];
+    for (const q of this.queues.values()) {
+      for (let i = 0; i < q.batches.length; ) {
+        const b = q.batches[i]!;
+        if (!pred(b)) {
+          i++;
+          continue;
+        }
+        q.batches.splice(i, 1);
+        if (q.open === b) q.open = null;
+        out.push(b);
+      }
+    }
+    return out;
+  }
+
   /** Removes and returns every queued batch (used when failing everything on close). */
   drainAll(): Batch<R>[] {
     const out: Batch<R>[] = [];

@@ -132,6 +132,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   private idleWaiters: (() => void)[] = [];
   private closed = false;
   private lastRefreshMs = 0;
+  private admissionTail: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly cluster: Cluster,
@@ -177,24 +178,45 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     if (size + 61 > this.s.maxRequestSize) {
       throw new RecordTooLargeError(`a record of ${size} bytes exceeds max.request.size (${this.s.maxRequestSize} bytes); send smaller records or raise the limit`);
     }
-    const meta = await this.cluster.topicMetadata(topic);
+    // Admission (metadata, partition choice, buffer memory, append) runs strictly in send()
+    // order: a record waiting for metadata or memory must not be overtaken by a later one,
+    // or records of one key could be written out of order.
+    const admitted = this.admissionTail.then(() => this.admit(topic, m.partition, key, record, size));
+    this.admissionTail = admitted.then(
+      () => undefined,
+      () => undefined,
+    );
+    const { delivery } = await admitted;
+    return delivery;
+  }
+
+  private async admit(
+    topic: string,
+    explicitPartition: number | undefined,
+    key: Buffer | null,
+    record: BatchRecord,
+    size: number,
+  ): Promise<{ delivery: Promise<RecordMetadata> }> {
+    // Like Kafka's producer: wait up to max.block.ms for the topic's metadata (a topic just
+    // created may not have reached every broker yet); the error then names the topic.
+    const meta = await this.cluster.withRetry(`Metadata for ${topic}`, () => this.cluster.topicMetadata(topic), Date.now() + this.s.maxBlockMs);
     const count = meta.partitions.length;
     let partition: number;
-    if (m.partition !== undefined) {
-      if (!Number.isInteger(m.partition) || m.partition < 0 || m.partition >= count) {
-        throw errorFromCode(3, `partition ${m.partition} is not in [0, ${count - 1}]`, `Sending to ${topic}`);
+    if (explicitPartition !== undefined) {
+      if (!Number.isInteger(explicitPartition) || explicitPartition < 0 || explicitPartition >= count) {
+        throw errorFromCode(3, `partition ${explicitPartition} is not in [0, ${count - 1}]`, `Sending to ${topic}`);
       }
-      partition = m.partition;
+      partition = explicitPartition;
     } else {
       const available = meta.partitions.filter((p) => p.leader >= 0).map((p) => p.partition);
       partition = this.partitioner.partition({ topic, key, partitionCount: count, availablePartitions: available });
     }
     await this.reserve(size);
     if (this.closed) {
-      this.acc.release(size);
+      this.release(size);
       throw new ClosedError("the producer was closed while the record waited for buffer memory");
     }
-    return new Promise<RecordMetadata>((resolve, reject) => {
+    const delivery = new Promise<RecordMetadata>((resolve, reject) => {
       this.pending++;
       const done = (): void => {
         if (--this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
@@ -212,6 +234,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       if (this.acc.append(topic, partition, { record, size, handle }, Date.now())) this.partitioner.onNewBatch?.(topic, partition);
       this.schedule();
     });
+    return { delivery };
   }
 
   /** Waits for buffer memory, first come first served, at most max.block.ms. */
@@ -315,12 +338,8 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
 
   private failExpiredQueued(now: number): void {
     // Batches stuck behind an unreachable cluster still honour delivery.timeout.ms.
-    for (const b of this.acc.drainAll()) {
-      if (now - b.createdMs > this.s.deliveryTimeoutMs) {
-        this.fail(b, new TimeoutError(`records for ${b.topic}-${b.partition} were not sent within delivery.timeout.ms (${this.s.deliveryTimeoutMs} ms); is the cluster up?`, -1, true));
-      } else {
-        this.acc.requeue(b);
-      }
+    for (const b of this.acc.removeWhere((x) => now - x.createdMs > this.s.deliveryTimeoutMs)) {
+      this.fail(b, new TimeoutError(`records for ${b.topic}-${b.partition} were not sent within delivery.timeout.ms (${this.s.deliveryTimeoutMs} ms); is the cluster up?`, -1, true));
     }
   }
 
