@@ -11,6 +11,7 @@
 // baseOffset and partitionLeaderEpoch lie outside the CRC, which is what lets the leader
 // stamp them in place.
 import {
+  ATTR_TIMESTAMP_TYPE,
   CorruptRecordError,
   LOG_OVERHEAD,
   RECORD_BATCH_OVERHEAD,
@@ -20,6 +21,7 @@ import {
   validateBatch as validateProtocolBatch,
   type RecordBatchHeader,
 } from "@brook/protocol";
+import { crc32c } from "./crc32c.js";
 import { corrupt } from "./errors.js";
 
 export { LOG_OVERHEAD, RECORD_BATCH_OVERHEAD, setBaseOffset, setPartitionLeaderEpoch };
@@ -94,12 +96,26 @@ export function validateBatch(buf: Buffer, pos: number): BatchHeader {
 }
 
 /**
+ * Marks the batch at `pos` as LogAppendTime with `timestampMs` as its maxTimestamp and
+ * recomputes its CRC (both fields are inside it), as Kafka's LogValidator does in place.
+ */
+export function setLogAppendTime(buf: Buffer, pos: number, h: BatchHeader, timestampMs: number): BatchHeader {
+  const attributes = h.attributes | ATTR_TIMESTAMP_TYPE;
+  buf.writeInt16BE(attributes, pos + 21);
+  buf.writeBigInt64BE(BigInt(timestampMs), pos + 35);
+  const crc = crc32c(buf, pos + 21, pos + h.sizeBytes);
+  buf.writeUInt32BE(crc, pos + 17);
+  return { ...h, attributes, maxTimestamp: timestampMs, crc };
+}
+
+/**
  * Timestamp and offset of each record of an uncompressed batch, for offsetForTimestamp's
  * final step (the only place the log reads inside a batch). Returns null for compressed
  * batches; the caller then answers at batch granularity.
  */
 export function recordTimestamps(batch: Buffer, h: BatchHeader): Array<{ offset: number; timestamp: number }> | null {
-  if (isCompressed(h)) return null;
+  // LogAppendTime: every record carries the batch's maxTimestamp, so the batch answers.
+  if (isCompressed(h) || (h.attributes & ATTR_TIMESTAMP_TYPE) !== 0) return null;
   const out: Array<{ offset: number; timestamp: number }> = [];
   let pos = RECORD_BATCH_OVERHEAD;
   for (let i = 0; i < h.recordsCount && pos < batch.length; i++) {

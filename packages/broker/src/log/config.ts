@@ -21,6 +21,11 @@ export interface LogConfig {
    * from the broker clock is rejected with INVALID_TIMESTAMP (Kafka's default: unbounded).
    */
   readonly messageTimestampDifferenceMaxMs: number;
+  /**
+   * message.timestamp.type: "CreateTime" keeps the producer's timestamps; "LogAppendTime"
+   * makes the leader stamp its clock into each batch at append.
+   */
+  readonly messageTimestampType: "CreateTime" | "LogAppendTime";
   /** flush.mode: "durable" fsyncs (group commit) before a batch counts; "replicated" does not. */
   readonly flushMode: FlushMode;
   /** producer.id.expiration.ms: idempotent-producer state unused this long is dropped. */
@@ -37,6 +42,7 @@ export const DEFAULT_LOG_CONFIG: LogConfig = {
   indexIntervalBytes: 4096,
   maxMessageBytes: 1024 * 1024 + 12,
   messageTimestampDifferenceMaxMs: Number.MAX_SAFE_INTEGER,
+  messageTimestampType: "CreateTime",
   flushMode: "durable",
   producerIdExpirationMs: DAY_MS,
 };
@@ -57,6 +63,7 @@ const KAFKA_NAMES: Record<string, keyof LogConfig> = {
   "max.message.bytes": "maxMessageBytes",
   "message.timestamp.difference.max.ms": "messageTimestampDifferenceMaxMs",
   "flush.mode": "flushMode",
+  "message.timestamp.type": "messageTimestampType",
   "producer.id.expiration.ms": "producerIdExpirationMs",
 };
 
@@ -75,6 +82,10 @@ export function logConfigFromKafka(settings: Readonly<Record<string, string>>, b
     if (field === undefined) throw new InvalidLogConfigError(`unknown log config ${name}`);
     if (field === "flushMode") {
       if (raw !== "durable" && raw !== "replicated") throw new InvalidLogConfigError(`flush.mode must be durable or replicated, got ${raw}`);
+      out[field] = raw;
+    } else if (field === "messageTimestampType") {
+      if (raw !== "CreateTime" && raw !== "LogAppendTime")
+        throw new InvalidLogConfigError(`message.timestamp.type must be CreateTime or LogAppendTime, got ${raw}`);
       out[field] = raw;
     } else {
       const n = Number(raw);
@@ -100,6 +111,8 @@ export function validateLogConfig(c: LogConfig): LogConfig {
   positive(c.producerIdExpirationMs, "producer.id.expiration.ms");
   if (c.retentionMs !== -1) positive(c.retentionMs, "retention.ms");
   if (c.retentionBytes !== -1) positive(c.retentionBytes, "retention.bytes");
+  if (c.messageTimestampType !== "CreateTime" && c.messageTimestampType !== "LogAppendTime")
+    throw new InvalidLogConfigError(`bad message.timestamp.type ${String(c.messageTimestampType)}`);
   if (c.flushMode !== "durable" && c.flushMode !== "replicated") throw new InvalidLogConfigError(`bad flush mode ${String(c.flushMode)}`);
   return c;
 }

@@ -22,6 +22,7 @@ import {
   readBatchHeader,
   recordTimestamps,
   setBaseOffset,
+  setLogAppendTime,
   setPartitionLeaderEpoch,
   validateBatch,
   type BatchHeader,
@@ -49,7 +50,7 @@ export interface PartitionLogDeps {
 export interface AppendInfo {
   readonly baseOffset: number;
   readonly lastOffset: number;
-  /** -1: batches keep their CreateTime (Kafka answers -1 unless LogAppendTime is configured). */
+  /** The broker time stamped into the batches with LogAppendTime; -1 with CreateTime (as Kafka). */
   readonly logAppendTimeMs: number;
   /** An idempotent retry of a batch already in the log: offsets are the original ones. */
   readonly duplicate: boolean;
@@ -317,20 +318,22 @@ export class PartitionLog {
         }
       }
       const baseOffset = this.logEndOffset;
+      const logAppendTimeMs = this.config.messageTimestampType === "LogAppendTime" ? this.deps.clock.nowMs() : -1;
       let next = baseOffset;
       const stamped: BatchHeader[] = [];
       let pos = 0;
       for (const h of headers) {
         setBaseOffset(records, pos, next);
         setPartitionLeaderEpoch(records, pos, leaderEpoch);
-        stamped.push({ ...h, baseOffset: next, partitionLeaderEpoch: leaderEpoch });
+        const withTime = logAppendTimeMs >= 0 ? setLogAppendTime(records, pos, h, logAppendTimeMs) : h;
+        stamped.push({ ...withTime, baseOffset: next, partitionLeaderEpoch: leaderEpoch });
         next += h.lastOffsetDelta + 1;
         pos += h.sizeBytes;
       }
       await this.write(records, stamped);
       if (leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(leaderEpoch, baseOffset);
       for (const h of stamped) this.producers.update(h);
-      return { baseOffset, lastOffset: next - 1, logAppendTimeMs: -1, duplicate: false };
+      return { baseOffset, lastOffset: next - 1, logAppendTimeMs, duplicate: false };
     });
   }
 
@@ -379,7 +382,12 @@ export class PartitionLog {
         throw new BrokerError(LogCode.INVALID_RECORD, `idempotent batch of producer ${h.producerId} has no sequence number`);
       if (h.maxTimestamp < h.baseTimestamp && h.maxTimestamp !== -1)
         throw new BrokerError(LogCode.INVALID_TIMESTAMP, `batch maxTimestamp ${h.maxTimestamp} is below its baseTimestamp ${h.baseTimestamp}`);
-      if (h.maxTimestamp >= 0 && Math.abs(h.maxTimestamp - nowMs) > this.config.messageTimestampDifferenceMaxMs)
+      // Producer timestamps matter only when they are kept (Kafka skips this for LogAppendTime).
+      if (
+        this.config.messageTimestampType === "CreateTime" &&
+        h.maxTimestamp >= 0 &&
+        Math.abs(h.maxTimestamp - nowMs) > this.config.messageTimestampDifferenceMaxMs
+      )
         throw new BrokerError(
           LogCode.INVALID_TIMESTAMP,
           `batch timestamp ${h.maxTimestamp} is more than ${this.config.messageTimestampDifferenceMaxMs} ms from broker time ${nowMs}`,

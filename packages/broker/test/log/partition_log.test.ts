@@ -174,3 +174,23 @@ describe("interop with @brook/protocol's codec", () => {
     await log.close();
   });
 });
+
+describe("message.timestamp.type=LogAppendTime", () => {
+  it("stamps the broker clock into each batch, keeps the CRC valid and answers time lookups with it", async () => {
+    const { decodeRecordBatch } = await import("@brook/protocol");
+    const log = await PartitionLog.open(dir, testConfig({ messageTimestampType: "LogAppendTime", messageTimestampDifferenceMaxMs: 10 }), {
+      clock,
+      logger: quietLogger,
+    });
+    // Producer timestamps far in the past are fine: they are replaced, not checked.
+    const info = await log.appendAsLeader(batchOf(3, { baseTimestamp: 1_000 }), 1);
+    expect(info.logAppendTimeMs).toBe(clock.now);
+    const { records } = await log.read(0, 1 << 20, 3);
+    const decoded = decodeRecordBatch(records, 0); // validates the recomputed CRC
+    expect(decoded.maxTimestamp).toBe(clock.now);
+    expect(decoded.records.map((r) => r.timestamp)).toEqual([clock.now, clock.now, clock.now]);
+    expect(await log.offsetForTimestamp(clock.now)).toEqual({ offset: 0, timestamp: clock.now, leaderEpoch: 1 });
+    expect(await log.offsetForTimestamp(clock.now + 1)).toBeNull();
+    await log.close();
+  });
+});
