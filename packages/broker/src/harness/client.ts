@@ -7,6 +7,7 @@ import {
   type MetadataResponse,
   type ProduceResponse,
   type InitProducerIdResponse,
+  type CreateTopicsResponse,
 } from "@brook/protocol/gen/brook/v1/broker";
 
 export class TestClient {
@@ -47,6 +48,14 @@ export class TestClient {
 
   initProducerId(): Promise<InitProducerIdResponse> {
     return this.call(this.c.initProducerId, { transactionalId: "", producerId: -1, producerEpoch: -1 });
+  }
+
+  createTopic(name: string, numPartitions: number, replicationFactor: number, configs: Record<string, string> = {}): Promise<CreateTopicsResponse> {
+    return this.call(this.c.createTopics, {
+      topics: [{ name, numPartitions, replicationFactor, configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v, isDefault: false, readOnly: false })), assignments: [] }],
+      timeoutMs: 15_000,
+      validateOnly: false,
+    });
   }
 
   close(): void {

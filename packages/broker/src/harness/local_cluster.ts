@@ -1,6 +1,8 @@
 // Harness (tests and benchmarks): a local cluster of real broker processes
-// (dist/bin/broker-node.js) on loopback around a ScriptedControllerServer. Starts, SIGKILLs
-// and restarts brokers by id, keeping each broker's data directory across restarts.
+// (dist/bin/broker-node.js) on loopback, around either the product controller quorum (three
+// controller-node processes from packages/controller/dist, spawned as processes only: the
+// broker package does not import the controller) or a ScriptedControllerServer. Starts,
+// SIGKILLs and restarts brokers by id, keeping each broker's data directory across restarts.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,7 +12,17 @@ import type { BrokerConfig } from "../config.js";
 import { TestClient } from "./client.js";
 import { ScriptedControllerServer } from "./scripted_controller.js";
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), "../bin/broker-node.js");
+const HERE = dirname(fileURLToPath(import.meta.url));
+const BIN = join(HERE, "../bin/broker-node.js");
+/** The controller package's runnable, found through the workspace layout (no import). */
+export const CONTROLLER_BIN = join(HERE, "../../../controller/dist/bin/controller-node.js");
+
+export interface QuorumOptions {
+  /** First of three consecutive loopback ports for the voters. */
+  readonly basePort: number;
+  readonly sessionTimeoutMs: number;
+  readonly bin?: string;
+}
 
 export interface ClusterNode {
   readonly id: number;
@@ -21,12 +33,63 @@ export interface ClusterNode {
 
 export class LocalCluster {
   readonly nodes = new Map<number, ClusterNode>();
+  readonly controllers = new Map<number, ChildProcess>();
   private root = "";
+  private voters = "";
 
   constructor(
-    readonly ctrl: ScriptedControllerServer,
+    /** The scripted controller, or null when the product quorum runs. */
+    readonly scripted: ScriptedControllerServer | null,
     private readonly opts: { brokerConfig: Partial<BrokerConfig>; logLevel: string; bin: string },
   ) {}
+
+  /** The scripted controller (throws when the cluster runs the product quorum). */
+  get ctrl(): ScriptedControllerServer {
+    if (this.scripted === null) throw new Error("this cluster runs the product controller quorum");
+    return this.scripted;
+  }
+
+  private startController(id: number, q: QuorumOptions): Promise<void> {
+    const proc = spawn(
+      process.execPath,
+      [
+        q.bin ?? CONTROLLER_BIN,
+        "--id", String(id),
+        "--voters", this.voters,
+        "--data", join(this.root, `c${id}`),
+        "--session-timeout-ms", String(q.sessionTimeoutMs),
+        "--log-level", this.opts.logLevel,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    this.controllers.set(id, proc);
+    return new Promise((resolve, reject) => {
+      let out = "";
+      proc.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('"ready"')) resolve();
+      });
+      proc.on("exit", (code) => reject(new Error(`controller ${id} exited with ${code} before ready`)));
+    });
+  }
+
+  /** Partition state as a live broker's Metadata reports it (works with either controller). */
+  async partitionState(topic: string, partition = 0): Promise<{ leader: number; leaderEpoch: number; isr: number[] } | undefined> {
+    if (this.scripted !== null) {
+      const p = this.scripted.leaderOf(topic, partition);
+      return { leader: p.leader, leaderEpoch: p.leaderEpoch, isr: [...p.isr] };
+    }
+    for (const n of this.nodes.values()) {
+      try {
+        const md = await n.client.metadata([topic]);
+        const p = md.topics[0]?.partitions.find((x) => x.partition === partition);
+        if (p !== undefined) return { leader: p.leader, leaderEpoch: p.leaderEpoch, isr: p.isr };
+      } catch {
+        // that broker is down; ask the next
+      }
+    }
+    return undefined;
+  }
 
   static async start(opts: {
     brokers: number;
@@ -34,13 +97,26 @@ export class LocalCluster {
     brokerConfig?: Partial<BrokerConfig>;
     logLevel?: string;
     bin?: string;
+    /** Run the product controller quorum instead of the scripted controller. */
+    quorum?: QuorumOptions;
   }): Promise<LocalCluster> {
-    const ctrl = new ScriptedControllerServer(opts.sessionTimeoutMs ?? 1_500);
-    await ctrl.start();
-    const c = new LocalCluster(ctrl, { brokerConfig: opts.brokerConfig ?? {}, logLevel: opts.logLevel ?? "warn", bin: opts.bin ?? BIN });
+    const scripted = opts.quorum === undefined ? new ScriptedControllerServer(opts.sessionTimeoutMs ?? 1_500) : null;
+    const c = new LocalCluster(scripted, { brokerConfig: opts.brokerConfig ?? {}, logLevel: opts.logLevel ?? "warn", bin: opts.bin ?? BIN });
     c.root = await mkdtemp(join(tmpdir(), "brook-cluster-"));
+    if (scripted !== null) {
+      await scripted.start();
+      c.voters = `0@127.0.0.1:${scripted.port}`;
+    } else {
+      const q = opts.quorum!;
+      c.voters = [1, 2, 3].map((id) => `${id}@127.0.0.1:${q.basePort + id - 1}`).join(",");
+      await Promise.all([1, 2, 3].map((id) => c.startController(id, q)));
+    }
     for (let id = 1; id <= opts.brokers; id++) await c.startNode(id);
-    await c.until("all brokers unfenced", () => [...c.nodes.keys()].every((id) => ctrl.brokers.get(id)?.fenced === false));
+    await c.until("all brokers unfenced", async () => {
+      if (scripted !== null) return [...c.nodes.keys()].every((id) => scripted.brokers.get(id)?.fenced === false);
+      const md = await c.nodes.get(1)!.client.metadata().catch(() => undefined);
+      return md !== undefined && md.brokers.length === opts.brokers;
+    });
     return c;
   }
 
@@ -52,7 +128,7 @@ export class LocalCluster {
         "--node-id", String(id),
         "--data-dir", join(this.root, `b${id}`),
         "--listen", "127.0.0.1:0",
-        "--controllers", `0@127.0.0.1:${this.ctrl.port}`,
+        "--controllers", this.voters,
         "--log-level", this.opts.logLevel,
         "--config", JSON.stringify(this.opts.brokerConfig),
       ],
@@ -98,7 +174,13 @@ export class LocalCluster {
 
   async stop(): Promise<void> {
     for (const id of [...this.nodes.keys()]) await this.kill(id);
-    await this.ctrl.stop();
+    await this.scripted?.stop();
+    for (const proc of this.controllers.values())
+      await new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+        proc.on("exit", () => resolve());
+        proc.kill("SIGKILL");
+      });
     if (this.root) await rm(this.root, { recursive: true, force: true });
   }
 }
