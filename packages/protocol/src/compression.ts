@@ -7,11 +7,13 @@
 //
 // Wire formats follow the Java client: gzip is a gzip member; snappy uses xerial's block
 // framing (raw snappy is also accepted on read, as librdkafka writes it); lz4 is an LZ4 frame.
-// zstd needs node:zlib's zstd (Node >= 22.15) and is reported unsupported when absent.
+// zstd uses node:zlib's zstd when present (Node >= 22.15), else the fallback in zstd.ts, which
+// can only compress asynchronously.
 import { createRequire } from "node:module";
 import { promisify } from "node:util";
 import * as zlib from "node:zlib";
 import { CorruptRecordError, RecordTooLargeError, UnsupportedCompressionError } from "./errors/errors.js";
+import { loadZstdFallback, type ZstdFallback } from "./zstd.js";
 
 export const CompressionType = { None: 0, Gzip: 1, Snappy: 2, Lz4: 3, Zstd: 4 } as const;
 export type CompressionType = (typeof CompressionType)[keyof typeof CompressionType];
@@ -245,12 +247,22 @@ const snappyBinding = loadOptional<SnappyBinding>("snappy");
 const lz4Binding = loadOptional<Lz4Binding>("lz4-napi");
 const zlibWithZstd = zlib as unknown as Partial<ZstdZlib>;
 
+function zstdFallbackCodec(z: ZstdFallback): CompressionCodec {
+  return { type: CompressionType.Zstd, name: "zstd", ...z };
+}
+
+function loadZstd(): CompressionCodec | undefined {
+  if (typeof zlibWithZstd.zstdCompressSync === "function") return zstdCodec(zlibWithZstd as ZstdZlib);
+  const fallback = loadZstdFallback();
+  return fallback ? zstdFallbackCodec(fallback) : undefined;
+}
+
 const CODECS: ReadonlyArray<CompressionCodec | undefined> = [
   identity,
   gzip,
   snappyBinding ? snappyCodec(snappyBinding) : undefined,
   lz4Binding ? lz4Codec(lz4Binding) : undefined,
-  typeof zlibWithZstd.zstdCompressSync === "function" ? zstdCodec(zlibWithZstd as ZstdZlib) : undefined,
+  loadZstd(),
 ];
 
 export function isCompressionSupported(type: number): boolean {

@@ -2,12 +2,13 @@
 // as a test oracle: KafkaJS encodes and we decode, we encode and KafkaJS decodes, and where the
 // format is deterministic (no compression, gzip with the same zlib) the bytes must be identical.
 // KafkaJS checks no CRC, so our validateBatch on its bytes also checks its CRC-32C against ours.
-// Snappy and LZ4 go through independent pure-JS implementations (kafkajs-snappy's xerial reader
-// on snappyjs, and lz4js), registered into KafkaJS the way its users register codecs.
+// Snappy, LZ4 and zstd go through implementations independent of ours (kafkajs-snappy's xerial
+// reader on snappyjs, lz4js, and libzstd/fzstd), registered into KafkaJS the way its users
+// register codecs.
 import { createRequire } from "node:module";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CompressionType, TimestampType, decodeRecordBatch, encodeRecordBatch, encodeRecordBatchAsync, validateBatch, type RecordInput } from "@brook/protocol";
+import { CompressionType, TimestampType, decodeRecordBatch, decodeRecordBatchAsync, encodeRecordBatch, encodeRecordBatchAsync, validateBatch, type RecordInput } from "@brook/protocol";
 
 const require = createRequire(import.meta.url);
 
@@ -43,6 +44,12 @@ const KafkaJsDecoder = require("kafkajs/src/protocol/decoder") as new (buf: Buff
 const { Codecs } = require("kafkajs/src/protocol/message/compression") as { Codecs: Record<number, () => unknown> };
 const lz4js = require("lz4js") as { compress(b: Buffer): Uint8Array; decompress(b: Buffer): Uint8Array };
 Codecs[CompressionType.Snappy] = require("kafkajs-snappy") as () => unknown;
+const libzstd = require("@mongodb-js/zstd") as { compress(b: Buffer, level?: number): Promise<Buffer> };
+const fzstd = require("fzstd") as { decompress(b: Uint8Array): Uint8Array };
+Codecs[CompressionType.Zstd] = () => ({
+  compress: async (encoder: KafkaJsEncoder) => libzstd.compress(encoder.buffer, 3),
+  decompress: async (buf: Buffer) => Buffer.from(fzstd.decompress(buf)),
+});
 Codecs[CompressionType.Lz4] = () => ({
   compress: async (encoder: KafkaJsEncoder) => Buffer.from(lz4js.compress(encoder.buffer)),
   decompress: async (buf: Buffer) => Buffer.from(lz4js.decompress(buf)),
@@ -211,6 +218,18 @@ describe("KafkaJS oracle", () => {
       );
     });
   }
+
+  it("zstd: we decode what KafkaJS + libzstd encodes, and KafkaJS + fzstd decodes ours", async () => {
+    await fc.assert(
+      fc.asyncProperty(sampleArb, async (s) => {
+        expectSameAsSample(await kafkaJsEncode(s, CompressionType.Zstd), s, CompressionType.Zstd);
+        const ours = await encodeRecordBatchAsync(ourInputs(s), ourOptions(s, CompressionType.Zstd));
+        await expectKafkaJsReads(ours, s);
+        expect((await decodeRecordBatchAsync(ours)).records).toHaveLength(s.records.length);
+      }),
+      RUNS,
+    );
+  });
 
   it("KafkaJS reads our control, transactional and LogAppendTime flags", async () => {
     const buf = encodeRecordBatch(
