@@ -369,14 +369,18 @@ export class RaftNode {
   /**
    * The leader's App and Heartbeat messages may leave before its own fsync (Raft thesis
    * §10.2.1: the leader writes its log in parallel with replicating it). This is safe here
-   * because of the serial loop: the commit index these messages carry is a quorum index, so it
-   * never exceeds what some follower has acknowledged, and followers only acknowledge entries
+   * because of the serial loop: the commit index these messages carry is a quorum index, so
+   * with two or more voters it never exceeds what some follower has acknowledged, and followers only acknowledge entries
    * sent in earlier Readys, whose save has completed before this Ready was handed out. The
    * leader applies nothing before its own save either. Everything else (votes, responses,
    * snapshots), and everything when this Ready changes term or vote, waits for the save.
    */
   #splitMessages(rd: Ready): [readonly Message[], readonly Message[]] {
-    if (this.#opts.parallelLeaderAppend === false || !this.isLeader || rd.messages.length === 0) return [[], rd.messages];
+    // With a single voter the quorum is the leader alone, so the commit index would include
+    // its unsynced entries; observers must not learn it early.
+    if (this.#opts.parallelLeaderAppend === false || this.#opts.voters.size < 2 || !this.isLeader || rd.messages.length === 0) {
+      return [[], rd.messages];
+    }
     const durable = this.#storage.hardState();
     if (rd.hardState !== undefined && (rd.hardState.term !== durable.term || rd.hardState.vote !== durable.vote)) return [[], rd.messages];
     const early: Message[] = [];
