@@ -16,11 +16,11 @@ afterEach(async () => {
 });
 
 describe("scripts/cluster.mjs", () => {
-  it("starts three nodes, prints how to use and stop them, and stops them all on Ctrl-C", async () => {
+  it("starts three nodes that form a ready cluster, prints how to use and stop them, and stops them all on Ctrl-C", async () => {
     dir = await mkdtemp(join(tmpdir(), "brook-local-cluster-"));
     const child = spawn(process.execPath, [join(ROOT, "scripts", "cluster.mjs")], {
       cwd: ROOT,
-      env: { ...process.env, BROOK_CLUSTER_DIR: dir, BROOK_CLUSTER_BASE_PORT: "4710", BROOK_CLUSTER_READY_TIMEOUT_MS: "3000" },
+      env: { ...process.env, BROOK_CLUSTER_DIR: dir, BROOK_CLUSTER_BASE_PORT: "4710", BROOK_CLUSTER_READY_TIMEOUT_MS: "90000" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -32,10 +32,16 @@ describe("scripts/cluster.mjs", () => {
         if (child.exitCode !== null) throw new Error(`launcher exited early:\n${out}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
+      expect(out).toMatch(/✔ cluster ready in [\d.]+s/);
       expect(out).toContain("Bootstrap servers: 127.0.0.1:4720,127.0.0.1:4730,127.0.0.1:4740");
       for (const id of [1, 2, 3]) {
         const health = (await (await fetch(`http://127.0.0.1:${4710 + 10 * id + 2}/healthz`)).json()) as { nodeId: number };
         expect(health.nodeId).toBe(id);
+        const ready = (await (await fetch(`http://127.0.0.1:${4710 + 10 * id + 2}/readyz`)).json()) as { ready: boolean; checks: { name: string }[] };
+        expect(ready.ready).toBe(true);
+        expect(ready.checks.map((c) => c.name)).toEqual(expect.arrayContaining(["controller.leader-known", "broker.registered", "broker.unfenced", "broker.metadata.caught-up"]));
+        const metrics = await (await fetch(`http://127.0.0.1:${4710 + 10 * id + 2}/metrics`)).text();
+        expect(metrics).toMatch(/^brook_raft_leader_id\{node_id="\d"\} [123]$/m);
         expect(existsSync(join(dir, `node${id}`, "data", "meta.properties"))).toBe(true);
       }
       child.kill("SIGINT");

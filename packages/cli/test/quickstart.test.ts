@@ -1,0 +1,85 @@
+// The README's CLI commands against a real three-node cluster started by scripts/cluster.mjs
+// (built server binary, real processes and gRPC; `npm test` builds first). Ports moved to
+// the tests' range (4750-4772).
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const BIN = join(ROOT, "packages", "cli", "dist", "bin", "brook.js");
+const BOOTSTRAP = "127.0.0.1:4750,127.0.0.1:4760,127.0.0.1:4770";
+let launcher: ChildProcess | undefined;
+let dir = "";
+
+const brook = (args: string[], input?: string) => {
+  const r = spawnSync(process.execPath, [BIN, "-b", BOOTSTRAP, ...args], { encoding: "utf8", timeout: 90_000, ...(input !== undefined ? { input } : {}) });
+  if (r.status !== 0) throw new Error(`brook ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+  return r;
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "brook-cli-quickstart-"));
+  launcher = spawn(process.execPath, [join(ROOT, "scripts", "cluster.mjs")], { cwd: ROOT, env: { ...process.env, BROOK_CLUSTER_DIR: dir, BROOK_CLUSTER_BASE_PORT: "4740" }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  launcher.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+  launcher.stderr!.on("data", (c: Buffer) => (out += c.toString()));
+  while (!out.includes("Stop: press Ctrl-C")) {
+    if (launcher.exitCode !== null) throw new Error(`cluster launcher exited:\n${out}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (!out.includes("cluster ready")) throw new Error(`cluster did not become ready:\n${out}`);
+});
+
+afterAll(async () => {
+  if (launcher && launcher.exitCode === null) {
+    const exited = new Promise((resolve) => launcher!.once("exit", resolve));
+    launcher.kill("SIGINT");
+    await exited;
+  }
+  for (const id of [1, 2, 3]) {
+    const pid = Number((await readFile(join(dir, `node${id}`, "data", ".lock"), "utf8").catch(() => "")).trim());
+    if (pid > 0) process.kill(pid, "SIGKILL");
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("brook CLI against a local cluster", () => {
+  it("describes the cluster: three active brokers and a quorum leader", () => {
+    const d = JSON.parse(brook(["cluster", "describe", "--json"]).stdout) as { brokers: { id: number; fenced: boolean }[]; quorum: { leaderId: number }; offlinePartitions: number };
+    expect(d.brokers.map((b) => b.id).sort()).toEqual([1, 2, 3]);
+    expect(d.brokers.every((b) => !b.fenced)).toBe(true);
+    expect([1, 2, 3]).toContain(d.quorum.leaderId);
+    expect(d.offlinePartitions).toBe(0);
+  });
+
+  it("creates, lists, describes and alters a topic", () => {
+    expect(brook(["topics", "create", "orders", "-p", "3", "-r", "3", "-c", "retention.ms=86400000"]).stdout).toBe("created topic orders\n");
+    expect(JSON.parse(brook(["topics", "list", "--json"]).stdout)).toContainEqual({ name: "orders", partitions: 3, replicationFactor: 3, internal: false });
+    const [topic] = JSON.parse(brook(["topics", "describe", "orders", "--json"]).stdout) as { configs: Record<string, string>; partitionDetails: { replicas: number[]; isr: number[] }[] }[];
+    expect(topic!.configs["retention.ms"]).toBe("86400000");
+    expect(topic!.partitionDetails.every((p) => p.replicas.length === 3)).toBe(true);
+    brook(["topics", "alter", "orders", "-p", "4"]);
+    expect(JSON.parse(brook(["topics", "describe", "orders", "--json"]).stdout)[0].partitions).toBe(4);
+  });
+
+  it("produces lines with keys and headers and consumes them back to the end", () => {
+    const produced = brook(["produce", "orders", "-k", ":", "-H", "source=cli"], "user-1:hello\nuser-2:world\nuser-1:again\n");
+    expect(produced.stderr).toBe("produced 3 record(s) to orders\n");
+    const lines = brook(["consume", "orders", "--from-beginning", "--to-end", "--format", "json"]).stdout.trim().split("\n").map((l) => JSON.parse(l) as { key: string; value: string; partition: number; headers: Record<string, string> });
+    expect(lines.map((l) => `${l.key}=${l.value}`).sort()).toEqual(["user-1=again", "user-1=hello", "user-2=world"]);
+    expect(lines.every((l) => l.headers["source"] === "cli")).toBe(true);
+    // Same key, same partition, in order.
+    const user1 = lines.filter((l) => l.key === "user-1");
+    expect(new Set(user1.map((l) => l.partition)).size).toBe(1);
+    expect(user1.map((l) => l.value)).toEqual(["hello", "again"]);
+  });
+
+  it("runs a small perf produce and prints the figures", () => {
+    const figures = JSON.parse(brook(["perf", "produce", "orders", "-n", "2000", "-s", "100", "--json"]).stdout) as { records: number; errors: number; latencyMs: { p99: number } };
+    expect(figures).toMatchObject({ records: 2000, errors: 0 });
+    expect(figures.latencyMs.p99).toBeGreaterThan(0);
+  });
+});
