@@ -1,6 +1,7 @@
 // Compression codecs of RecordBatch v2 behind one interface, keyed by the attribute bits.
-// Contract: decompression never returns more than maxBytes (gzip and snappy stop before
-// allocating more; lz4 checks after, its frames are bounded by ~255x the input) and failures
+// Contract: decompression never returns more than maxBytes, and none expands input whose
+// output could exceed it (gzip/zstd-in-zlib stop at the cap; snappy, lz4 and the zstd fallback
+// bound the output from headers before decompressing) and failures
 // are typed: bad input -> CorruptRecordError, too big -> RecordTooLargeError, unavailable codec
 // -> UnsupportedCompressionError. Async variants run zlib on libuv's pool and the native codecs
 // on their own threads, so callers can keep the event loop free.
@@ -13,6 +14,7 @@ import { createRequire } from "node:module";
 import { promisify } from "node:util";
 import * as zlib from "node:zlib";
 import { CorruptRecordError, RecordTooLargeError, UnsupportedCompressionError } from "./errors/errors.js";
+import { lz4OutputBound } from "./lz4.js";
 import { loadZstdFallback, type ZstdFallback } from "./zstd.js";
 
 export const CompressionType = { None: 0, Gzip: 1, Snappy: 2, Lz4: 3, Zstd: 4 } as const;
@@ -193,7 +195,13 @@ function snappyCodec(binding: SnappyBinding): CompressionCodec {
 
 function lz4Codec(binding: Lz4Binding): CompressionCodec {
   const fail = (err: unknown): Error =>
-    err instanceof RecordTooLargeError ? err : new CorruptRecordError("BAD_COMPRESSED_DATA", `lz4 data cannot be decompressed: ${(err as Error).message}`, { cause: err });
+    err instanceof RecordTooLargeError || err instanceof CorruptRecordError
+      ? err
+      : new CorruptRecordError("BAD_COMPRESSED_DATA", `lz4 data cannot be decompressed: ${(err as Error).message}`, { cause: err });
+  const checkBound = (data: Buffer, maxBytes: number): void => {
+    const bound = lz4OutputBound(data);
+    if (bound > maxBytes) throw new RecordTooLargeError(`lz4 data may expand to ${bound} bytes, more than the ${maxBytes} allowed`);
+  };
   return {
     type: CompressionType.Lz4,
     name: "lz4",
@@ -201,6 +209,7 @@ function lz4Codec(binding: Lz4Binding): CompressionCodec {
     compress: (data) => binding.compressFrame(data),
     decompressSync: (data, maxBytes) => {
       try {
+        checkBound(data, maxBytes);
         return checkSize(binding.decompressFrameSync(data), maxBytes);
       } catch (err) {
         throw fail(err);
@@ -208,6 +217,7 @@ function lz4Codec(binding: Lz4Binding): CompressionCodec {
     },
     decompress: async (data, maxBytes) => {
       try {
+        checkBound(data, maxBytes);
         return checkSize(await binding.decompressFrame(data), maxBytes);
       } catch (err) {
         throw fail(err);
