@@ -39,6 +39,8 @@ import type { Clock, LogLogger } from "./types.js";
 export const CHECKPOINT_FILE = "partition.checkpoint";
 /** Most bytes one read returns (beyond a single larger batch); fetch.max.bytes is 50 MiB in Kafka. */
 export const READ_BYTES_MAX = 64 * 1024 * 1024;
+/** Inactive segments per partition whose indexes stay in memory after a lookup. */
+export const INACTIVE_INDEXES_LOADED_MAX = 4;
 
 export interface PartitionLogDeps {
   readonly clock: Clock;
@@ -97,6 +99,8 @@ export class PartitionLog {
   private closed = false;
   private readonly offlineListeners = new Set<(err: LogStorageError) => void>();
   private currentConfig: LogConfig;
+  /** Inactive segments whose indexes are loaded, least recently used first. */
+  private recentIndexes: LogSegment[] = [];
 
   private constructor(
     readonly dir: string,
@@ -187,6 +191,7 @@ export class PartitionLog {
       producers,
     });
     if (recoveredBytesCut > 0 || cp === null || recoveryPoint < logEnd) await log.checkpoint();
+    for (const seg of segments.slice(0, -1)) seg.maybeUnloadIndexes();
     deps.logger.info({ dir, logStart, logEnd, segments: segments.length }, "partition log opened");
     return log;
   }
@@ -248,6 +253,11 @@ export class PartitionLog {
 
   get segmentCount(): number {
     return this.segments.length;
+  }
+
+  /** How many segments hold their indexes in memory (diagnostics: bounded, see touchIndexes). */
+  segmentsWithIndexesLoaded(): number {
+    return this.segments.filter((s) => s.indexesLoaded).length;
   }
 
   /** Base offsets of the segments, oldest first (for tests and tooling). */
@@ -422,8 +432,25 @@ export class PartitionLog {
     const prev = this.active;
     const seg = await LogSegment.create(this.deps.io, this.dir, baseOffset, this.config.indexIntervalBytes, nowMs);
     this.segments.push(seg);
-    // The rolled segment stays dirty until the next flush; its indexes are final now.
+    // The rolled segment stays dirty until the next flush; its indexes are final now, and
+    // leave memory until a lookup needs them.
     await prev.persistIndexes();
+    prev.maybeUnloadIndexes();
+  }
+
+  /**
+   * Keeps the indexes of at most INACTIVE_INDEXES_LOADED_MAX inactive segments in memory: the
+   * ones looked up most recently. Index memory is then bounded per partition, not by log size.
+   */
+  private touchIndexes(seg: LogSegment): void {
+    if (seg === this.active) return;
+    const i = this.recentIndexes.indexOf(seg);
+    if (i >= 0) this.recentIndexes.splice(i, 1);
+    this.recentIndexes.push(seg);
+    while (this.recentIndexes.length > INACTIVE_INDEXES_LOADED_MAX) {
+      const evicted = this.recentIndexes.shift()!;
+      if (evicted !== this.active) evicted.maybeUnloadIndexes();
+    }
   }
 
   // ---- durability ----
@@ -488,6 +515,7 @@ export class PartitionLog {
       const seg = this.segments[i]!;
       try {
         const found = await seg.findBatch(fetchOffset);
+        this.touchIndexes(seg);
         if (found === null) continue;
         if (lastOffsetOf(found.header) >= end) return empty();
         // An absurd maxBytes must not make us buffer a whole 1 GiB segment.
@@ -537,6 +565,7 @@ export class PartitionLog {
       let batch: Buffer;
       try {
         found = await seg.findBatchByTimestamp(timestamp);
+        this.touchIndexes(seg);
         if (found === null) continue;
         batch = await seg.read(found.position, found.header.sizeBytes);
       } catch (err) {
@@ -569,6 +598,7 @@ export class PartitionLog {
         while (this.segments.length > 1 && this.active.baseOffset >= offset) {
           await this.segments.pop()!.delete();
         }
+        await this.active.activate();
         await this.active.truncateTo(offset);
       } catch (err) {
         throw this.goOffline(err, "truncate");
@@ -672,7 +702,7 @@ export class PartitionLog {
     return this.serialize(async () => {
       if (this.closed) return;
       if (this.offlineError === null) {
-        await this.active.persistIndexes().catch((err: unknown) => this.goOffline(err, "close"));
+        for (const seg of this.segments) await seg.persistIndexes().catch((err: unknown) => this.goOffline(err, "close"));
         await this.writeCheckpoint().catch(() => undefined);
       }
       this.closed = true;

@@ -55,8 +55,9 @@ export class LogSegment {
     readonly dir: string,
     readonly baseOffset: number,
     private readonly file: LogFile,
-    private offsetIndex: OffsetIndex,
-    private timeIndex: TimeIndex,
+    /** Null while unloaded (an inactive segment whose index files are current). */
+    private offsetIndex: OffsetIndex | null,
+    private timeIndex: TimeIndex | null,
     private readonly indexIntervalBytes: number,
     /** When the segment was created (clock ms), for roll by age. */
     readonly createdMs: number,
@@ -211,9 +212,58 @@ export class LogSegment {
     return last;
   }
 
+  /**
+   * Drops the in-memory indexes when their files are current, to bound memory: inactive
+   * segments reload them on the next lookup. Returns whether they were dropped.
+   */
+  maybeUnloadIndexes(): boolean {
+    if (this.indexesDirty || this.offsetIndex === null) return false;
+    this.offsetIndex = null;
+    this.timeIndex = null;
+    return true;
+  }
+
+  /** Loads the indexes of a segment that becomes the active one again (after a truncation). */
+  async activate(): Promise<void> {
+    await this.loadedIndexes();
+  }
+
+  get indexesLoaded(): boolean {
+    return this.offsetIndex !== null;
+  }
+
+  /** The indexes, loaded from their files (or rebuilt from the batches when those fail). */
+  private async loadedIndexes(): Promise<{ offsetIndex: OffsetIndex; timeIndex: TimeIndex }> {
+    if (this.offsetIndex !== null && this.timeIndex !== null) return { offsetIndex: this.offsetIndex, timeIndex: this.timeIndex };
+    const [off, time] = await Promise.all([readOptional(this.indexPath(".index")), readOptional(this.indexPath(".timeindex"))]);
+    const offsetIndex = off === null ? null : OffsetIndex.decode(this.baseOffset, off, Math.max(this.sizeBytes, 1));
+    const timeIndex = time === null ? null : TimeIndex.decode(this.baseOffset, time);
+    if (this.offsetIndex !== null && this.timeIndex !== null) return { offsetIndex: this.offsetIndex, timeIndex: this.timeIndex };
+    if (offsetIndex !== null && timeIndex !== null) {
+      this.offsetIndex = offsetIndex;
+      this.timeIndex = timeIndex;
+      return { offsetIndex, timeIndex };
+    }
+    // Unusable files: rebuild from headers (same end offset and timestamps as before).
+    const { sizeBytes, nextOffset, maxTimestamp, offsetOfMaxTimestamp } = this;
+    const rebuiltOffsets = new OffsetIndex(this.baseOffset);
+    const rebuiltTimes = new TimeIndex(this.baseOffset);
+    this.offsetIndex = rebuiltOffsets;
+    this.timeIndex = rebuiltTimes;
+    this.bytesSinceIndexEntry = 0;
+    await this.scan(0, this.baseOffset, sizeBytes, false);
+    Object.assign(this, { sizeBytes, nextOffset, maxTimestamp, offsetOfMaxTimestamp });
+    // Written now so the segment can leave memory again; a failure only keeps it loaded
+    // until the next try (close), it does not fail the read that needed the index.
+    await this.persistIndexes().catch(() => {
+      this.indexesDirty = true;
+    });
+    return { offsetIndex: rebuiltOffsets, timeIndex: rebuiltTimes };
+  }
+
   private indexBatch(h: BatchHeader, position: number): void {
     // Lookups before the first entry start at position 0, so the first batch needs none.
-    if (this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
+    if (this.bytesSinceIndexEntry >= this.indexIntervalBytes && this.offsetIndex !== null && this.timeIndex !== null) {
       this.offsetIndex.append(h.baseOffset, position);
       this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
       this.bytesSinceIndexEntry = 0;
@@ -254,13 +304,15 @@ export class LogSegment {
    * the segment has none. Index lookup, then a short scan of headers.
    */
   async findBatch(offset: number): Promise<{ position: number; header: BatchHeader } | null> {
-    return this.scanFrom(this.offsetIndex.lookup(offset), (h) => lastOffsetOf(h) >= offset);
+    const { offsetIndex } = await this.loadedIndexes();
+    return this.scanFrom(offsetIndex.lookup(offset), (h) => lastOffsetOf(h) >= offset);
   }
 
   /** First batch with maxTimestamp >= `timestamp`, via the time index. */
   async findBatchByTimestamp(timestamp: number): Promise<{ position: number; header: BatchHeader } | null> {
     if (this.maxTimestamp < timestamp) return null;
-    return this.scanFrom(this.offsetIndex.lookup(this.timeIndex.lookup(timestamp)), (h) => h.maxTimestamp >= timestamp);
+    const { offsetIndex, timeIndex } = await this.loadedIndexes();
+    return this.scanFrom(offsetIndex.lookup(timeIndex.lookup(timestamp)), (h) => h.maxTimestamp >= timestamp);
   }
 
   /**
@@ -349,7 +401,7 @@ export class LogSegment {
 
   /** Writes the indexes (with a final time-index entry, as Kafka does when a segment goes inactive). */
   async persistIndexes(): Promise<void> {
-    if (!this.indexesDirty) return;
+    if (!this.indexesDirty || this.offsetIndex === null || this.timeIndex === null) return;
     this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
     this.indexesDirty = false;
     await Promise.all([

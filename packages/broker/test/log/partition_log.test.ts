@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { PartitionLog } from "../../src/log/partition_log.js";
 import { LogCode, OffsetOutOfRangeError } from "../../src/log/errors.js";
 import { readBatchHeader } from "../../src/log/batch.js";
@@ -192,5 +193,30 @@ describe("message.timestamp.type=LogAppendTime", () => {
     expect(await log.offsetForTimestamp(clock.now)).toEqual({ offset: 0, timestamp: clock.now, leaderEpoch: 1 });
     expect(await log.offsetForTimestamp(clock.now + 1)).toBeNull();
     await log.close();
+  });
+});
+
+describe("index memory", () => {
+  it("keeps indexes of only a few inactive segments in memory and reloads or rebuilds them on demand", async () => {
+    const config = testConfig({ segmentBytes: 700, indexIntervalBytes: 100 });
+    const log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    for (let i = 0; i < 60; i++) await log.appendAsLeader(batchOf(2, { size: 60, baseTimestamp: 1000 * i }), 1);
+    expect(log.segmentCount).toBeGreaterThan(10);
+    expect(log.segmentsWithIndexesLoaded()).toBe(1); // only the active one after rolling
+    // Lose one inactive segment's index files: its next lookup rebuilds them from the batches.
+    const victim = log.segmentBaseOffsets()[3]!;
+    await rm(join(dir, `${String(victim).padStart(20, "0")}.index`));
+    for (let o = 0; o < 120; o++) {
+      const { records } = await log.read(o, 1, 120);
+      expect(readBatchHeader(records, 0).baseOffset).toBe(o - (o % 2));
+      expect(log.segmentsWithIndexesLoaded()).toBeLessThanOrEqual(5);
+    }
+    expect(await log.offsetForTimestamp(7000)).toMatchObject({ offset: 14 });
+    await log.close();
+    // The rebuilt index was persisted at close and is used after a restart.
+    const back = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    expect(await readdir(dir)).toContain(`${String(victim).padStart(20, "0")}.index`);
+    expect(readBatchHeader((await back.read(victim + 2, 1, 120)).records, 0).baseOffset).toBe(victim + 2);
+    await back.close();
   });
 });
