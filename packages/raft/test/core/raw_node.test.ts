@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EntryType, StateRole } from "../../src/core/types.js";
+import { EntryType, MessageType, StateRole } from "../../src/core/types.js";
 import { NotLeaderError } from "../../src/core/errors.js";
 import { Harness, data, text } from "./harness.js";
 
@@ -28,5 +28,56 @@ describe("RawNode basics", () => {
     } catch (e) {
       expect((e as NotLeaderError).leader).toBe(1);
     }
+  });
+});
+
+describe("RawNode with an asynchronous shell (inputs arrive between ready() and advance())", () => {
+  it("hands each entry out once to persist and once to apply, in order", () => {
+    const h = new Harness([1, 2, 3]);
+    h.elect(1);
+    const leader = h.get(1);
+    leader.node.propose(data("a"));
+    const rd1 = leader.node.ready(); // persisting "a" is now in flight
+    expect(rd1.entries.map(text)).toEqual(["a"]);
+    leader.node.proposeBatch([data("b"), data("c")]); // arrives while rd1 is being persisted
+    expect(leader.node.hasReady()).toBe(true);
+    // Followers ack everything (as if rd1's and later messages were already out).
+    const term = leader.node.status().term;
+    for (const id of [2, 3]) {
+      leader.node.step({ type: MessageType.AppResp, from: id, to: 1, term, index: 4, logTerm: 0, commit: 0, entries: [], reject: false, rejectHint: 0 });
+    }
+    expect(leader.node.status().commit).toBe(4);
+    leader.storage.append(rd1.entries);
+    leader.node.advance(rd1);
+    const rd2 = leader.node.ready();
+    expect(rd2.entries.map(text)).toEqual(["b", "c"]);
+    expect(rd2.committedEntries.map(text)).toEqual(["a", "b", "c"]); // persisted before applied: same Ready
+    leader.storage.append(rd2.entries);
+    leader.node.advance(rd2);
+    expect(leader.node.hasReady()).toBe(false);
+    expect(leader.node.status().applied).toBe(4);
+  });
+
+  it("a follower whose in-flight entries are replaced before advance() persists the replacement", () => {
+    const h = new Harness([1, 2, 3]);
+    const f = h.get(2);
+    const app = (term: number, index: number, logTerm: number, entries: { index: number; term: number; d: string }[]) =>
+      f.node.step({
+        type: MessageType.App, from: 1, to: 2, term, index, logTerm, commit: 0, reject: false, rejectHint: 0,
+        entries: entries.map((e) => ({ index: e.index, term: e.term, type: EntryType.Normal, data: data(e.d) })),
+      });
+    app(1, 0, 0, [{ index: 1, term: 1, d: "old1" }, { index: 2, term: 1, d: "old2" }]);
+    const rd1 = f.node.ready();
+    expect(rd1.entries.map(text)).toEqual(["old1", "old2"]);
+    app(2, 1, 1, [{ index: 2, term: 2, d: "new2" }]); // a new leader overwrites index 2 meanwhile
+    f.storage.append(rd1.entries);
+    if (rd1.hardState) f.storage.setHardState(rd1.hardState);
+    f.node.advance(rd1); // must not mark the replacement as stable
+    const rd2 = f.node.ready();
+    expect(rd2.entries.map(text)).toEqual(["new2"]);
+    f.storage.append(rd2.entries);
+    f.node.advance(rd2);
+    expect(f.storage.term(2)).toBe(2);
+    expect(f.node.status().lastIndex).toBe(2);
   });
 });
