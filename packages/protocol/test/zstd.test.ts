@@ -18,7 +18,7 @@ const MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 // window descriptor 0x50 = 2^(10+10) = 1 MiB.
 const HEADER_NO_FCS = [...MAGIC, 0x00, 0x50];
 
-function blockHeader(last: boolean, type: 0 | 1 | 2, size: number): number[] {
+function blockHeader(last: boolean, type: 0 | 1 | 2 | 3, size: number): number[] {
   const h = (last ? 1 : 0) | (type << 1) | (size << 3);
   return [h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff];
 }
