@@ -457,7 +457,7 @@ export class PartitionLog {
 
   /** fsyncs every segment holding unflushed data; advances flushedOffset to what it covered. */
   async flush(): Promise<void> {
-    if (this.offlineError !== null) throw this.offlineError;
+    this.ensureReadable();
     const target = this.logEndOffset;
     if (target <= this.recoveryPoint) return;
     // Includes segments whose fsync another caller started: we must wait for it too.
