@@ -2,9 +2,9 @@
 // in scripts/docker's recipe) with fixed host ports, and the faults the failover suite
 // injects through the Docker API: SIGKILL + restart, pause, network disconnect.
 //
-// Each node has an INTERNAL listener (nodeN:9092) for its peers and an EXTERNAL one
-// published on 127.0.0.1:<clientPortBase+N> and advertised as such, so the SDK on the host
-// can follow metadata to any node. Fixed ports survive kill/start and disconnect/reconnect.
+// Each node listens on <clientPortBase+N>, published on the same host port and advertised as
+// 127.0.0.1:<port>; peers reach that address through loopback relays that forward by name
+// (as docker-compose.yml does). Fixed ports survive kill/start and disconnect/reconnect.
 
 import {
   GenericContainer,
@@ -56,9 +56,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         .withEnvironment({
           BROOK_NODE_ID: String(id),
           BROOK_CONTROLLER_QUORUM_VOTERS: voters,
-          BROOK_LISTENERS: `INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:${clientPort},CONTROLLER://0.0.0.0:9093`,
-          BROOK_ADVERTISED_LISTENERS: `INTERNAL://node${id}:9092,EXTERNAL://127.0.0.1:${clientPort}`,
-          BROOK_INTER_BROKER_LISTENER_NAME: "INTERNAL",
+          BROOK_LISTENERS: `PLAINTEXT://0.0.0.0:${clientPort},CONTROLLER://0.0.0.0:9093`,
+          BROOK_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${clientPort}`,
+          BROOK_LOOPBACK_RELAYS: ids.filter((peer) => peer !== id).map((peer) => `${options.clientPortBase + peer}=node${peer}:${options.clientPortBase + peer}`).join(","),
           BROOK_DEFAULT_REPLICATION_FACTOR: String(Math.min(3, size)),
           BROOK_MIN_INSYNC_REPLICAS: String(Math.min(2, size)),
           BROOK_OFFSETS_TOPIC_REPLICATION_FACTOR: String(Math.min(3, size)),

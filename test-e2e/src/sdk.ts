@@ -19,7 +19,7 @@ export interface E2eClient {
   createTopic(topic: string, partitions: number, replicationFactor: number): Promise<void>;
   /** Sends one record (acks=all, idempotent) and resolves with where it was acknowledged. */
   send(topic: string, key: string, value: string): Promise<Sent>;
-  /** Reads every partition from the beginning in a consumer group until `done(received)` holds; commits. */
+  /** Reads every partition from the beginning until `done(received)` holds (group id reserved for group reads). */
   consumeFromStart(topic: string, groupId: string, done: (received: readonly Received[]) => boolean, timeoutMs: number): Promise<Received[]>;
   close(): Promise<void>;
 }
@@ -36,10 +36,13 @@ export function connect(brokers: readonly string[]): E2eClient {
       const [at] = await producer.send({ topic, messages: [{ key, value }] });
       return { partition: at!.partition, offset: at!.offset };
     },
-    async consumeFromStart(topic, groupId, done, timeoutMs) {
-      const consumer = brook.consumer({ groupId, autoOffsetReset: "earliest", keyDeserializer: stringSerde, valueDeserializer: stringSerde });
+    async consumeFromStart(topic, _groupId, done, timeoutMs) {
+      // A standalone consumer over every partition: the checker needs each partition read
+      // from its start, independent of group assignment.
+      const partitions = (await brook.admin().describeTopics([topic]))[0]!.partitions.map((p) => p.partition);
+      const consumer = brook.consumer({ autoOffsetReset: "earliest", keyDeserializer: stringSerde, valueDeserializer: stringSerde });
+      await consumer.assign(partitions.map((partition) => ({ topic, partition })));
       const received: Received[] = [];
-      consumer.subscribe([topic]);
       const timer = setTimeout(() => void consumer.close(), timeoutMs);
       try {
         for await (const m of consumer) {
@@ -47,7 +50,6 @@ export function connect(brokers: readonly string[]): E2eClient {
           if (done(received)) break;
         }
         if (!done(received)) throw new Error(`consumed ${received.length} records in ${timeoutMs / 1000}s without reaching the end condition`);
-        await consumer.commit();
       } finally {
         clearTimeout(timer);
         await consumer.close();

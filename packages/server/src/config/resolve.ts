@@ -17,6 +17,10 @@ export interface Voter extends HostPort {
   readonly id: number;
 }
 export type Role = "broker" | "controller";
+export interface LoopbackRelay {
+  readonly port: number;
+  readonly target: HostPort;
+}
 
 export interface TopicDefaults {
   readonly numPartitions: number;
@@ -41,6 +45,7 @@ export interface NodeConfig {
   readonly controllerListenerName: string;
   readonly interBrokerListenerName: string;
   readonly http: HostPort;
+  readonly loopbackRelays: readonly LoopbackRelay[];
   readonly dataDir: string;
   readonly rack?: string;
   readonly topicDefaults: TopicDefaults;
@@ -129,6 +134,10 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   const controllerListenerName = str("controller.listener.names");
   const interBrokerListenerName = str("inter.broker.listener.name");
   const http = parseHostPort("http.listener", str("http.listener"), problems);
+  const loopbackRelays = values.has("loopback.relays") ? parseRelays(str("loopback.relays"), problems) : [];
+  for (const relay of loopbackRelays) {
+    if (listeners.some((l) => l.port === relay.port) || http.port === relay.port) problems.push({ key: "loopback.relays", message: `port ${relay.port} is also a listener port of this node` });
+  }
 
   if (roles.has("controller")) {
     const self = voters.find((v) => v.id === nodeId);
@@ -188,6 +197,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     controllerListenerName,
     interBrokerListenerName,
     http,
+    loopbackRelays,
     dataDir: dataDirs[0]!,
     ...(rack !== undefined ? { rack } : {}),
     topicDefaults: {
@@ -284,6 +294,19 @@ export function parseListeners(key: string, raw: string, problems: ConfigProblem
     listeners.push({ name, host: stripBrackets(match[2]!) || "0.0.0.0", port });
   }
   return listeners;
+}
+
+function parseRelays(raw: string, problems: ConfigProblem[]): LoopbackRelay[] {
+  const relays: LoopbackRelay[] = [];
+  for (const item of raw.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    const match = /^(\d+)=(.+):(\d+)$/.exec(item);
+    if (!match || Number(match[1]) < 1 || Number(match[1]) > 65535 || Number(match[3]) > 65535) {
+      problems.push({ key: "loopback.relays", message: `entry "${item}" is malformed; expected port=host:port, e.g. 29092=node2:29092` });
+      continue;
+    }
+    relays.push({ port: Number(match[1]), target: { host: stripBrackets(match[2]!), port: Number(match[3]) } });
+  }
+  return relays;
 }
 
 function parseHostPort(key: string, raw: string, problems: ConfigProblem[]): HostPort {

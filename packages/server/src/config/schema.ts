@@ -31,6 +31,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { key: "advertised.listeners", type: { kind: "string" }, optional: true, doc: "NAME://host:port,... published to clients and other brokers; default: listeners (without the controller listener) with a wildcard host replaced by the machine's hostname." },
   { key: "controller.listener.names", type: { kind: "string" }, default: "CONTROLLER", doc: "Which listener is the controller listener." },
   { key: "inter.broker.listener.name", type: { kind: "string" }, default: "PLAINTEXT", doc: "Which advertised listener other brokers use to reach this one (replication)." },
+  { key: "loopback.relays", type: { kind: "string" }, optional: true, doc: "port=host:port,...: accept on 127.0.0.1:port and forward to host:port. Lets Docker nodes advertise 127.0.0.1:<published port> to host clients while peers, dialing the same address inside their container, reach each other by name (one advertised address per broker until per-listener advertisement lands)." },
   { key: "http.listener", type: { kind: "string" }, default: "0.0.0.0:8080", doc: "host:port of the HTTP port: /metrics, /healthz, /readyz." },
   { key: "log.dirs", type: { kind: "string" }, doc: "Data directory of this node (one directory; see the data layout in packages/server/README.md)." },
   { key: "broker.rack", type: { kind: "string" }, optional: true, doc: "Rack of this broker, used for rack-aware replica placement." },
