@@ -88,7 +88,7 @@ export const ERROR_ROWS = [
   [75, "UNKNOWN_LEADER_EPOCH", true, true, "The leader epoch in the request is newer than the epoch on the broker."],
   [76, "UNSUPPORTED_COMPRESSION_TYPE", false, false, "The requesting client does not support the compression type of given partition."],
   [77, "STALE_BROKER_EPOCH", false, false, "Broker epoch has changed."],
-  [78, "OFFSET_NOT_AVAILABLE", true, true, "The leader high watermark has not caught up from a recent leader election so the offsets cannot be guaranteed to be monotonically increasing."],
+  [78, "OFFSET_NOT_AVAILABLE", true, false, "The leader high watermark has not caught up from a recent leader election so the offsets cannot be guaranteed to be monotonically increasing."],
   [79, "MEMBER_ID_REQUIRED", false, false, "The group member needs to have a valid member id before actually entering a consumer group."],
   [80, "PREFERRED_LEADER_NOT_AVAILABLE", true, true, "The preferred leader was not available."],
   [81, "GROUP_MAX_SIZE_REACHED", false, false, "The consumer group has reached its max size."],
