@@ -118,8 +118,11 @@ export function testConfig(over: Partial<LogConfig> = {}): LogConfig {
 export class FaultyIo implements LogIo {
   failWritesAfterBytes = Infinity;
   failSync = false;
+  /** Opening (creating) files fails like a file system remounted read-only. */
+  failOpen = false;
 
   openFile(path: string, create: boolean): Promise<LogFile> {
+    if (this.failOpen) return Promise.reject(Object.assign(new Error(`EROFS: read-only file system, open '${path}'`), { code: "EROFS" }));
     return nodeLogIo.openFile(path, create).then((f) => this.wrap(f));
   }
 

@@ -162,6 +162,21 @@ describe("disk failures", () => {
     await back.close();
   });
 
+  it("a read-only file system at segment roll fails the append and takes the log offline, data intact", async () => {
+    const io = new FaultyIo();
+    const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 300 }), { clock, logger: quietLogger, io });
+    await log.appendAsLeader(batchOf(2, { size: 80 }), 1);
+    await log.flush();
+    io.failOpen = true;
+    await expect(log.appendAsLeader(batchOf(2, { size: 80 }), 1)).rejects.toMatchObject({ code: LogCode.KAFKA_STORAGE_ERROR });
+    expect(log.offline).toBe(true);
+    expect(log.logEndOffset).toBe(2);
+    await log.close();
+    const back = await PartitionLog.open(dir, testConfig({ segmentBytes: 300 }), { clock, logger: quietLogger });
+    expect(back.logEndOffset).toBe(2);
+    await back.close();
+  });
+
   it("a failing fsync takes the log offline and never advances the flushed offset", async () => {
     const io = new FaultyIo();
     const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger, io });
