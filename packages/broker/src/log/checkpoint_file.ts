@@ -1,7 +1,7 @@
 // Atomic small-file writes: tmp file, fsync, rename over the target, fsync the directory, so a
 // crash leaves either the old or the new content, never a torn mix. Contents carry a CRC so a
 // file damaged some other way is detected instead of trusted.
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import { crc32c } from "./crc32c.js";
 
@@ -48,8 +48,4 @@ export async function readJsonCheckpoint(path: string): Promise<unknown> {
   if (typeof parsed.crc !== "number" || crc32c(Buffer.from(body, "utf8")) !== parsed.crc)
     throw new Error(`checkpoint ${path} fails its CRC`);
   return parsed.body;
-}
-
-export async function removeIfPresent(path: string): Promise<void> {
-  await rm(path, { force: true });
 }

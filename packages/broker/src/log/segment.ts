@@ -15,6 +15,7 @@ import {
   type BatchHeader,
 } from "./batch.js";
 import { syncDir, writeFileAtomic } from "./checkpoint_file.js";
+import { MESSAGE_BYTES_MAX } from "./config.js";
 import type { LogFile, LogIo } from "./log_file.js";
 import { OffsetIndex } from "./offset_index.js";
 import { TimeIndex } from "./time_index.js";
@@ -33,8 +34,8 @@ export function parseSegmentFileName(name: string): number | null {
 export type BatchVisitor = (h: BatchHeader, position: number) => void;
 
 const SCAN_CHUNK_BYTES = 1 << 20;
-/** Larger "batches" are garbage: max.message.bytes is capped below this (config.ts). */
-export const BATCH_BYTES_MAX = 1 << 28;
+/** Larger "batches" are garbage: max.message.bytes is capped at this (config.ts). */
+const BATCH_BYTES_MAX = MESSAGE_BYTES_MAX;
 
 export class LogSegment {
   /** Bytes of whole batches in the file; the write position of the next batch. */
