@@ -181,7 +181,9 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     // Admission (metadata, partition choice, buffer memory, append) runs strictly in send()
     // order: a record waiting for metadata or memory must not be overtaken by a later one,
     // or records of one key could be written out of order.
-    const admitted = this.admissionTail.then(() => this.admit(topic, m.partition, key, record, size));
+    // max.block.ms counts from this call, not from when earlier records got admitted.
+    const blockDeadline = Date.now() + this.s.maxBlockMs;
+    const admitted = this.admissionTail.then(() => this.admit(topic, m.partition, key, record, size, blockDeadline));
     this.admissionTail = admitted.then(
       () => undefined,
       () => undefined,
@@ -196,10 +198,11 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     key: Buffer | null,
     record: BatchRecord,
     size: number,
+    blockDeadline: number,
   ): Promise<{ delivery: Promise<RecordMetadata> }> {
     // Like Kafka's producer: wait up to max.block.ms for the topic's metadata (a topic just
     // created may not have reached every broker yet); the error then names the topic.
-    const meta = await this.cluster.withRetry(`Metadata for ${topic}`, () => this.cluster.topicMetadata(topic), Date.now() + this.s.maxBlockMs);
+    const meta = await this.cluster.withRetry(`Metadata for ${topic}`, () => this.cluster.topicMetadata(topic), blockDeadline);
     const count = meta.partitions.length;
     let partition: number;
     if (explicitPartition !== undefined) {
@@ -211,7 +214,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       const available = meta.partitions.filter((p) => p.leader >= 0).map((p) => p.partition);
       partition = this.partitioner.partition({ topic, key, partitionCount: count, availablePartitions: available });
     }
-    await this.reserve(size);
+    await this.reserve(size, blockDeadline);
     if (this.closed) {
       this.release(size);
       throw new ClosedError("the producer was closed while the record waited for buffer memory");
@@ -238,7 +241,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   }
 
   /** Waits for buffer memory, first come first served, at most max.block.ms. */
-  private reserve(size: number): Promise<void> {
+  private reserve(size: number, deadline: number): Promise<void> {
     if (this.memoryWaiters.length === 0 && this.acc.reserve(size)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const waiter = {
@@ -258,7 +261,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
             true,
           ),
         );
-      }, this.s.maxBlockMs);
+      }, Math.max(0, deadline - Date.now()));
       this.memoryWaiters.push(waiter);
     });
   }

@@ -42,11 +42,13 @@ describe("SDK against three real broker processes", () => {
     const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, lingerMs: 2 });
     const N = 3_000;
     const sends: Promise<unknown>[] = [];
+    let victim = -1;
     for (let i = 0; i < N; i++) {
       sends.push(producer.send({ topic: "orders", messages: [{ key: `k${i % 7}`, value: String(i) }] }));
       if (i === 1_000) {
         await Promise.allSettled(sends.slice(0, 500));
-        await cluster.kill(cluster.ctrl.leaderOf("orders", 0).leader);
+        victim = cluster.ctrl.leaderOf("orders", 0).leader;
+        await cluster.kill(victim);
       }
       if (i % 200 === 0) await new Promise((r) => setImmediate(r));
     }
@@ -68,6 +70,7 @@ describe("SDK against three real broker processes", () => {
     }
     await consumer.close();
     expect(seen.size).toBe(N);
+    await cluster.restart(victim); // later tests use all three brokers
   });
 
   it("gives a group of 3 consumers on 12 partitions 4 each, and keeps unmoved partitions flowing", async () => {
@@ -93,13 +96,21 @@ describe("SDK against three real broker processes", () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
+    await until("feeding", () => counts.size === 12);
+    const duringJoin = new Map<number, number>();
+    const countsAtJoin = new Map(counts);
     start(2);
     await until("4 each", () => consumers.map((c) => c.assignment().length).join() === "4,4,4");
+    for (const [p, n] of counts) duringJoin.set(p, n - (countsAtJoin.get(p) ?? 0));
     // Each of the first two kept 4 of its 6 (only moved partitions changed hands).
     for (const i of [0, 1]) {
       const now = consumers[i]!.assignment().map((tp) => tp.partition);
       expect(now.every((p) => before.get(i)!.has(p))).toBe(true);
     }
+    // Partitions that did not move kept being consumed while the member joined.
+    const unmoved = [0, 1].flatMap((i) => consumers[i]!.assignment().map((tp) => tp.partition));
+    expect(unmoved.length).toBe(8);
+    for (const p of unmoved) expect(duringJoin.get(p) ?? 0, `partition ${p} paused during the join`).toBeGreaterThan(0);
     const all = consumers.flatMap((c) => c.assignment().map((tp) => tp.partition));
     expect(new Set(all).size).toBe(12);
     // Every partition is consumed after the rebalance.

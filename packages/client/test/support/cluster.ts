@@ -80,6 +80,12 @@ export class TestCluster {
     });
   }
 
+  /** Starts a killed node again on its data dir and waits until the controller unfences it. */
+  async restart(id: number): Promise<void> {
+    await this.spawnNode(id);
+    await until(`broker ${id} unfenced`, () => this.ctrl.brokers.get(id)?.fenced === false);
+  }
+
   kill(id: number): Promise<void> {
     const n = this.nodes.get(id);
     if (n === undefined) return Promise.resolve();
