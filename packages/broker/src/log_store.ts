@@ -53,6 +53,8 @@ export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): 
   const configFor = (topic: string, configs: ReadonlyMap<string, string>): LogConfig => {
     const settings: Record<string, string> = {};
     for (const [k, v] of configs) if (LOG_KEYS.has(k)) settings[k] = v;
+    // The controller validates flush.mode as fsync|replicated; the log calls fsync "durable".
+    if (settings["flush.mode"] === "fsync") settings["flush.mode"] = "durable";
     try {
       return logConfigFromKafka(settings, defaults);
     } catch (err) {

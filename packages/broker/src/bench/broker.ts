@@ -1,15 +1,17 @@
 // Benchmark of the broker data plane (issue 5, point 8) on a local cluster of three real
-// broker processes on loopback, with the controller role played by the scripted controller
-// (src/harness) until the product controller's runnable exists. Topic: 6 partitions,
+// broker processes and the product controller quorum (three controller-node processes) on
+// loopback; the scripted controller (src/harness) stands in when BENCH_SCRIPTED=1 or the
+// controller package is not built. Topic: 6 partitions,
 // replication factor 3, acks=all, min.insync.replicas=2, durable flush (default) and
 // flush.mode=replicated. Prints produce throughput (100 B, 1 KiB records), fetch throughput,
 // produce latency at a fixed 1,000 records/s, and failover (SIGKILL of a leader to the first
 // acks=all produce acknowledged by the new leader). Env: BENCH_SECONDS (default 6),
-// BENCH_KILLS (default 20), BENCH_SESSION_MS (the scripted controller's session timeout during
-// the failover phase, default 1,000).
+// BENCH_KILLS (default 20), BENCH_SESSION_MS (the controller's broker session timeout in the
+// failover phase, default 1,000; failover time is dominated by it).
 import { Code } from "../errors.js";
 import { encodeBatch } from "../harness/batches.js";
-import { LocalCluster } from "../harness/local_cluster.js";
+import { existsSync } from "node:fs";
+import { CONTROLLER_BIN, LocalCluster } from "../harness/local_cluster.js";
 
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 6);
 const KILLS = Number(process.env["BENCH_KILLS"] ?? 20);
@@ -17,10 +19,40 @@ const FAILOVER_SESSION_MS = Number(process.env["BENCH_SESSION_MS"] ?? 1_000);
 const PARTITIONS = 6;
 const assignments = Array.from({ length: PARTITIONS }, (_, i) => [1, 2, 3].map((_, j) => ((i + j) % 3) + 1));
 
+const REAL = process.env["BENCH_SCRIPTED"] !== "1" && existsSync(CONTROLLER_BIN);
+
+async function leaders(cluster: LocalCluster, topic: string): Promise<number[]> {
+  const out: number[] = [];
+  for (let p = 0; p < PARTITIONS; p++) out.push((await cluster.partitionState(topic, p))?.leader ?? -1);
+  return out;
+}
+
+async function createTopic(cluster: LocalCluster, topic: string, partitions: number, configs: Record<string, string>): Promise<number[]> {
+  if (cluster.scripted !== null) cluster.scripted.createTopic(topic, assignments.slice(0, partitions), configs);
+  else {
+    const r = await cluster.nodes.get(1)!.client.createTopic(topic, partitions, 3, configs);
+    const code = r.topics[0]?.error?.code ?? 0;
+    if (code !== 0) throw new Error(`CreateTopics ${topic}: ${code} ${r.topics[0]?.error?.message}`);
+  }
+  return cluster.until(`${topic} leaders with full ISRs`, async () => {
+    for (let p = 0; p < partitions; p++) {
+      const s = await cluster.partitionState(topic, p);
+      if (s === undefined || s.leader < 0 || s.isr.length < 3 || !cluster.nodes.has(s.leader)) return false;
+    }
+    const ls = partitions === PARTITIONS ? await leaders(cluster, topic) : [(await cluster.partitionState(topic, 0))!.leader];
+    // Warm up: the first acks=all produce proves the leader is serving.
+    for (let p = 0; p < partitions; p++) {
+      const r = await cluster.nodes.get(ls[p]!)!.client.produce(topic, p, encodeBatch([Buffer.from("warm")]), -1, 2_000).catch(() => undefined);
+      if (r?.topics[0]!.partitions[0]!.errorCode !== Code.NONE) return false;
+    }
+    return ls;
+  });
+}
+
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function produceThroughput(cluster: LocalCluster, topic: string, recordBytes: number): Promise<{ records: number; bytes: number; seconds: number }> {
+async function produceThroughput(cluster: LocalCluster, topic: string, recordBytes: number, leaderOf: number[]): Promise<{ records: number; bytes: number; seconds: number }> {
   const perBatch = Math.max(1, Math.floor((64 * 1024) / recordBytes));
   const batch = encodeBatch(Array.from({ length: perBatch }, () => Buffer.alloc(recordBytes, 0x61)));
   const inflightPerBroker = 4;
@@ -30,7 +62,7 @@ async function produceThroughput(cluster: LocalCluster, topic: string, recordByt
   const start = Date.now();
   const workers: Promise<void>[] = [];
   for (const [id, node] of cluster.nodes) {
-    const led = [...Array(PARTITIONS).keys()].filter((p) => cluster.ctrl.leaderOf(topic, p).leader === id);
+    const led = [...Array(PARTITIONS).keys()].filter((p) => leaderOf[p] === id);
     if (led.length === 0) continue;
     for (let w = 0; w < inflightPerBroker; w++)
       workers.push(
@@ -51,13 +83,13 @@ async function produceThroughput(cluster: LocalCluster, topic: string, recordByt
   return { records, bytes: records * recordBytes, seconds };
 }
 
-async function fetchThroughput(cluster: LocalCluster, topic: string): Promise<{ records: number; bytes: number; seconds: number }> {
+async function fetchThroughput(cluster: LocalCluster, topic: string, leaderOf: number[]): Promise<{ records: number; bytes: number; seconds: number }> {
   let records = 0;
   let bytes = 0;
   const start = Date.now();
   await Promise.all(
     [...Array(PARTITIONS).keys()].map(async (p) => {
-      const node = cluster.nodes.get(cluster.ctrl.leaderOf(topic, p).leader)!;
+      const node = cluster.nodes.get(leaderOf[p]!)!;
       let offset = 0;
       for (;;) {
         const r = (await node.client.fetch(topic, p, offset, { maxBytes: 4 * 1024 * 1024 })).topics[0]!.partitions[0]!;
@@ -81,7 +113,7 @@ async function fetchThroughput(cluster: LocalCluster, topic: string): Promise<{ 
   return { records, bytes, seconds: (Date.now() - start) / 1000 };
 }
 
-async function latencyAtRate(cluster: LocalCluster, topic: string, ratePerSec: number): Promise<number[]> {
+async function latencyAtRate(cluster: LocalCluster, topic: string, ratePerSec: number, leaderOf: number[]): Promise<number[]> {
   const batch = encodeBatch([Buffer.alloc(100, 0x62)]);
   const lat: number[] = [];
   const total = ratePerSec * SECONDS;
@@ -92,7 +124,7 @@ async function latencyAtRate(cluster: LocalCluster, topic: string, ratePerSec: n
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const p = i % PARTITIONS;
-    const node = cluster.nodes.get(cluster.ctrl.leaderOf(topic, p).leader)!;
+    const node = cluster.nodes.get(leaderOf[p]!)!;
     const t0 = performance.now();
     pending.push(
       node.client.produce(topic, p, batch, -1, 10_000).then((res) => {
@@ -108,15 +140,14 @@ async function failover(cluster: LocalCluster, topic: string): Promise<number[]>
   const batch = encodeBatch([Buffer.from("failover")]);
   const times: number[] = [];
   for (let k = 0; k < KILLS; k++) {
-    await cluster.until("full ISR", () => {
-      const s = cluster.ctrl.leaderOf(topic, 0);
-      return s.leader >= 0 && s.isr.length === 3 && cluster.nodes.has(s.leader);
+    const old = await cluster.until("full ISR", async () => {
+      const s = await cluster.partitionState(topic, 0);
+      return s !== undefined && s.leader >= 0 && s.isr.length === 3 && cluster.nodes.has(s.leader) ? s.leader : false;
     });
-    const old = cluster.ctrl.leaderOf(topic, 0).leader;
     const t0 = performance.now();
     await cluster.kill(old);
     for (;;) {
-      const leader = cluster.ctrl.leaderOf(topic, 0).leader;
+      const leader = (await cluster.partitionState(topic, 0))?.leader ?? -1;
       const node = leader !== old ? cluster.nodes.get(leader) : undefined;
       if (node !== undefined) {
         const r = await node.client.produce(topic, 0, batch, -1, 2_000).catch(() => undefined);
@@ -130,42 +161,53 @@ async function failover(cluster: LocalCluster, topic: string): Promise<number[]>
   return times.sort((a, b) => a - b);
 }
 
+/** Durable is the default flush mode, so only the replicated runs set flush.mode. */
+function topicConfigs(mode: "durable" | "replicated"): Record<string, string> {
+  return mode === "durable" ? { "min.insync.replicas": "2" } : { "min.insync.replicas": "2", "flush.mode": "replicated" };
+}
+
+function startCluster(sessionTimeoutMs: number, basePort: number): Promise<LocalCluster> {
+  return LocalCluster.start({
+    brokers: 3,
+    sessionTimeoutMs,
+    brokerConfig: { brokerHeartbeatIntervalMs: 250 },
+    ...(REAL ? { quorum: { basePort, sessionTimeoutMs } } : {}),
+  });
+}
+
 async function main(): Promise<void> {
+  console.log(`controller: ${REAL ? "product quorum (3 controller-node processes)" : "scripted (src/harness)"}`);
   // A lenient session timeout while loading the machine (a starved heartbeat must not turn a
-  // throughput run into a failover run); the failover phase uses FAILOVER_SESSION_MS.
-  const cluster = await LocalCluster.start({ brokers: 3, sessionTimeoutMs: 10_000, brokerConfig: { brokerHeartbeatIntervalMs: 250 } });
+  // throughput run into a failover run); the failover phase gets its own cluster.
+  let cluster = await startCluster(15_000, 4311);
   try {
     for (const mode of ["durable", "replicated"] as const) {
       for (const size of [100, 1024]) {
         const topic = `bench-${mode}-${size}`;
-        cluster.ctrl.createTopic(topic, assignments, { "min.insync.replicas": "2", "flush.mode": mode });
-        await cluster.until("leaders serving", async () => {
-          const r = await cluster.nodes.get(1)!.client.produce(topic, 0, encodeBatch([Buffer.from("warm")]), -1, 2_000).catch(() => undefined);
-          return r?.topics[0]!.partitions[0]!.errorCode === Code.NONE;
-        });
-        const p = await produceThroughput(cluster, topic, size);
+        const ls = await createTopic(cluster, topic, PARTITIONS, topicConfigs(mode));
+        const p = await produceThroughput(cluster, topic, size, ls);
         console.log(
           `produce ${mode.padEnd(10)} ${String(size).padStart(4)} B: ${fmt(p.records / p.seconds)} records/s, ${fmt(p.bytes / p.seconds / 1e6, 1)} MB/s (acks=all, RF 3, min.insync 2, ${PARTITIONS} partitions)`,
         );
         if (size === 1024) {
-          const f = await fetchThroughput(cluster, topic);
+          const f = await fetchThroughput(cluster, topic, ls);
           console.log(`fetch   ${mode.padEnd(10)} ${String(size).padStart(4)} B: ${fmt(f.records / f.seconds)} records/s, ${fmt(f.bytes / f.seconds / 1e6, 1)} MB/s`);
         }
       }
       const lt = `bench-${mode}-latency`;
-      cluster.ctrl.createTopic(lt, assignments, { "min.insync.replicas": "2", "flush.mode": mode });
-      await new Promise((r) => setTimeout(r, 500));
-      await latencyAtRate(cluster, lt, 200); // warm-up
-      const lat = await latencyAtRate(cluster, lt, 1_000);
+      const ls = await createTopic(cluster, lt, PARTITIONS, topicConfigs(mode));
+      await latencyAtRate(cluster, lt, 200, ls); // warm-up
+      const lat = await latencyAtRate(cluster, lt, 1_000, ls);
       console.log(
         `latency ${mode.padEnd(10)} at 1,000 records/s: p50 ${fmt(pct(lat, 50), 2)} ms, p99 ${fmt(pct(lat, 99), 2)} ms, p99.9 ${fmt(pct(lat, 99.9), 2)} ms (${lat.length} acks)`,
       );
     }
-    cluster.ctrl.sessionTimeoutMs = FAILOVER_SESSION_MS;
-    cluster.ctrl.createTopic("bench-failover", [[1, 2, 3]], { "min.insync.replicas": "2" });
+    await cluster.stop();
+    cluster = await startCluster(FAILOVER_SESSION_MS, 4321);
+    await createTopic(cluster, "bench-failover", 1, { "min.insync.replicas": "2" });
     const fo = await failover(cluster, "bench-failover");
     console.log(
-      `failover (SIGKILL leader -> first acks=all ack on the new leader, ${fo.length} kills, session timeout ${fmt(FAILOVER_SESSION_MS)} ms): median ${fmt(pct(fo, 50))} ms, max ${fmt(fo[fo.length - 1]!)} ms`,
+      `failover (SIGKILL leader -> first acks=all ack on the new leader, ${fo.length} kills, broker session timeout ${fmt(FAILOVER_SESSION_MS)} ms): median ${fmt(pct(fo, 50))} ms, max ${fmt(fo[fo.length - 1]!)} ms`,
     );
   } finally {
     await cluster.stop();

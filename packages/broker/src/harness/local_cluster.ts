@@ -132,7 +132,9 @@ export class LocalCluster {
         "--log-level", this.opts.logLevel,
         "--config", JSON.stringify(this.opts.brokerConfig),
       ],
-      { stdio: ["ignore", "pipe", "inherit"] },
+      // fsync and file I/O share libuv's thread pool (4 threads by default): with group commit
+      // running beside appends and follower reads, 4 is a bottleneck.
+      { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, UV_THREADPOOL_SIZE: process.env["UV_THREADPOOL_SIZE"] ?? "16" } },
     );
     return new Promise((resolve, reject) => {
       let out = "";

@@ -210,13 +210,25 @@ export class Partition {
     for (const w of ws) w.resolve(code);
   }
 
-  /** Registers a one-shot wake-up for new data or HW movement; returns its cancel. */
-  onChange(fn: () => void): () => void {
+  /** Bumped on every wake(): lets a long poll detect a change it raced with (see onChange). */
+  changeSeq = 0;
+
+  /**
+   * Registers a one-shot wake-up for new data or HW movement; returns its cancel. If anything
+   * changed since `seenSeq` (read before the caller looked at the log), fires at once, so a
+   * change between the look and the registration is never missed.
+   */
+  onChange(fn: () => void, seenSeq: number): () => void {
+    if (this.changeSeq !== seenSeq) {
+      queueMicrotask(fn);
+      return () => {};
+    }
     this.wakers.add(fn);
     return () => this.wakers.delete(fn);
   }
 
   wake(): void {
+    this.changeSeq++;
     if (this.wakers.size === 0) return;
     const fns = [...this.wakers];
     this.wakers.clear();

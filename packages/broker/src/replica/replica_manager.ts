@@ -286,7 +286,7 @@ export class ReplicaManager {
       const out: ReplicaFetchPartitionResponse[] = [];
       let bytes = 0;
       let budget = req.maxBytes > 0 ? req.maxBytes : this.opts.config.replicaFetchMaxBytes;
-      const touched: Partition[] = [];
+      const touched: { p: Partition; seq: number }[] = [];
       for (const fp of req.partitions) {
         const r = await this.replicaFetchOne(req.replicaId, fp, budget, touched);
         bytes += r.records.length;
@@ -300,7 +300,7 @@ export class ReplicaManager {
     }
   }
 
-  private waitForChange(parts: Partition[], ms: number): Promise<void> {
+  private waitForChange(parts: { p: Partition; seq: number }[], ms: number): Promise<void> {
     return new Promise((resolve) => {
       const cancels: (() => void)[] = [];
       const done = () => {
@@ -309,7 +309,7 @@ export class ReplicaManager {
         resolve();
       };
       const timer = setTimeout(done, Math.max(0, ms));
-      for (const p of parts) cancels.push(p.onChange(done));
+      for (const { p, seq } of parts) cancels.push(p.onChange(done, seq));
     });
   }
 
@@ -317,13 +317,14 @@ export class ReplicaManager {
     replicaId: number,
     fp: ReplicaFetchRequest["partitions"][number],
     budget: number,
-    touched: Partition[],
+    touched: { p: Partition; seq: number }[],
   ): Promise<ReplicaFetchPartitionResponse> {
     const base = { topic: fp.topic, partition: fp.partition, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, records: Buffer.alloc(0) as Buffer };
     const p = this.partition(fp.topic, fp.partition);
     if (p === undefined || p.role.kind !== "leader")
       return { ...base, errorCode: Code.NOT_LEADER_OR_FOLLOWER, errorMessage: `broker ${this.opts.localId} does not lead ${fp.topic}-${fp.partition}` };
     const state = p.role.state;
+    const seq = p.changeSeq; // before looking at the log: see Partition.onChange
     if (fp.currentLeaderEpoch < state.leaderEpoch)
       return { ...base, errorCode: Code.FENCED_LEADER_EPOCH, errorMessage: `epoch ${fp.currentLeaderEpoch} < ${state.leaderEpoch}` };
     if (fp.currentLeaderEpoch > state.leaderEpoch)
@@ -345,7 +346,7 @@ export class ReplicaManager {
       return { ...base, errorCode: errorCodeOf(err), errorMessage: err instanceof Error ? err.message : String(err) };
     }
     this.maybeExpandIsr(p);
-    touched.push(p);
+    touched.push({ p, seq });
     let records: Buffer = Buffer.alloc(0);
     if (fp.fetchOffset < leo) {
       const max = Math.min(budget, fp.partitionMaxBytes > 0 ? fp.partitionMaxBytes : budget);

@@ -141,7 +141,7 @@ export function brokerServer(deps: BrokerServiceDeps): BrokerServer {
       let budget = lim.maxBytes;
       let total = 0;
       let anyError = false;
-      const touched: Partition[] = [];
+      const touched: { p: Partition; seq: number }[] = [];
       const topics = [];
       for (const t of req.topics) {
         const parts: FetchPartitionResponse[] = [];
@@ -282,7 +282,7 @@ async function fetchOne(
   topic: string,
   fp: FetchRequest["topics"][number]["partitions"][number],
   budget: number,
-  touched: Partition[],
+  touched: { p: Partition; seq: number }[],
 ): Promise<FetchPartitionResponse> {
   const base = { partition: fp.partition, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: Buffer.alloc(0) as Buffer, currentLeader: -1, currentLeaderEpoch: -1 };
   const p = replicas.partition(topic, fp.partition);
@@ -292,6 +292,7 @@ async function fetchOne(
     return { ...base, errorCode: Code.NOT_LEADER_OR_FOLLOWER, errorMessage: `broker ${localId} does not lead ${topic}-${fp.partition}`, currentLeader: v.leader, currentLeaderEpoch: v.leaderEpoch };
   }
   const epoch = p.role.state.leaderEpoch;
+  const seq = p.changeSeq; // before reading the HW: see Partition.onChange
   if (fp.currentLeaderEpoch >= 0 && fp.currentLeaderEpoch !== epoch)
     return {
       ...base,
@@ -305,7 +306,7 @@ async function fetchOne(
   const filled = { ...base, highWatermark: hw, lastStableOffset: hw, logStartOffset: start, currentLeader: localId, currentLeaderEpoch: epoch };
   if (fp.fetchOffset < start || fp.fetchOffset > p.log.logEndOffset())
     return { ...filled, errorCode: Code.OFFSET_OUT_OF_RANGE, errorMessage: `offset ${fp.fetchOffset} is outside [${start}, ${p.log.logEndOffset()}]` };
-  touched.push(p);
+  touched.push({ p, seq });
   if (fp.fetchOffset >= hw || budget <= 0) return { ...filled, errorCode: Code.NONE, errorMessage: "" };
   try {
     const r = await p.log.read(fp.fetchOffset, Math.min(budget, clampPartitionMaxBytes(fp.partitionMaxBytes)), hw);
@@ -315,7 +316,7 @@ async function fetchOne(
   }
 }
 
-function waitForAny(parts: Partition[], ms: number): Promise<void> {
+function waitForAny(parts: { p: Partition; seq: number }[], ms: number): Promise<void> {
   return new Promise((resolve) => {
     const cancels: (() => void)[] = [];
     const done = () => {
@@ -324,6 +325,6 @@ function waitForAny(parts: Partition[], ms: number): Promise<void> {
       resolve();
     };
     const timer = setTimeout(done, Math.max(0, ms));
-    for (const p of parts) cancels.push(p.onChange(done));
+    for (const { p, seq } of parts) cancels.push(p.onChange(done, seq));
   });
 }
