@@ -94,6 +94,12 @@ export class PartitionLog {
   private recoveryPoint: number;
   private readonly epochs: LeaderEpochCache;
   private readonly producers: ProducerStateTable;
+  /**
+   * Producer state as of the last checkpoint and the log offset it is valid at: truncation
+   * reloads it and replays the batches after it (Kafka's ProducerStateManager does the same),
+   * so no producer's history is lost by cutting batches off the end.
+   */
+  private producerSnapshot: { readonly offset: number; readonly entries: readonly ProducerEntry[] };
   private queue: Promise<unknown> = Promise.resolve();
   private offlineError: LogStorageError | null = null;
   private closed = false;
@@ -113,6 +119,7 @@ export class PartitionLog {
       recoveryPoint: number;
       epochs: LeaderEpochCache;
       producers: ProducerStateTable;
+      producerSnapshot: { readonly offset: number; readonly entries: readonly ProducerEntry[] };
     },
   ) {
     this.currentConfig = config;
@@ -122,6 +129,7 @@ export class PartitionLog {
     this.recoveryPoint = state.recoveryPoint;
     this.epochs = state.epochs;
     this.producers = state.producers;
+    this.producerSnapshot = state.producerSnapshot;
   }
 
   /** Opens (creating if needed) the log in `dir`, recovering it after a crash. */
@@ -181,6 +189,10 @@ export class PartitionLog {
     const logEnd = segments[segments.length - 1]!.nextOffset;
     epochs.truncateFromEnd(logEnd);
     producers.truncateFromEnd(logEnd);
+    const producerSnapshot =
+      cp !== null && cp.recoveryPoint <= logEnd
+        ? { offset: cp.recoveryPoint, entries: cp.producers }
+        : { offset: logEnd, entries: producers.snapshot() };
     const logStart = Math.min(Math.max(cp?.logStartOffset ?? 0, segments[0]!.baseOffset), logEnd);
     const log = new PartitionLog(dir, config, { ...deps, io }, {
       segments,
@@ -189,6 +201,7 @@ export class PartitionLog {
       recoveryPoint: Math.min(recoveryPoint, logEnd),
       epochs,
       producers,
+      producerSnapshot,
     });
     if (recoveredBytesCut > 0 || cp === null || recoveryPoint < logEnd) await log.checkpoint();
     for (const seg of segments.slice(0, -1)) seg.maybeUnloadIndexes();
@@ -491,6 +504,7 @@ export class PartitionLog {
     } catch (err) {
       throw this.goOffline(err, "checkpoint");
     }
+    this.producerSnapshot = { offset: body.recoveryPoint, entries: body.producers };
   }
 
   // ---- reads ----
@@ -600,6 +614,7 @@ export class PartitionLog {
         }
         await this.active.activate();
         await this.active.truncateTo(offset);
+        await this.rebuildProducerState();
       } catch (err) {
         throw this.goOffline(err, "truncate");
       }
@@ -628,13 +643,29 @@ export class PartitionLog {
     this.recoveryPoint = offset;
     this.epochs.clear();
     this.producers.clear();
+    this.producerSnapshot = { offset: offset, entries: [] };
     await this.writeCheckpoint();
+  }
+
+  /**
+   * After a truncation: the checkpointed producer snapshot plus a replay of the batches after
+   * it, when the snapshot is not past the new end; otherwise (truncation below the last
+   * checkpoint) the batches past the end are just forgotten.
+   */
+  private async rebuildProducerState(): Promise<void> {
+    const end = this.logEndOffset;
+    const snap = this.producerSnapshot;
+    if (snap.offset > end || snap.offset < this.logStart) {
+      this.producers.truncateFromEnd(end);
+      return;
+    }
+    this.producers.resetTo(snap.entries);
+    for (const seg of this.segments) await seg.forEachBatch(snap.offset, end, (h) => this.producers.update(h));
   }
 
   private afterTruncation(): void {
     const end = this.logEndOffset;
     this.epochs.truncateFromEnd(end);
-    this.producers.truncateFromEnd(end);
     this.hw = Math.min(this.hw, end);
     this.recoveryPoint = Math.min(this.recoveryPoint, end);
   }

@@ -121,6 +121,12 @@ export class ProducerStateTable {
     return dropped;
   }
 
+  /** Replaces the whole table (reloading a snapshot before replaying the log after it). */
+  resetTo(entries: readonly ProducerEntry[]): void {
+    this.byId.clear();
+    for (const e of entries) this.byId.set(e.producerId, e);
+  }
+
   clear(): void {
     this.byId.clear();
   }

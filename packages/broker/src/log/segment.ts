@@ -309,6 +309,17 @@ export class LogSegment {
     return this.scanFrom(offsetIndex.lookup(offset), (h) => lastOffsetOf(h) >= offset);
   }
 
+  /** Calls `fn` for every batch with offsets in [from, to), in order (headers only). */
+  async forEachBatch(from: number, to: number, fn: (h: BatchHeader) => void): Promise<void> {
+    if (this.nextOffset <= from || this.baseOffset >= to) return;
+    const { offsetIndex } = await this.loadedIndexes();
+    await this.scanFrom(offsetIndex.lookup(from), (h) => {
+      if (h.baseOffset >= to) return true;
+      if (lastOffsetOf(h) >= from) fn(h);
+      return false;
+    });
+  }
+
   /** First batch with maxTimestamp >= `timestamp`, via the time index. */
   async findBatchByTimestamp(timestamp: number): Promise<{ position: number; header: BatchHeader } | null> {
     if (this.maxTimestamp < timestamp) return null;

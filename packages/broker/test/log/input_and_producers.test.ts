@@ -125,6 +125,20 @@ describe("idempotent producer", () => {
     await log.close();
   });
 
+  it("keeps a producer's history before the truncation point even when all its recent batches were cut", async () => {
+    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const first = await log.appendAsLeader(pb(0, 1), 1);
+    await log.checkpoint();
+    for (let seq = 1; seq <= 5; seq++) await log.appendAsLeader(pb(seq, 1), 1);
+    await log.truncateTo(1); // every one of the last 5 batches goes
+    expect(log.logEndOffset).toBe(1);
+    // The retry of the batch still in the log is recognised, and the sequence continues after it.
+    expect(await log.appendAsLeader(pb(0, 1), 2)).toEqual({ ...first, duplicate: true });
+    await expect(log.appendAsLeader(pb(3, 1), 2)).rejects.toMatchObject({ code: LogCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    expect((await log.appendAsLeader(pb(1, 1), 2)).baseOffset).toBe(1);
+    await log.close();
+  });
+
   it("forgets truncated batches, so a producer can resend them after a follower truncation", async () => {
     const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
     await log.appendAsLeader(pb(0), 1);
