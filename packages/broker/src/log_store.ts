@@ -26,6 +26,8 @@ const LOG_KEYS = new Set([
   "max.message.bytes",
   "message.timestamp.difference.max.ms",
   "flush.mode",
+  "message.timestamp.type",
+  "producer.id.expiration.ms",
 ]);
 
 export interface OpenLogStoreOptions {
@@ -51,16 +53,19 @@ export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): 
   });
   manager.start();
   const configFor = (topic: string, configs: ReadonlyMap<string, string>): LogConfig => {
-    const settings: Record<string, string> = {};
-    for (const [k, v] of configs) if (LOG_KEYS.has(k)) settings[k] = v;
-    // The controller validates flush.mode as fsync|replicated; the log calls fsync "durable".
-    if (settings["flush.mode"] === "fsync") settings["flush.mode"] = "durable";
-    try {
-      return logConfigFromKafka(settings, defaults);
-    } catch (err) {
-      logger.warn({ topic, err: String(err) }, "invalid topic log config; using broker defaults");
-      return defaults;
+    let config = defaults;
+    for (const [k, raw] of configs) {
+      if (!LOG_KEYS.has(k)) continue;
+      // The controller validates flush.mode as fsync|replicated; the log calls fsync "durable".
+      const v = k === "flush.mode" && raw === "fsync" ? "durable" : raw;
+      try {
+        config = logConfigFromKafka({ [k]: v }, config);
+      } catch (err) {
+        // One bad value must not make the partition unservable or drop the other settings.
+        logger.warn({ topic, key: k, value: raw, err: String(err) }, "invalid topic log config; keeping the broker default for it");
+      }
     }
+    return config;
   };
   return {
     manager,

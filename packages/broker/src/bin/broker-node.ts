@@ -8,6 +8,10 @@ import { pino } from "pino";
 import { Broker } from "../broker.js";
 import type { BrokerConfig } from "../config.js";
 
+// fsync and file I/O share libuv's thread pool (4 threads by default); group commit running
+// beside appends and follower reads needs more. Read when the pool first starts, i.e. later.
+process.env["UV_THREADPOOL_SIZE"] ??= "16";
+
 function parseVoters(s: string): Map<number, string> {
   const out = new Map<number, string>();
   for (const part of s.split(",").filter((x) => x.length > 0)) {
