@@ -32,7 +32,7 @@ export function connect(brokers: readonly string[]): E2eClient {
       await brook.admin().createTopics([{ topic, numPartitions: partitions, replicationFactor }]);
     },
     async send(topic, key, value) {
-      producer ??= brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, acks: "all", deliveryTimeoutMs: 20_000 });
+      producer ??= brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, acks: "all", requestTimeoutMs: 10_000, deliveryTimeoutMs: 30_000 });
       const [at] = await producer.send({ topic, messages: [{ key, value }] });
       return { partition: at!.partition, offset: at!.offset };
     },
