@@ -434,7 +434,7 @@ export class PartitionLog {
     if (seg.sizeBytes === 0) return;
     const nowMs = this.deps.clock.nowMs();
     const full = seg.sizeBytes + incomingBytes > this.config.segmentBytes;
-    const old = nowMs - seg.createdMs >= this.config.segmentMs;
+    const old = nowMs - seg.rollBaseMs >= this.config.segmentMs;
     // Index entries store offsets relative to the base as u32; positions as u32 too.
     const relOverflow = lastOffset - seg.baseOffset > 0x7fffffff;
     if (!full && !old && !relOverflow) return;
@@ -682,7 +682,7 @@ export class PartitionLog {
       const { retentionMs, retentionBytes, producerIdExpirationMs } = this.config;
       const expiredProducers = this.producers.expire(nowMs, producerIdExpirationMs);
       const expired = (s: LogSegment): boolean =>
-        retentionMs >= 0 && s.sizeBytes > 0 && nowMs - (s.maxTimestamp >= 0 ? s.maxTimestamp : s.createdMs) > retentionMs;
+        retentionMs >= 0 && s.sizeBytes > 0 && nowMs - (s.maxTimestamp >= 0 ? s.maxTimestamp : s.rollBaseMs) > retentionMs;
       // An expired, fully replicated active segment is rolled so that it can go too (Kafka does the same).
       const act = this.active;
       if (expired(act) && act.nextOffset <= this.hw && this.segments.every(expired)) {

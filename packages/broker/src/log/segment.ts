@@ -60,8 +60,12 @@ export class LogSegment {
     private offsetIndex: OffsetIndex | null,
     private timeIndex: TimeIndex | null,
     private readonly indexIntervalBytes: number,
-    /** When the segment was created (clock ms), for roll by age. */
-    readonly createdMs: number,
+    /**
+     * Where segment.ms is counted from: the creation time for a segment made by this process;
+     * for one loaded from disk, its first batch's timestamp (capped at now), so a restart does
+     * not restart the age of the active segment (Kafka rolls on the first batch's time too).
+     */
+    public rollBaseMs: number,
   ) {
     this.nextOffset = baseOffset;
     this.offsetOfMaxTimestamp = baseOffset;
@@ -181,6 +185,7 @@ export class LogSegment {
           break scan;
         }
       }
+      if (pos === 0 && h.maxTimestamp >= 0) this.rollBaseMs = Math.min(this.rollBaseMs, h.maxTimestamp);
       this.indexBatch(h, pos);
       visit?.(h, pos);
       expected = lastOffsetOf(h) + 1;

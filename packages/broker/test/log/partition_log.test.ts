@@ -88,6 +88,21 @@ describe("PartitionLog appends and reads", () => {
   });
 });
 
+describe("segment.ms across restarts", () => {
+  it("counts the active segment's age from its first batch, not from the restart", async () => {
+    const config = testConfig({ segmentMs: 60_000 });
+    let log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    await log.appendAsLeader(batchOf(1, { baseTimestamp: clock.now }), 1);
+    await log.close();
+    clock.advance(30_000);
+    log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    clock.advance(31_000);
+    await log.appendAsLeader(batchOf(1, { baseTimestamp: clock.now }), 1);
+    expect(log.segmentCount).toBe(2);
+    await log.close();
+  });
+});
+
 describe("PartitionLog guards", () => {
   it("fences appends from an older leader epoch", async () => {
     const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
