@@ -34,6 +34,12 @@ export interface BrokerOptions {
   readonly logger: Logger;
   /** Register on this server instead of creating one (combined mode shares one port). */
   readonly server?: Server;
+  /**
+   * Called after the broker stopped itself because its data directory failed (Kafka's rule
+   * for a broker whose only log dir goes offline): it first moved leadership away with a
+   * controlled shutdown, so nothing it acknowledged depends on the failed disk.
+   */
+  readonly onFatal?: (err: unknown) => void;
 }
 
 /** What Broker.start builds from the options; injectable for tests and the combined node. */
@@ -75,10 +81,23 @@ export class Broker {
   static async start(options: BrokerOptions): Promise<Broker> {
     const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, ...options.config };
     const logger = options.logger.child({ role: "broker", node: options.nodeId });
+    const holderForFailure: { broker?: Broker } = {};
+    let failed = false;
     const logs = await openLogStore(options.dataDir, {
       logger,
       flushMode: config.flushMode,
       defaults: { maxMessageBytes: config.messageMaxBytes },
+      onOffline: (topic, partition, err) => {
+        // One data directory per broker: a failed partition log means a failed disk.
+        if (failed) return;
+        failed = true;
+        logger.error({ topic, partition }, "data directory failed; moving leadership away and stopping the broker");
+        const b = holderForFailure.broker;
+        void (b === undefined ? Promise.resolve() : b.shutdown({ controlled: true })).then(
+          () => options.onFatal?.(err),
+          () => options.onFatal?.(err),
+        );
+      },
     });
     const holder: { broker?: Broker } = {};
     const channel = new ControllerLink(
@@ -89,6 +108,7 @@ export class Broker {
     try {
       const broker = await Broker.startWith(options, { logs, channel }, (b) => {
         holder.broker = b;
+        holderForFailure.broker = b;
         // Every broker coordinates the groups whose __consumer_offsets partition it leads.
         const groups = installGroupCoordinator(b, { onError: (err, what) => logger.warn({ err, what }, "group coordinator error") });
         b.stopHooks.push(groups.stop);

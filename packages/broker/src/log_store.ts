@@ -32,6 +32,8 @@ const LOG_KEYS = new Set([
 
 export interface OpenLogStoreOptions {
   readonly logger: Logger;
+  /** A partition's log went offline after a disk failure (full, read-only, I/O error). */
+  readonly onOffline?: (topic: string, partition: number, err: unknown) => void;
   readonly flushMode?: FlushMode;
   readonly defaults?: Partial<LogConfig>;
 }
@@ -49,7 +51,10 @@ export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): 
       warn: (o, m) => logger.warn(o, m),
       error: (o, m) => logger.error(o, m),
     },
-    onOffline: (topic, partition, err) => logger.error({ topic, partition, err }, "partition log went offline"),
+    onOffline: (topic, partition, err) => {
+      logger.error({ topic, partition, err }, "partition log went offline");
+      opts.onOffline?.(topic, partition, err);
+    },
   });
   manager.start();
   const configFor = (topic: string, configs: ReadonlyMap<string, string>): LogConfig => {

@@ -52,6 +52,10 @@ async function main(): Promise<void> {
     config,
     logger,
     ...(values.rack !== undefined ? { rack: values.rack } : {}),
+    onFatal: (err) => {
+      logger.fatal({ err }, "broker stopped after a data directory failure");
+      process.exit(3);
+    },
   });
   process.stdout.write(`READY node=${nodeId} port=${broker.port}\n`);
   let stopping = false;
