@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { murmur2, toPositive } from "../src/producer/murmur2.js";
+import { murmur2, toPositive } from "@brook/protocol";
 import { keyPartition, roundRobinPartitioner, stickyPartitioner } from "../src/producer/partitioner.js";
 
 describe("murmur2", () => {

@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { crc32c } from "../src/records/crc32c.js";
 import { type BatchRecord, decodeBatches, encodeBatch, encodeBatchAsync } from "../src/records/record_batch.js";
 
 const meta = { producerId: 7, producerEpoch: 1, baseSequence: 10, compression: "none" as const };
-
-describe("crc32c", () => {
-  it("matches the standard check value and RFC 3720 vectors", () => {
-    expect(crc32c(Buffer.from("123456789"))).toBe(0xe3069283);
-    expect(crc32c(Buffer.alloc(32, 0))).toBe(0x8a9136aa);
-    expect(crc32c(Buffer.alloc(32, 0xff))).toBe(0x62a8ab43);
-  });
-});
 
 describe("RecordBatch v2", () => {
   const records: BatchRecord[] = [

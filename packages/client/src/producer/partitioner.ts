@@ -2,7 +2,7 @@
 // placement as Kafka clients). Keyless records are sticky by default: they stay on one
 // partition until the batch there is sent, then move on, which keeps batches full (KIP-480).
 // Round-robin and custom partitioners are options. Pure apart from the injected random.
-import { murmur2, toPositive } from "./murmur2.js";
+import { murmur2, toPositive } from "@brook/protocol";
 
 export interface PartitionerContext {
   readonly topic: string;

@@ -1,11 +1,11 @@
-// Kafka RecordBatch v2 encoding for the producer and decoding for the consumer. A local
-// codec until @brook/protocol's lands (then this module delegates to it). Encoding sizes the
+// Kafka RecordBatch v2 encoding for the producer and decoding for the consumer, shaped for
+// the SDK's hot path (CRC-32C from @brook/protocol, native when available). Encoding sizes the
 // batch first and writes it into one Buffer, so each batch is encoded exactly once.
 // Compression: none and gzip (node:zlib). Decoding validates magic, lengths and CRC-32C and
 // throws RangeError on anything malformed.
 import { promisify } from "node:util";
 import { gunzip, gzip } from "node:zlib";
-import { crc32c } from "./crc32c.js";
+import { crc32c } from "@brook/protocol";
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -123,7 +123,7 @@ function writeHeader(out: Buffer, records: readonly BatchRecord[], meta: BatchMe
   out.writeInt16BE(meta.producerEpoch, 51);
   out.writeInt32BE(meta.baseSequence, 53);
   out.writeInt32BE(records.length, 57);
-  out.writeUInt32BE(crc32c(out, CRC_FROM), 17);
+  out.writeUInt32BE(crc32c(out.subarray(CRC_FROM)), 17);
 }
 
 function timestamps(records: readonly BatchRecord[]): [number, number] {
@@ -233,7 +233,7 @@ export async function decodeBatches(buf: Buffer): Promise<DecodedBatch[]> {
     if (batchLength < HEADER - 12) throw new RangeError(`invalid batch length ${batchLength}`);
     if (end > buf.length) break;
     if (buf.readInt8(pos + 16) !== 2) throw new RangeError(`unsupported batch magic ${buf.readInt8(pos + 16)}`);
-    if (crc32c(buf, pos + CRC_FROM, end) !== buf.readUInt32BE(pos + 17)) throw new RangeError("batch CRC-32C mismatch");
+    if (crc32c(buf.subarray(pos + CRC_FROM, end)) !== buf.readUInt32BE(pos + 17)) throw new RangeError("batch CRC-32C mismatch");
     const baseOffset = Number(buf.readBigInt64BE(pos));
     const attributes = buf.readInt16BE(pos + 21);
     const lastOffset = baseOffset + buf.readInt32BE(pos + 23);
