@@ -265,6 +265,9 @@ export class ControllerLogic {
     const records: MetadataRecord[] = [];
     const results: CreatableTopicResult[] = [];
     const createdKeys = new Set<string>();
+    let keys: Map<string, string> | undefined;
+    // Built once per request, only when a new name needs checking: '.'/'_' collisions.
+    const existingKeys = () => (keys ??= new Map([...image.topics.byName.keys()].map((n) => [collisionKey(n), n])));
     let totalPartitions = 0;
     for (const t of req.topics) {
       const fail = (e: ApiError) => results.push({ name: t.name, topicId: Buffer.alloc(0), error: e, numPartitions: -1, replicationFactor: -1 });
@@ -272,7 +275,7 @@ export class ControllerLogic {
       if (nameProblem !== undefined) { fail(apiError("INVALID_TOPIC_EXCEPTION", nameProblem)); continue; }
       if ((counts.get(t.name) ?? 0) > 1) { fail(apiError("INVALID_REQUEST", `topic ${t.name} appears more than once in the request; list each topic once`)); continue; }
       if (image.topics.byName.has(t.name)) { fail(apiError("TOPIC_ALREADY_EXISTS", `topic ${t.name} already exists`)); continue; }
-      const collides = [...image.topics.byName.keys()].find((n) => collisionKey(n) === collisionKey(t.name)) ?? [...createdKeys].find((k) => k === collisionKey(t.name));
+      const collides = existingKeys().get(collisionKey(t.name)) ?? (createdKeys.has(collisionKey(t.name)) ? collisionKey(t.name) : undefined);
       if (collides !== undefined) {
         fail(apiError("INVALID_TOPIC_EXCEPTION", `topic ${t.name} collides with existing topic ${collides} ('.' and '_' are interchangeable in metric names); choose another name`));
         continue;

@@ -8,7 +8,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { NotLeaderError, RaftNode, type NodeId } from "@brook/raft";
+import { EntryTooLargeError, NotLeaderError, ProposalDroppedError, RaftNode, type NodeId } from "@brook/raft";
 import type { MetadataRecord } from "@brook/protocol/gen/brook/v1/metadata";
 import { ControllerError } from "../errors.js";
 import { applyRecords } from "../image/delta.js";
@@ -214,6 +214,15 @@ export class QuorumController {
         if (err instanceof NotLeaderError) {
           this.#active = false;
           throw new NotControllerError(err.leaderId === 0 ? -1 : err.leaderId, err.leaderAddress ?? "");
+        }
+        if (err instanceof ProposalDroppedError) {
+          // A new leader replaced the entry: it was not committed, and we are no longer active.
+          this.#active = false;
+          const h = this.leaderHint();
+          throw new NotControllerError(h.id === this.#opts.id ? -1 : h.id, h.id === this.#opts.id ? "" : h.address);
+        }
+        if (err instanceof EntryTooLargeError) {
+          throw new ControllerError("POLICY_VIOLATION", `the request's metadata records are too large for one log entry (${err.message}); split the request`);
         }
         throw err;
       },
