@@ -14,7 +14,6 @@
 //   segment from the checkpointed recovery point, validating CRCs and cutting a torn tail.
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { ATTR_CONTROL, ATTR_TRANSACTIONAL } from "@brook/protocol";
 import { BrokerError } from "../errors.js";
 import {
   RECORD_BATCH_OVERHEAD,
@@ -24,13 +23,14 @@ import {
   setBaseOffset,
   setLogAppendTime,
   setPartitionLeaderEpoch,
-  validateBatch,
   type BatchHeader,
 } from "./batch.js";
 import { readJsonCheckpoint, writeJsonCheckpoint } from "./checkpoint_file.js";
+import { validateFollowerInput, validateProduceInput } from "./append_validation.js";
+import { parsePartitionCheckpoint, type PartitionCheckpoint } from "./partition_checkpoint.js";
 import { validateLogConfig, type LogConfig } from "./config.js";
 import { LeaderEpochCache, type EpochEntry } from "./epoch_cache.js";
-import { LogCode, LogStorageError, OffsetOutOfRangeError, corrupt } from "./errors.js";
+import { LogCode, LogStorageError, OffsetOutOfRangeError } from "./errors.js";
 import { nodeLogIo, type LogIo } from "./log_file.js";
 import { ProducerStateTable, type ProducerEntry } from "./producer_state.js";
 import { LogSegment, parseSegmentFileName, segmentFileName } from "./segment.js";
@@ -75,16 +75,6 @@ export class UnexpectedAppendOffsetError extends BrokerError {
     super(LogCode.CORRUPT_MESSAGE, `follower append starts at offset ${actualOffset}, log end is ${expectedOffset}`);
     this.name = "UnexpectedAppendOffsetError";
   }
-}
-
-interface CheckpointBody {
-  readonly version: 1;
-  readonly recoveryPoint: number;
-  readonly highWatermark: number;
-  readonly logStartOffset: number;
-  readonly epochs: readonly EpochEntry[];
-  /** Producer state as of recoveryPoint. */
-  readonly producers: readonly ProducerEntry[];
 }
 
 export class PartitionLog {
@@ -140,9 +130,9 @@ export class PartitionLog {
     await mkdir(dir, { recursive: true });
     const names = await readdir(dir);
     await Promise.all(names.filter((n) => n.endsWith(".tmp")).map((n) => rm(join(dir, n), { force: true })));
-    let cp: CheckpointBody | null = null;
+    let cp: PartitionCheckpoint | null = null;
     try {
-      cp = parseCheckpoint(await readJsonCheckpoint(join(dir, CHECKPOINT_FILE)));
+      cp = parsePartitionCheckpoint(await readJsonCheckpoint(join(dir, CHECKPOINT_FILE)));
     } catch (err) {
       deps.logger.warn({ dir, err: String(err) }, "partition checkpoint unreadable: recovering the whole log");
     }
@@ -366,7 +356,7 @@ export class PartitionLog {
    */
   async appendAsFollower(records: Buffer): Promise<AppendInfo> {
     if (this.offlineError !== null) throw this.offlineError;
-    const headers = validateAll(records);
+    const headers = validateFollowerInput(records);
     return this.serialize(async () => {
       this.ensureWritable();
       const baseOffset = this.logEndOffset;
@@ -387,36 +377,7 @@ export class PartitionLog {
 
   private validateLeaderInput(records: Buffer): BatchHeader[] {
     if (this.offlineError !== null) throw this.offlineError;
-    const headers = validateAll(records);
-    if (headers.length === 0) throw corrupt("produce request carries no record batch");
-    const nowMs = this.deps.clock.nowMs();
-    for (const h of headers) {
-      if (h.sizeBytes > this.config.maxMessageBytes)
-        throw new BrokerError(
-          LogCode.MESSAGE_TOO_LARGE,
-          `record batch of ${h.sizeBytes} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`,
-        );
-      if (h.recordsCount !== h.lastOffsetDelta + 1 || h.recordsCount === 0)
-        throw corrupt(`record batch has ${h.recordsCount} records but lastOffsetDelta ${h.lastOffsetDelta}`);
-      // Without a transaction coordinator these would be stored without their markers.
-      if ((h.attributes & (ATTR_TRANSACTIONAL | ATTR_CONTROL)) !== 0)
-        throw new BrokerError(LogCode.INVALID_RECORD, "transactional and control batches are not accepted from producers");
-      if (h.producerId >= 0 && h.baseSequence < 0)
-        throw new BrokerError(LogCode.INVALID_RECORD, `idempotent batch of producer ${h.producerId} has no sequence number`);
-      if (h.maxTimestamp < h.baseTimestamp && h.maxTimestamp !== -1)
-        throw new BrokerError(LogCode.INVALID_TIMESTAMP, `batch maxTimestamp ${h.maxTimestamp} is below its baseTimestamp ${h.baseTimestamp}`);
-      // Producer timestamps matter only when they are kept (Kafka skips this for LogAppendTime).
-      if (
-        this.config.messageTimestampType === "CreateTime" &&
-        h.maxTimestamp >= 0 &&
-        Math.abs(h.maxTimestamp - nowMs) > this.config.messageTimestampDifferenceMaxMs
-      )
-        throw new BrokerError(
-          LogCode.INVALID_TIMESTAMP,
-          `batch timestamp ${h.maxTimestamp} is more than ${this.config.messageTimestampDifferenceMaxMs} ms from broker time ${nowMs}`,
-        );
-    }
-    return headers;
+    return validateProduceInput(records, this.config, this.deps.clock.nowMs());
   }
 
   /** Rolls if needed, then writes; a failure takes the log offline (the segment cut the partial write). */
@@ -491,7 +452,7 @@ export class PartitionLog {
 
   private async writeCheckpoint(): Promise<void> {
     await this.flush();
-    const body: CheckpointBody = {
+    const body: PartitionCheckpoint = {
       version: 1,
       recoveryPoint: this.recoveryPoint,
       highWatermark: this.hw,
@@ -780,18 +741,6 @@ export class PartitionLog {
   }
 }
 
-/** Validates every batch in `records` back to back; throws CORRUPT_MESSAGE on the first bad one. */
-function validateAll(records: Buffer): BatchHeader[] {
-  const out: BatchHeader[] = [];
-  let pos = 0;
-  while (pos < records.length) {
-    const h = validateBatch(records, pos);
-    out.push(h);
-    pos += h.sizeBytes;
-  }
-  return out;
-}
-
 /** Keeps the whole batches at the front of `buf` whose last offset is below `end`. */
 function trimToBatches(buf: Buffer, end: number): Buffer {
   let pos = 0;
@@ -807,13 +756,4 @@ async function deleteSegmentFiles(dir: string, base: number): Promise<void> {
   await Promise.all(
     ([".log", ".index", ".timeindex"] as const).map((suffix) => rm(join(dir, segmentFileName(base, suffix)), { force: true })),
   );
-}
-
-function parseCheckpoint(raw: unknown): CheckpointBody | null {
-  if (raw === null) return null;
-  const b = raw as Partial<CheckpointBody>;
-  const nat = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-  if (b.version !== 1 || !nat(b.recoveryPoint) || !nat(b.highWatermark) || !nat(b.logStartOffset) || !Array.isArray(b.epochs) || !Array.isArray(b.producers))
-    throw new Error("partition checkpoint has an unexpected shape");
-  return b as CheckpointBody;
 }

@@ -1,6 +1,7 @@
 // One segment of a partition log: `<20-digit baseOffset>.log` holding whole RecordBatch v2
 // batches back to back, with its sparse offset index (`.index`) and time index (`.timeindex`)
-// kept in memory and persisted when the segment is rolled or closed.
+// held in memory while the segment is active or recently looked up, and persisted when the
+// segment is rolled or closed.
 // Contract: appends are serialized by the owning PartitionLog; a batch is written at
 // `sizeBytes` and only then counted, so a failed write never leaves a counted partial batch.
 // Index files are hints: they are trusted only when they pass a sanity check, and a segment
