@@ -36,6 +36,8 @@ export interface TopicPartition {
 }
 
 const DELETE_SUFFIX = "-delete";
+/** Partitions opened (and recovered) in parallel at start. */
+const RECOVERY_CONCURRENCY = 4;
 
 /** `<topic>-<partition>` -> parts; null for other names. Topics may contain '-'. */
 export function parsePartitionDirName(name: string): TopicPartition | null {
@@ -79,6 +81,7 @@ export class LogManager {
     await mkdir(dataDir, { recursive: true });
     const mgr = new LogManager(dataDir, defaults, opts);
     const names = await readdir(dataDir, { withFileTypes: true });
+    const found: Array<{ name: string; tp: TopicPartition }> = [];
     for (const d of names) {
       if (!d.isDirectory()) continue;
       if (d.name.endsWith(DELETE_SUFFIX)) {
@@ -86,15 +89,23 @@ export class LogManager {
         continue;
       }
       const tp = parsePartitionDirName(d.name);
-      if (tp === null) continue;
-      try {
-        await mgr.getOrCreate(tp.topic, tp.partition, opts.topicConfigs?.(tp.topic) ?? {});
-      } catch (err) {
-        // One unreadable partition must not keep the broker from serving the others.
-        mgr.failed.set(d.name, tp);
-        opts.logger.error({ dir: join(dataDir, d.name), err: String(err) }, "partition log failed to open; left offline");
-      }
+      if (tp !== null) found.push({ name: d.name, tp });
     }
+    // A few partitions recover at once: recovery is mostly waiting on the disk.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < found.length) {
+        const { name, tp } = found[next++]!;
+        try {
+          await mgr.getOrCreate(tp.topic, tp.partition, opts.topicConfigs?.(tp.topic) ?? {});
+        } catch (err) {
+          // One unreadable partition must not keep the broker from serving the others.
+          mgr.failed.set(name, tp);
+          opts.logger.error({ dir: join(dataDir, name), err: String(err) }, "partition log failed to open; left offline");
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: RECOVERY_CONCURRENCY }, worker));
     return mgr;
   }
 
