@@ -544,9 +544,22 @@ function activeBrokers(image: MetadataImage) {
   return [...image.cluster.brokers.values()].filter((b) => !b.fenced && !b.inControlledShutdown).map((b) => ({ id: b.id, rack: b.rack }));
 }
 
+// Per-topic load, cached by the (immutable, shared between images) topic object, so placing
+// new partitions costs O(topics x brokers) rather than a walk over every partition.
+const topicLoads = new WeakMap<TopicImage, PlacementLoad>();
+
 function currentLoad(image: MetadataImage): PlacementLoad {
   const load: PlacementLoad = { replicas: new Map(), leaders: new Map() };
-  forEachPartition(image, (_t, _i, p) => addLoad(load, p.replicas));
+  for (const t of image.topics.byId.values()) {
+    let tl = topicLoads.get(t);
+    if (tl === undefined) {
+      tl = { replicas: new Map(), leaders: new Map() };
+      for (const p of t.partitions.values()) addLoad(tl, p.replicas);
+      topicLoads.set(t, tl);
+    }
+    for (const [b, n] of tl.replicas) load.replicas.set(b, (load.replicas.get(b) ?? 0) + n);
+    for (const [b, n] of tl.leaders) load.leaders.set(b, (load.leaders.get(b) ?? 0) + n);
+  }
   return load;
 }
 
