@@ -58,7 +58,7 @@ interface Shape {
   readonly totalMb: number;
 }
 
-async function appendRun(mode: FlushMode, dataDir: string, shape: Shape): Promise<void> {
+async function appendRun(mode: FlushMode, dataDir: string, shape: Shape, quiet = false): Promise<void> {
   const RECORDS_PER_BATCH = shape.recordsPerBatch;
   const mgr = await LogManager.open(dataDir, { ...DEFAULT_LOG_CONFIG, flushMode: mode }, { clock: systemClock, logger: silentLogger });
   const template = makeBatch(RECORDS_PER_BATCH, shape.recordBytes);
@@ -86,7 +86,7 @@ async function appendRun(mode: FlushMode, dataDir: string, shape: Shape): Promis
   latencies.sort((a, b) => a - b);
   const q = (x: number): string => latencies[Math.min(latencies.length - 1, Math.floor(x * latencies.length))]!.toFixed(2);
   const appends = latencies.length;
-  console.log(
+  if (!quiet) console.log(
     `append ${label(mode, shape)} ${Math.round(records / secs).toLocaleString("en")} records/s, ` +
       `${(bytes / 1024 / 1024 / secs).toFixed(1)} MB/s (${(bytes / 1024 / 1024).toFixed(0)} MB in ${secs.toFixed(2)} s; ` +
       `append${mode === "durable" ? "+fsync" : ""} latency p50 ${q(0.5)} ms p99 ${q(0.99)} ms` +
@@ -115,7 +115,7 @@ async function appendRun(mode: FlushMode, dataDir: string, shape: Shape): Promis
     }
   }
   const rsecs = (performance.now() - r0) / 1000;
-  console.log(
+  if (!quiet) console.log(
     `read   ${label(mode, shape)} ${Math.round(readRecords / rsecs).toLocaleString("en")} records/s, ` +
       `${(readBytes / 1024 / 1024 / rsecs).toFixed(1)} MB/s (1 MiB reads, page cache warm)`,
   );
@@ -134,6 +134,8 @@ async function main(): Promise<void> {
   ];
   try {
     console.log(`${PARTITIONS} partitions x ${WRITERS_PER_PARTITION} writers; batches of 16 x 1 KiB and 128 x 100 B records; real files in ${dataDir}`);
+    // Warm-up (JIT, page cache, allocator), not reported.
+    await appendRun("replicated", join(dataDir, "warmup"), { recordBytes: 1024, recordsPerBatch: 16, totalMb: 16 }, true);
     for (const shape of shapes) {
       for (const mode of ["durable", "replicated"] as const) await appendRun(mode, join(dataDir, `${mode}-${shape.recordBytes}`), shape);
     }
