@@ -1,8 +1,7 @@
 // The broker role over @brook/broker's Broker. This adapter owns the gRPC server so that
-// every broker listener (e.g. INTERNAL and EXTERNAL in Docker) serves the same services;
-// the broker advertises the inter-broker listener (the broker API carries one address per
-// broker today, so host clients behind a different advertised address can bootstrap but
-// metadata points them at the inter-broker one).
+// every broker listener serves the same services; the broker registers the inter-broker
+// listener's advertised address (the broker API carries one address per broker; Docker
+// bridges host and peers with loopback.relays, see the README).
 
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { Broker } from "@brook/broker";
