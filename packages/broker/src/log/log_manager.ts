@@ -172,8 +172,11 @@ export class LogManager {
   /** Closes and deletes a partition's log (rename first, so a crash cannot bring it back). */
   async remove(topic: string, partition: number): Promise<void> {
     const key = this.key(topic, partition);
+    // An open in flight would otherwise register the log again after it is gone.
+    await this.opening.get(key)?.catch(() => undefined);
     const log = this.logs.get(key);
     this.logs.delete(key);
+    this.failed.delete(key);
     if (log !== undefined) await log.close().catch(() => undefined);
     const dir = join(this.dataDir, key);
     const doomed = join(this.dataDir, `${key}.${this.opts.clock.nowMs()}${DELETE_SUFFIX}`);
