@@ -352,10 +352,12 @@ export class RaftNode {
     if (rd.softState !== undefined || rd.hardState !== undefined) this.#noteLeadership(rd);
     const [early, late] = this.#splitMessages(rd);
     if (early.length > 0) this.#transport.send(early);
+    const lastBefore = this.#storage.lastIndex();
     if (rd.snapshot !== undefined || rd.hardState !== undefined || rd.entries.length > 0) {
       await this.#storage.save(rd.hardState, rd.entries, rd.snapshot, rd.mustSync);
     }
     if (this.#closed !== undefined) return;
+    this.#dropOverwrittenProposals(rd, lastBefore);
     this.#transport.send(late);
     if (rd.snapshot !== undefined) await this.#installSnapshot(rd.snapshot);
     if (rd.committedEntries.length > 0) await this.#apply(rd.committedEntries);
@@ -407,6 +409,25 @@ export class RaftNode {
       } catch (err) {
         this.#log.warn({ err }, "onLeaderChange listener threw");
       }
+    }
+  }
+
+  /**
+   * A new leader's entries replaced our log from some index on (or a snapshot replaced all of
+   * it). Proposals whose entry is gone can never be applied at their index with their term, and
+   * if the new log is shorter no entry may reach that index for a long time: fail them now.
+   */
+  #dropOverwrittenProposals(rd: Ready, lastBefore: number): void {
+    if (this.#proposals.size === 0) return;
+    const first = rd.entries[0]?.index;
+    const from = rd.snapshot !== undefined ? rd.snapshot.meta.index + 1 : first !== undefined && first <= lastBefore ? first : undefined;
+    if (from === undefined) return;
+    for (const [index, w] of this.#proposals) {
+      if (index < from) continue;
+      const e = first === undefined ? undefined : rd.entries[index - first];
+      if (e !== undefined && e.term === w.term) continue;
+      this.#proposals.delete(index);
+      w.reject(new ProposalDroppedError(`entry ${index} was overwritten by a newer leader's log`));
     }
   }
 
