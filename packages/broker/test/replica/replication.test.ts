@@ -127,10 +127,30 @@ describe("ISR replication between three brokers", () => {
     expect(await readAll(1)).toEqual(acked);
   });
 
-  it("ListOffsets answers earliest and latest (the HW)", async () => {
+  it("ListOffsets answers earliest, latest (the HW) and by timestamp", async () => {
     const c = clients.get(1)!;
     expect((await c.listOffsets("t", 0, -2)).topics[0]!.partitions[0]!.offset).toBe(0);
     expect((await c.listOffsets("t", 0, -1)).topics[0]!.partitions[0]!.offset).toBe(acked.length);
+    expect((await c.listOffsets("t", 0, 0)).topics[0]!.partitions[0]!.offset).toBe(0);
+    expect((await c.listOffsets("t", 0, Date.now() + 3_600_000)).topics[0]!.partitions[0]!.offset).toBe(-1);
+  });
+
+  it("InitProducerId hands out ids, and a retried idempotent batch is answered with its original offset", async () => {
+    const c = clients.get(1)!;
+    const pid = await c.initProducerId();
+    expect(pid.error?.code ?? 0).toBe(0);
+    expect(pid.producerId).toBeGreaterThanOrEqual(0);
+    const value = `v${seq++}`;
+    const batch = () => encodeBatch([Buffer.from(value)], { producerId: pid.producerId, producerEpoch: pid.producerEpoch, baseSequence: 0 });
+    const first = (await c.produce("t", 0, batch())).topics[0]!.partitions[0]!;
+    expect(first.errorCode).toBe(Code.NONE);
+    acked.push(value);
+    const retry = (await c.produce("t", 0, batch())).topics[0]!.partitions[0]!;
+    expect(retry.errorCode).toBe(Code.NONE);
+    expect(retry.baseOffset).toBe(first.baseOffset);
+    const gap = encodeBatch([Buffer.from("gap")], { producerId: pid.producerId, producerEpoch: pid.producerEpoch, baseSequence: 5 });
+    expect((await c.produce("t", 0, gap)).topics[0]!.partitions[0]!.errorCode).toBe(Code.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect(await readAll(1)).toEqual(acked);
   });
 
   it("a follower that stops fetching leaves the ISR through AlterPartition; acks=all goes on with min.insync=2", async () => {
