@@ -176,6 +176,11 @@ export class RawNode {
     };
   }
 
+  /** First index still in the log (entries before it are in the snapshot). */
+  firstIndex(): number {
+    return this.#raft.raftLog.firstIndex();
+  }
+
   /** Term of log entry i, or 0 when compacted or absent (for shells resolving proposals). */
   termAt(i: number): number {
     return this.#raft.raftLog.termOrZero(i);

@@ -8,10 +8,20 @@
 //   state machine       every node applies one global sequence, contiguously, with no gaps
 //   monotonic           per node, term and commit never go back (within an incarnation, and
 //                       the synced values across restarts)
+//   durable before ack  when a leader gets an append ack or a vote, the sender's synced disk
+//                       already holds those entries / that term and vote (thesis §3.8)
 //   no acked loss       an acknowledged proposal is in the global sequence at its index
 //   linearizable reads  a ReadIndex answer is at least the highest index applied anywhere
 //                       when the read was issued
 import type { Entry, HardState, MemoryStorage, NodeId } from "../core/index.js";
+
+/** A node's log as the checker reads it: MemoryStorage, or a live RawNode's whole log. */
+export interface LogView {
+  firstIndex(): number;
+  lastIndex(): number;
+  /** Defined for firstIndex()-1 <= i <= lastIndex(). */
+  term(i: number): number;
+}
 
 export class SafetyViolation extends Error {
   override readonly name = "SafetyViolation";
@@ -76,7 +86,7 @@ export class SafetyChecker {
     return this.#hashes[index];
   }
 
-  onLeader(id: NodeId, term: number, isObserver: boolean, storage: MemoryStorage): void {
+  onLeader(id: NodeId, term: number, isObserver: boolean, storage: LogView): void {
     if (isObserver) fail(`observer ${id} became leader at term ${term}`);
     const prev = this.leaderOfTerm.get(term);
     if (prev !== undefined && prev !== id) fail(`two leaders in term ${term}: ${prev} and ${id}`);
@@ -85,7 +95,7 @@ export class SafetyChecker {
     // Leader completeness (Raft §5.4): every committed or applied entry is in the new leader's log.
     const max = this.appliedMax;
     if (storage.lastIndex() < max) fail(`leader ${id} of term ${term} ends at ${storage.lastIndex()} but ${max} was applied`);
-    const from = Math.max(storage.firstIndex() - 1, storage.snapshot().meta.index, 1);
+    const from = Math.max(storage.firstIndex() - 1, 1);
     for (let i = from; i <= max; i++) {
       const t = storage.term(i);
       if (t !== this.#terms[i]) fail(`leader ${id} of term ${term} has term ${t} at ${i}, but term ${this.#terms[i]} was applied there`);
@@ -167,6 +177,29 @@ export class SafetyChecker {
   onAcked(index: number, key: string): void {
     if (this.#keys[index] !== key) fail(`acked proposal at ${index} is not what was applied there`);
     this.#acked.set(index, key);
+  }
+
+  /**
+   * Leader `to` (of term `term`, holding `leaderTerm(k)`) receives an ack up to k from `from`,
+   * whose synced disk is `synced`. Skipped once `from` moved to a later term (a newer leader may
+   * legitimately have replaced those entries since).
+   */
+  onAppendAck(from: NodeId, to: NodeId, term: number, k: number, leaderTermAtK: number, synced: MemoryStorage): void {
+    const hs = synced.hardState();
+    if (hs.term !== term || k < synced.firstIndex() - 1) return;
+    if (synced.lastIndex() < k) fail(`node ${from} acked ${k} to leader ${to} (term ${term}) but only ${synced.lastIndex()} is durable`);
+    const t = synced.term(k);
+    if (t !== leaderTermAtK) fail(`node ${from} acked ${k} to leader ${to} (term ${term}) but its durable entry there has term ${t}, not ${leaderTermAtK}`);
+  }
+
+  /** Candidate `to` receives a granted vote for `term` from `from`: the vote must be durable. */
+  onVoteGranted(from: NodeId, to: NodeId, term: number, synced: MemoryStorage): void {
+    const hs = synced.hardState();
+    if (hs.term !== term) {
+      if (hs.term < term) fail(`node ${from} granted a vote in term ${term} but its durable term is ${hs.term}`);
+      return;
+    }
+    if (hs.vote !== to) fail(`node ${from} granted its term-${term} vote to ${to} but its durable vote is ${hs.vote}: vote not durable`);
   }
 
   onRead(id: NodeId, index: number, minIndex: number): void {

@@ -59,6 +59,8 @@ class SimNode {
   sinceSnapshot = 0;
   lastHard: HardState = { term: 0, vote: 0, commit: 0 };
   lastCommitChecked = 0;
+  /** A Ready being persisted by the (asynchronous) shell, and when that finishes. */
+  inflight: { readonly rd: Ready; readonly doneAt: number } | undefined;
   readonly proposals = new Map<number, PendingProposal>();
   readonly reads = new Map<string, number>();
   constructor(
@@ -137,6 +139,7 @@ export class SimCluster {
   crash(n: SimNode, downFor: number): void {
     if (n.raw === undefined) return;
     n.raw = undefined;
+    n.inflight = undefined;
     n.disk.crash();
     n.proposals.clear();
     n.reads.clear();
@@ -297,8 +300,24 @@ export class SimCluster {
         this.checker.onSynced(n.id, n.disk.synced.hardState());
       }
     }
-    for (const n of this.nodes) {
-      for (let i = 0; i < 100 && n.raw !== undefined && n.raw.hasReady(); i++) this.#handleReady(n);
+    for (const n of this.nodes) this.#driveReady(n);
+  }
+
+  /** The shell's Ready loop: one Ready at a time, each persisted (maybe slowly) before the next. */
+  #driveReady(n: SimNode): void {
+    for (let i = 0; i < 100 && n.raw !== undefined; i++) {
+      if (n.inflight !== undefined) {
+        if (this.now < n.inflight.doneAt) return;
+        const rd = n.inflight.rd;
+        n.inflight = undefined;
+        this.#handleReady(n, rd);
+        continue;
+      }
+      if (!n.raw.hasReady()) return;
+      const rd = n.raw.ready();
+      const delay = this.options.ioDelayMax === 0 ? 0 : this.#rng.int(this.options.ioDelayMax + 1);
+      if (delay === 0) this.#handleReady(n, rd);
+      else n.inflight = { rd, doneAt: this.now + delay };
     }
   }
 
@@ -319,6 +338,7 @@ export class SimCluster {
       }
       return;
     }
+    if (from !== undefined) this.#checkDurableBeforeAck(m, from, to);
     to.raw!.step(m);
     if (this.#faulty && this.#rng.chance(this.options.garbageRate)) {
       this.stats.garbage++;
@@ -327,9 +347,19 @@ export class SimCluster {
     if (m.type === 11 /* Snap */ && from?.raw !== undefined) from.raw.reportSnapshot(m.to, true);
   }
 
-  #handleReady(n: SimNode): void {
+  #checkDurableBeforeAck(m: Message, from: SimNode, to: SimNode): void {
+    const st = to.raw!.status();
+    if (m.reject || st.term !== m.term) return;
+    if (m.type === 4 /* AppResp */ && st.role === StateRole.Leader) {
+      if (m.index > st.lastIndex || m.index < to.raw!.firstIndex() - 1) return; // bogus, or compacted here
+      this.checker.onAppendAck(from.id, to.id, m.term, m.index, to.raw!.termAt(m.index), from.disk.synced);
+    } else if (m.type === 6 /* VoteResp */ && st.role === StateRole.Candidate) {
+      this.checker.onVoteGranted(from.id, to.id, m.term, from.disk.synced);
+    }
+  }
+
+  #handleReady(n: SimNode, rd: Ready): void {
     const raw = n.raw!;
-    const rd: Ready = raw.ready();
     const disk = n.disk;
     if (rd.hardState !== undefined) {
       this.checker.onHardState(n.id, n.lastHard, rd.hardState);
@@ -347,7 +377,9 @@ export class SimCluster {
     const st = raw.status();
     if (st.role === StateRole.Leader) {
       if (!this.checker.leaderOfTerm.has(st.term)) this.stats.leaders++;
-      this.checker.onLeader(n.id, st.term, n.isObserver, disk.current);
+      // The whole log, unstable tail included: with a slow shell, entries a new leader holds
+      // may not have reached its disk yet.
+      this.checker.onLeader(n.id, st.term, n.isObserver, { firstIndex: () => raw.firstIndex(), lastIndex: () => st.lastIndex, term: (i) => raw.termAt(i) });
     }
     if (rd.mustSync) {
       if (this.crashBeforeSync.delete(n.id)) {

@@ -28,6 +28,11 @@ export interface SwarmOptions {
   readonly tickUnits: readonly number[];
   /** Per delivered message: also deliver a detectably malformed variant (bad input must be dropped). */
   readonly garbageRate: number;
+  /**
+   * The shell persists a Ready asynchronously, taking up to this many units, while the core
+   * keeps receiving messages and ticks (like an fsync in flight). 0 = synchronous shell.
+   */
+  readonly ioDelayMax: number;
   readonly proposeRate: number;
   readonly readRate: number;
   readonly transferRate: number;
@@ -68,6 +73,7 @@ export function swarmOptions(rng: Prng, voters: number, overrides: SwarmOverride
     downtimeMax: rng.pick([50, 300, 1500]),
     tickUnits,
     garbageRate: rng.chance(0.3) ? rng.float() * 0.05 : 0,
+    ioDelayMax: rng.chance(0.5) ? rng.range(1, 10) : 0,
     proposeRate: 0.02 + rng.float() * 0.2,
     readRate: rng.chance(0.5) ? rng.float() * 0.02 : 0,
     transferRate: rng.chance(0.3) ? rng.float() * 0.002 : 0,
@@ -95,5 +101,6 @@ export const QUIET: SwarmOverrides = {
   readRate: 0,
   transferRate: 0,
   garbageRate: 0,
+  ioDelayMax: 0,
   observers: 0,
 };
