@@ -42,6 +42,7 @@ export class ControllerCluster {
   readonly #root: string;
   readonly #nodes = new Map<number, Running>();
   readonly #clients = new Map<number, ControllerClient>();
+  #lastActive = 0;
 
   private constructor(opts: ControllerClusterOptions, root: string) {
     this.#opts = opts;
@@ -139,12 +140,15 @@ export class ControllerCluster {
     deadlineMs = 30_000,
   ): Promise<{ res: Res; node: number }> {
     const until = Date.now() + deadlineMs;
-    let target = this.running()[0] ?? 1;
+    let target = this.#nodes.has(this.#lastActive) ? this.#lastActive : (this.running()[0] ?? 1);
     let last = "";
     while (Date.now() < until) {
       try {
         const res = await this.callNode(target, method, req, Math.max(1000, Math.min(10_000, until - Date.now())));
-        if (res.error?.code !== Codes.NOT_CONTROLLER) return { res, node: target };
+        if (res.error?.code !== Codes.NOT_CONTROLLER) {
+          this.#lastActive = target;
+          return { res, node: target };
+        }
         last = res.error.message;
         const hint = res.controller?.id ?? -1;
         target = hint > 0 && this.#nodes.has(hint) ? hint : this.#next(target);

@@ -270,8 +270,9 @@ export class QuorumController {
     }
   }
 
+  /** Activation must not hold the queue long: a stuck attempt is abandoned and retried. */
   #bounded<T>(p: Promise<T>): Promise<T> {
-    const ms = this.#opts.requestTimeoutMs ?? 15_000;
+    const ms = Math.min(this.#opts.requestTimeoutMs ?? 15_000, 3_000);
     let timer: NodeJS.Timeout | undefined;
     return Promise.race([
       p,
