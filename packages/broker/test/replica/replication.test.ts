@@ -127,6 +127,27 @@ describe("ISR replication between three brokers", () => {
     expect(await readAll(1)).toEqual(acked);
   });
 
+  it("Metadata names brokers, leader, epoch, replicas and ISR", async () => {
+    const md = await clients.get(2)!.metadata(["t", "missing"]);
+    expect(md.brokers.map((b) => b.nodeId).sort()).toEqual([1, 2, 3]);
+    const t = md.topics.find((x) => x.name === "t")!;
+    expect(t.errorCode).toBe(Code.NONE);
+    expect(t.partitions[0]).toMatchObject({ partition: 0, leader: 1, replicas: [1, 2, 3], isr: [1, 2, 3] });
+    expect(md.topics.find((x) => x.name === "missing")!.errorCode).toBe(Code.UNKNOWN_TOPIC_OR_PARTITION);
+  });
+
+  it("a long-polling fetch at the HW returns as soon as new data is committed", async () => {
+    const c = clients.get(1)!;
+    const hw = (await c.fetch("t", 0, 0)).topics[0]!.partitions[0]!.highWatermark;
+    const started = Date.now();
+    const pending = c.fetch("t", 0, hw, { maxWaitMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await produceTo(1, 1)).toBe(1);
+    const r = (await pending).topics[0]!.partitions[0]!;
+    expect(decodeRecords(r.records).map((x) => x.value.toString())).toEqual([acked[acked.length - 1]]);
+    expect(Date.now() - started).toBeLessThan(15_000); // woke on the commit, not at max wait
+  });
+
   it("ListOffsets answers earliest, latest (the HW) and by timestamp", async () => {
     const c = clients.get(1)!;
     expect((await c.listOffsets("t", 0, -2)).topics[0]!.partitions[0]!.offset).toBe(0);
