@@ -34,6 +34,7 @@ describe("scripts/cluster.mjs", () => {
       }
       expect(out).toMatch(/✔ cluster ready in [\d.]+s/);
       expect(out).toContain("Bootstrap servers: 127.0.0.1:4720,127.0.0.1:4730,127.0.0.1:4740");
+      let allMetrics = "";
       for (const id of [1, 2, 3]) {
         const health = (await (await fetch(`http://127.0.0.1:${4710 + 10 * id + 2}/healthz`)).json()) as { nodeId: number };
         expect(health.nodeId).toBe(id);
@@ -42,8 +43,11 @@ describe("scripts/cluster.mjs", () => {
         expect(ready.checks.map((c) => c.name)).toEqual(expect.arrayContaining(["controller.leader-known", "broker.registered", "broker.unfenced", "broker.metadata.caught-up"]));
         const metrics = await (await fetch(`http://127.0.0.1:${4710 + 10 * id + 2}/metrics`)).text();
         expect(metrics).toMatch(/^brook_raft_leader_id\{node_id="\d"\} [123]$/m);
+        allMetrics += metrics;
         expect(existsSync(join(dir, `node${id}`, "data", "meta.properties"))).toBe(true);
       }
+      // Broker registrations and heartbeats reach the active controller through its node's gRPC server.
+      expect(allMetrics).toMatch(/^brook_requests_total\{api="Controller\/\w+",status="OK",node_id="\d"\} \d+$/m);
       child.kill("SIGINT");
       expect(await exited).toBe(0);
       expect(out).toContain("cluster stopped");

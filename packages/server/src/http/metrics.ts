@@ -7,8 +7,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 
 /** Hooks a role calls; every method is cheap and never throws. */
 export interface NodeMetrics {
-  /** One client or inter-broker request finished; errorCode 0 = success (Kafka-style codes). */
-  onRequest(api: string, durationMs: number, errorCode: number): void;
+  /** One request finished with `status` ("OK" or an error name); durationMs absent for streams. */
+  onRequest(api: string, durationMs: number | undefined, status: string): void;
   onBytesIn(topic: string, bytes: number): void;
   onBytesOut(topic: string, bytes: number): void;
   onProduce(topic: string, records: number): void;
@@ -23,7 +23,7 @@ export interface NodeMetrics {
 
 export class PrometheusNodeMetrics implements NodeMetrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<"api" | "error">;
+  readonly #requests: Counter<"api" | "status">;
   readonly #latency: Histogram<"api">;
   readonly #bytesIn: Counter<"topic">;
   readonly #bytesOut: Counter<"topic">;
@@ -40,10 +40,10 @@ export class PrometheusNodeMetrics implements NodeMetrics {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     new Gauge({ name: "brook_node_info", help: "Constant 1, labelled with this node's roles.", labelNames: ["roles"], registers }).set({ roles: labels.roles }, 1);
-    this.#requests = new Counter({ name: "brook_requests_total", help: "Requests handled, per API and Kafka error name (NONE on success).", labelNames: ["api", "error"], registers });
+    this.#requests = new Counter({ name: "brook_requests_total", help: "Requests handled, per API (Service/Method) and status (OK or the error's name).", labelNames: ["api", "status"], registers });
     this.#latency = new Histogram({
       name: "brook_request_duration_seconds",
-      help: "Request latency per API.",
+      help: "Latency of unary requests per API (streams are counted, not timed).",
       labelNames: ["api"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
@@ -112,9 +112,9 @@ export class PrometheusNodeMetrics implements NodeMetrics {
     });
   }
 
-  onRequest(api: string, durationMs: number, errorCode: number): void {
-    this.#requests.inc({ api, error: errorCode === 0 ? "NONE" : String(errorCode) });
-    this.#latency.observe({ api }, durationMs / 1000);
+  onRequest(api: string, durationMs: number | undefined, status: string): void {
+    this.#requests.inc({ api, status });
+    if (durationMs !== undefined) this.#latency.observe({ api }, durationMs / 1000);
   }
   onBytesIn(topic: string, bytes: number): void {
     this.#bytesIn.inc({ topic }, bytes);

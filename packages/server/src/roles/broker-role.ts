@@ -6,6 +6,7 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { Broker } from "@brook/broker";
 import type { Listener } from "../config/resolve.js";
+import { requestMetricsInterceptor } from "../http/grpc-metrics.js";
 import type { ReadinessCheck } from "../http/readiness.js";
 import type { NodeRole, RoleContext } from "./role.js";
 
@@ -16,7 +17,7 @@ export function brokerRole(ctx: RoleContext): NodeRole {
   const { config } = ctx;
   // The broker adds its own role/node fields to the logger it is given; this adapter's lines get them here.
   const logger = ctx.logger.child({ role: "broker" });
-  const server = new Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.max_send_message_length": 64 * 1024 * 1024 });
+  const server = new Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.max_send_message_length": 64 * 1024 * 1024, interceptors: [requestMetricsInterceptor(ctx.metrics)] });
   const brokerListeners = config.listeners.filter((l) => l.name !== config.controllerListenerName);
   const advertised = config.advertisedListeners.find((l) => l.name === config.interBrokerListenerName)!;
   let broker: Broker | undefined;

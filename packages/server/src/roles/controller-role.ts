@@ -6,6 +6,7 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { QuorumController, controllerService } from "@brook/controller";
 import { ControllerService } from "@brook/protocol/gen/brook/v1/controller";
+import { requestMetricsInterceptor } from "../http/grpc-metrics.js";
 import type { ReadinessCheck } from "../http/readiness.js";
 import type { NodeRole, RoleContext } from "./role.js";
 
@@ -16,7 +17,7 @@ export function controllerRole(ctx: RoleContext): NodeRole {
   const { config } = ctx;
   const logger = ctx.logger.child({ role: "controller" });
   const listener = config.listeners.find((l) => l.name === config.controllerListenerName)!;
-  const server = new Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
+  const server = new Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024, interceptors: [requestMetricsInterceptor(ctx.metrics)] });
   let qc: QuorumController | undefined;
   let stopping = false;
 
