@@ -103,7 +103,10 @@ export function producerSettings(c: ProducerConfig<unknown, unknown>): Settings 
     compression: oneOf<CompressionName>("compression.type", c.compression, "none", ["none", "gzip"]),
     deliveryTimeoutMs: intInRange("delivery.timeout.ms", c.deliveryTimeoutMs, 120_000, 1, 2 ** 31 - 1),
     requestTimeoutMs: intInRange("request.timeout.ms", c.requestTimeoutMs, 30_000, 1, 2 ** 31 - 1),
-    maxInFlight: intInRange("max.in.flight.requests.per.connection", c.maxInFlight, 5, 1, idempotent ? 5 : 1000),
+    // Default 1: gRPC gives no ordering between concurrent calls, and with several batches of
+    // one partition in flight a broker-side reorder plus a retry was seen to resend an already
+    // written batch beyond the broker's dedup window (see README, known issues).
+    maxInFlight: intInRange("max.in.flight.requests.per.connection", c.maxInFlight, 1, 1, idempotent ? 5 : 1000),
     maxBlockMs: intInRange("max.block.ms", c.maxBlockMs, 60_000, 0, 2 ** 31 - 1),
   };
   if (s.deliveryTimeoutMs < s.lingerMs + s.requestTimeoutMs) {
@@ -122,6 +125,8 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   private readonly inFlight = new Map<string, number>();
   private readonly retrying = new Set<string>();
   private readonly nextSequence = new Map<string, number>();
+  /** Per partition: the sequence the broker expects next (all below it are acknowledged). */
+  private readonly ackedSequence = new Map<string, number>();
   private readonly encoded = new WeakMap<Batch<Handle>, { pid: number; bytes: Buffer }>();
   private readonly memoryWaiters: { size: number; wake: () => void }[] = [];
   private pid = { id: -1, epoch: -1 };
@@ -363,6 +368,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
         if (res.error !== undefined && res.error.code !== 0) throw errorFromCode(res.error.code, res.error.message, "InitProducerId");
         this.pid = { id: res.producerId, epoch: res.producerEpoch };
         this.nextSequence.clear();
+        this.ackedSequence.clear();
       })
       .catch((err: unknown) => {
         // Without a producer id nothing can be sent: fail what is queued rather than hold it.
@@ -437,6 +443,9 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
 
   private complete(b: Batch<Handle>, baseOffset: number): void {
     this.settleSlot(b);
+    if (this.s.idempotent && b.baseSequence >= 0) {
+      this.ackedSequence.set(tpKey(b.topic, b.partition), (b.baseSequence + b.records.length) % 2 ** 31);
+    }
     this.retrying.delete(tpKey(b.topic, b.partition));
     b.records.forEach((r, i) => {
       this.release(r.size);
@@ -456,12 +465,18 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   private onBatchError(b: Batch<Handle>, err: BrookError): void {
     this.settleSlot(b);
     const k = tpKey(b.topic, b.partition);
-    // An out-of-order answer while an earlier batch of ours is being retried is expected.
-    const outOfOrderBehindRetry = err.code === 45 && this.retrying.has(k);
+    // OUT_OF_ORDER_SEQUENCE while an earlier batch of ours is unacknowledged is expected:
+    // concurrent requests may reach the broker out of order (gRPC calls share no ordering),
+    // or the earlier one is being retried. Retry behind it; it is a real gap only when this
+    // batch is the next one the broker should get.
+    const acked = this.ackedSequence.get(k) ?? 0;
+    const outOfOrderBehindRetry =
+      err.code === 45 && b.baseSequence >= 0 && b.baseSequence > acked && (this.retrying.has(k) || (this.inFlight.get(k) ?? 0) > 0);
     const expired = Date.now() - b.createdMs > this.s.deliveryTimeoutMs;
     if ((isRetriable(err) || outOfOrderBehindRetry) && !expired) {
       b.attempts++;
-      b.retryAtMs = Date.now() + backoffDelay({ initialMs: 100, maxMs: 1_000 }, b.attempts - 1, this.random);
+      // Behind an earlier in-flight batch there is nothing to wait for but that batch.
+      b.retryAtMs = outOfOrderBehindRetry ? 0 : Date.now() + backoffDelay({ initialMs: 100, maxMs: 1_000 }, b.attempts - 1, this.random);
       this.retrying.add(k);
       this.acc.requeue(b);
       if (err.staleMetadata) void this.cluster.refresh([b.topic]).catch(() => undefined);
