@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Client, credentials } from "@grpc/grpc-js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Broker, Code } from "../../src/index.js";
@@ -146,6 +147,24 @@ describe("ISR replication between three brokers", () => {
     const r = (await pending).topics[0]!.partitions[0]!;
     expect(decodeRecords(r.records).map((x) => x.value.toString())).toEqual([acked[acked.length - 1]]);
     expect(Date.now() - started).toBeLessThan(15_000); // woke on the commit, not at max wait
+  });
+
+  it("malformed protobuf gets an error status and the broker keeps serving", async () => {
+    const raw = new Client(`127.0.0.1:${brokers.get(1)!.port}`, credentials.createInsecure());
+    const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x01]); // a length past the end
+    const err = await new Promise<Error | null>((resolve) =>
+      raw.makeUnaryRequest(
+        "/brook.v1.Broker/Produce",
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        garbage,
+        (e) => resolve(e),
+      ),
+    );
+    raw.close();
+    expect(err).not.toBeNull();
+    expect(await produceTo(1, 1)).toBe(1);
+    expect(await readAll(1)).toEqual(acked);
   });
 
   it("ListOffsets answers earliest, latest (the HW) and by timestamp", async () => {
