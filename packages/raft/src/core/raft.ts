@@ -17,6 +17,7 @@ import { EntryTooLargeError, NotLeaderError, ProposalDroppedError } from "./erro
 import { Progress, ProgressState } from "./progress.js";
 import { isQuorum, quorumIndex, VoteResult, voteResult } from "./quorum.js";
 import { RaftLog } from "./raft_log.js";
+import { isCount, typeName, validateMessage } from "./validate.js";
 import { contextKey, ReadOnly } from "./read_only.js";
 import {
   CompactedError,
@@ -50,27 +51,10 @@ const enum CampaignType {
   Transfer = 2,
 }
 
-const TYPE_NAMES = [
-  "Hup", "Beat", "Prop", "App", "AppResp", "Vote", "VoteResp", "PreVote", "PreVoteResp", "Heartbeat",
-  "HeartbeatResp", "Snap", "SnapStatus", "TimeoutNow", "ReadIndex", "ReadIndexResp", "TransferLeader", "Unreachable",
-];
-
-export function typeName(t: MessageType): string {
-  return TYPE_NAMES[t] ?? `type ${String(t)}`;
-}
-
-/** Message types that only ever come from this node's own RawNode, never off the wire. */
-function isLocal(t: MessageType): boolean {
-  return t === MessageType.Hup || t === MessageType.Beat || t === MessageType.Prop || t === MessageType.SnapStatus || t === MessageType.Unreachable;
-}
-
 function voteRespType(t: MessageType): MessageType {
   return t === MessageType.PreVote ? MessageType.PreVoteResp : MessageType.VoteResp;
 }
 
-function isCount(n: unknown): n is number {
-  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
-}
 
 type Outgoing = Partial<Message> & Pick<Message, "type" | "to">;
 
@@ -159,7 +143,7 @@ export class Raft {
 
   /** Handles a message. Never throws on bad input: it is logged and dropped. */
   step(m: Message): void {
-    const why = this.#validate(m);
+    const why = validateMessage(m, this.id, (id) => this.prs.has(id));
     if (why !== undefined) {
       this.#log.warn(`raft ${this.id}: dropped ${typeName(m.type)} from ${m.from}: ${why}`);
       return;
@@ -248,49 +232,7 @@ export class Raft {
 
   // --- validation ----------------------------------------------------------------------------
 
-  #isMember(id: NodeId): boolean {
-    return this.prs.has(id);
-  }
 
-  #validate(m: Message): string | undefined {
-    if (typeof m !== "object" || m === null) return "not a message";
-    if (!Number.isInteger(m.type) || TYPE_NAMES[m.type] === undefined) return `unknown message type ${String(m.type)}`;
-    for (const k of ["from", "to", "term", "index", "logTerm", "commit", "rejectHint"] as const) {
-      if (!isCount(m[k])) return `field ${k} is not a non-negative integer (${String(m[k])})`;
-    }
-    if (!Array.isArray(m.entries)) return "entries is not an array";
-    if (m.type === MessageType.Hup || m.type === MessageType.Beat || m.type === MessageType.Prop) {
-      return m.from === this.id ? undefined : "local message from another node";
-    }
-    if (m.to !== this.id) return `addressed to ${m.to}, not to us`;
-    if (!this.#isMember(m.from)) return `unknown node ${m.from}`;
-    if (isLocal(m.type)) return m.term === 0 ? undefined : "local message with a term";
-    if (m.from === this.id && m.type !== MessageType.TransferLeader && m.type !== MessageType.ReadIndex) return "message from ourselves";
-    if (m.term === 0 && m.type !== MessageType.ReadIndex && m.type !== MessageType.TransferLeader) return "term 0 on a wire message";
-    if (m.entries.length > 0) {
-      if (m.type !== MessageType.App) return "entries on a non-App message";
-      let prevTerm = m.logTerm;
-      for (let i = 0; i < m.entries.length; i++) {
-        const e = m.entries[i]!;
-        if (typeof e !== "object" || e === null || !(e.data instanceof Uint8Array)) return `entry ${i} is malformed`;
-        if (e.index !== m.index + 1 + i) return `entry ${i} has index ${e.index}, expected ${m.index + 1 + i}`;
-        if (!isCount(e.term) || e.term < prevTerm || e.term > m.term) return `entry ${e.index} has bogus term ${e.term}`;
-        if (e.type !== EntryType.Normal && e.type !== EntryType.Empty) return `entry ${e.index} has unknown type ${String(e.type)}`;
-        prevTerm = e.term;
-      }
-    }
-    if (m.type === MessageType.App && m.logTerm > m.term) return `logTerm ${m.logTerm} above message term ${m.term}`;
-    if ((m.type === MessageType.Vote || m.type === MessageType.PreVote) && m.logTerm > m.term) return `candidate log term ${m.logTerm} above its term ${m.term}`;
-    if (m.type === MessageType.Snap) {
-      const s = m.snapshot;
-      if (s === undefined || typeof s !== "object" || !(s.data instanceof Uint8Array)) return "Snap without a snapshot";
-      if (!isCount(s.meta.index) || !isCount(s.meta.term) || s.meta.term > m.term || s.meta.index === 0 || s.meta.term === 0) {
-        return `snapshot meta (index ${s.meta.index}, term ${s.meta.term}) is bogus`;
-      }
-    }
-    if ((m.type === MessageType.ReadIndex || m.type === MessageType.ReadIndexResp) && !(m.context instanceof Uint8Array)) return "ReadIndex without context";
-    return undefined;
-  }
 
   // --- sending ---------------------------------------------------------------------------------
 

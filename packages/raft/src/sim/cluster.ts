@@ -9,7 +9,8 @@
 // `livenessUnits` (liveness).
 import { NotLeaderError, ProposalDroppedError } from "../core/errors.js";
 import { RawNode } from "../core/raw_node.js";
-import { EntryType, StateRole, type HardState, type Logger, type Message, type NodeId, type Ready } from "../core/types.js";
+import type { MemoryStorage } from "../core/memory_storage.js";
+import { EntryType, MessageType, StateRole, type HardState, type Logger, type Message, type NodeId, type Ready } from "../core/types.js";
 import { SafetyChecker, SafetyViolation, entryKey } from "./checker.js";
 import { SimNetwork } from "./network.js";
 import { Prng } from "./prng.js";
@@ -333,7 +334,7 @@ export class SimCluster {
     if (lost) {
       // A transport notices a failed stream: tell the sender (if still up).
       if (from?.raw !== undefined) {
-        if (m.type === 11 /* Snap */) from.raw.reportSnapshot(m.to, false);
+        if (m.type === MessageType.Snap) from.raw.reportSnapshot(m.to, false);
         else if (this.#rng.chance(0.1)) from.raw.reportUnreachable(m.to);
       }
       return;
@@ -344,16 +345,16 @@ export class SimCluster {
       this.stats.garbage++;
       to.raw!.step(malformed(m, this.#rng, this.nodes.length));
     }
-    if (m.type === 11 /* Snap */ && from?.raw !== undefined) from.raw.reportSnapshot(m.to, true);
+    if (m.type === MessageType.Snap && from?.raw !== undefined) from.raw.reportSnapshot(m.to, true);
   }
 
   #checkDurableBeforeAck(m: Message, from: SimNode, to: SimNode): void {
     const st = to.raw!.status();
     if (m.reject || st.term !== m.term) return;
-    if (m.type === 4 /* AppResp */ && st.role === StateRole.Leader) {
+    if (m.type === MessageType.AppResp && st.role === StateRole.Leader) {
       if (m.index > st.lastIndex || m.index < to.raw!.firstIndex() - 1) return; // bogus, or compacted here
       this.checker.onAppendAck(from.id, to.id, m.term, m.index, to.raw!.termAt(m.index), from.disk.synced);
-    } else if (m.type === 6 /* VoteResp */ && st.role === StateRole.Candidate) {
+    } else if (m.type === MessageType.VoteResp && st.role === StateRole.Candidate) {
       this.checker.onVoteGranted(from.id, to.id, m.term, from.disk.synced);
     }
   }
@@ -396,8 +397,8 @@ export class SimCluster {
     }
     for (const m of rd.messages) {
       this.stats.messages++;
-      if (m.type === 11 /* Snap */) this.stats.snapshotsSent++;
-      if (!this.net.send(this.now, m) && m.type === 11 /* Snap */) raw.reportSnapshot(m.to, false);
+      if (m.type === MessageType.Snap) this.stats.snapshotsSent++;
+      if (!this.net.send(this.now, m) && m.type === MessageType.Snap) raw.reportSnapshot(m.to, false);
     }
     if (rd.snapshot !== undefined) {
       const meta = rd.snapshot.meta;
@@ -440,7 +441,7 @@ export class SimCluster {
     }
   }
 
-  *#storages(): Generator<[NodeId, import("../core/memory_storage.js").MemoryStorage]> {
+  *#storages(): Generator<[NodeId, MemoryStorage]> {
     for (const n of this.nodes) if (n.raw !== undefined) yield [n.id, n.disk.current];
   }
 
@@ -497,15 +498,15 @@ function malformed(m: Message, rng: Prng, nodes: number): Message {
     case 1: bad.term = rng.pick([-1, Number.NaN, 1.5, Number.POSITIVE_INFINITY]); break;
     case 2: bad.index = rng.pick([-3, 0.5, Number.NaN]); break;
     case 3: bad.commit = rng.pick([-1, Number.NaN]); break;
-    case 4: bad.type = 42 as Message["type"]; break;
+    case 4: bad.type = 42 as MessageType; break;
     case 5: bad.to = m.to === 1 ? 2 : 1; break;
-    case 6: bad.type = 0 /* Hup */ as Message["type"]; break;
+    case 6: bad.type = MessageType.Hup; break;
     case 7:
-      bad.type = 3 /* App */ as Message["type"];
-      bad.entries = [{ index: m.index + 2, term: m.term, type: 0 as Message["entries"][number]["type"], data: new Uint8Array(1) }];
+      bad.type = MessageType.App;
+      bad.entries = [{ index: m.index + 2, term: m.term, type: EntryType.Normal, data: new Uint8Array(1) }];
       break;
     default:
-      bad.type = 11 /* Snap */ as Message["type"];
+      bad.type = MessageType.Snap;
       delete bad.snapshot;
   }
   return bad;

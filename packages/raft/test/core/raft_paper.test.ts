@@ -366,6 +366,7 @@ describe("bad input is logged and dropped, never thrown", () => {
     ["non-contiguous entries", msg({ type: MessageType.App, from: 2, to: 1, term: 1, entries: [{ index: 3, term: 1, type: EntryType.Normal, data: data("x") }] })],
     ["entry term above message term", msg({ type: MessageType.App, from: 2, to: 1, term: 1, entries: [{ index: 1, term: 7, type: EntryType.Normal, data: data("x") }] })],
     ["Snap without snapshot", msg({ type: MessageType.Snap, from: 2, to: 1, term: 1 })],
+    ["Snap with a snapshot but no metadata", { ...msg({ type: MessageType.Snap, from: 2, to: 1, term: 1 }), snapshot: { data: new Uint8Array() } } as unknown as Message],
     ["local type from the wire", msg({ type: MessageType.Hup, from: 2, to: 1, term: 0 })],
     ["misaddressed", msg({ type: MessageType.Heartbeat, from: 2, to: 3, term: 1 })],
     ["unknown type", msg({ type: 99 as MessageType, from: 2, to: 1, term: 1 })],
