@@ -14,7 +14,8 @@ describe("request metrics", () => {
     metrics.onRequest("Broker/Produce", 30, "UNAVAILABLE");
     metrics.onRequest("Replica/ReplicaFetch", undefined, "CANCELLED");
     metrics.setRaftProbe(() => ({ term: 4, commitIndex: 99, leaderId: 2, active: false }));
-    metrics.setPartitionProbe(() => ({ underReplicated: 1, offline: 0 }));
+    metrics.setUnderReplicatedProbe(() => 1);
+    metrics.setOfflinePartitionsProbe(() => 0);
     const text = await metrics.registry.metrics();
     expect(text).toContain('brook_requests_total{api="Broker/Produce",status="OK",node_id="7"} 1');
     expect(text).toContain('brook_requests_total{api="Broker/Produce",status="UNAVAILABLE",node_id="7"} 1');
@@ -26,5 +27,6 @@ describe("request metrics", () => {
     expect(text).toContain('brook_raft_leader_id{node_id="7"} 2');
     expect(text).toContain('brook_controller_active{node_id="7"} 0');
     expect(text).toContain('brook_under_replicated_partitions{node_id="7"} 1');
+    expect(text).toContain('brook_offline_partitions{node_id="7"} 0');
   });
 });

@@ -16,7 +16,10 @@ export interface NodeMetrics {
   onIsrShrink(topic: string, partition: number): void;
   onIsrExpand(topic: string, partition: number): void;
   /** Pull gauges: called at scrape time; return the current figures. */
-  setPartitionProbe(probe: () => { underReplicated: number; offline: number }): void;
+  /** Partitions led by this broker with an ISR smaller than their replica set. */
+  setUnderReplicatedProbe(probe: () => number): void;
+  /** Partitions without a leader in the metadata image. */
+  setOfflinePartitionsProbe(probe: () => number): void;
   setRaftProbe(probe: () => { term: number; commitIndex: number; leaderId: number; active: boolean }): void;
   setGroupProbe(probe: () => { groups: number; lags: readonly { group: string; topic: string; partition: number; lag: number }[] }): void;
 }
@@ -31,7 +34,8 @@ export class PrometheusNodeMetrics implements NodeMetrics {
   readonly #fetched: Counter<"topic">;
   readonly #isrShrinks: Counter;
   readonly #isrExpands: Counter;
-  #partitionProbe?: () => { underReplicated: number; offline: number };
+  #underReplicatedProbe?: () => number;
+  #offlineProbe?: () => number;
   #raftProbe?: () => { term: number; commitIndex: number; leaderId: number; active: boolean };
   #groupProbe?: () => { groups: number; lags: readonly { group: string; topic: string; partition: number; lag: number }[] };
 
@@ -61,8 +65,8 @@ export class PrometheusNodeMetrics implements NodeMetrics {
       help: "Partitions led here whose ISR is smaller than their replica set.",
       registers,
       collect() {
-        const probe = self.#partitionProbe?.();
-        if (probe) this.set(probe.underReplicated);
+        const value = self.#underReplicatedProbe?.();
+        if (value !== undefined) this.set(value);
       },
     });
     new Gauge({
@@ -70,8 +74,8 @@ export class PrometheusNodeMetrics implements NodeMetrics {
       help: "Partitions without a leader (as seen in this node's metadata).",
       registers,
       collect() {
-        const probe = self.#partitionProbe?.();
-        if (probe) this.set(probe.offline);
+        const value = self.#offlineProbe?.();
+        if (value !== undefined) this.set(value);
       },
     });
     const raftGauge = (name: string, help: string, pick: (p: { term: number; commitIndex: number; leaderId: number; active: boolean }) => number): void => {
@@ -134,8 +138,11 @@ export class PrometheusNodeMetrics implements NodeMetrics {
   onIsrExpand(): void {
     this.#isrExpands.inc();
   }
-  setPartitionProbe(probe: () => { underReplicated: number; offline: number }): void {
-    this.#partitionProbe = probe;
+  setUnderReplicatedProbe(probe: () => number): void {
+    this.#underReplicatedProbe = probe;
+  }
+  setOfflinePartitionsProbe(probe: () => number): void {
+    this.#offlineProbe = probe;
   }
   setRaftProbe(probe: () => { term: number; commitIndex: number; leaderId: number; active: boolean }): void {
     this.#raftProbe = probe;

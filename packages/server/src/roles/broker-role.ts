@@ -66,7 +66,7 @@ export function brokerRole(ctx: RoleContext): NodeRole {
         logger: ctx.logger,
         server,
       });
-      ctx.metrics.setPartitionProbe(() => ({ underReplicated: broker?.status().underReplicatedPartitions ?? 0, offline: 0 }));
+      ctx.metrics.setUnderReplicatedProbe(() => broker?.status().underReplicatedPartitions ?? 0);
       if (stopping) await broker.shutdown({ controlled: false });
     },
     async shutdown(options) {

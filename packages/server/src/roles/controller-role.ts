@@ -58,6 +58,11 @@ export function controllerRole(ctx: RoleContext): NodeRole {
       const port = await bindPatiently();
       logger.info(`controller listening on ${listener.host}:${port}`);
       const controller = qc;
+      ctx.metrics.setOfflinePartitionsProbe(() => {
+        let offline = 0;
+        for (const topic of controller.image.topics.byId.values()) for (const p of topic.partitions.values()) if (p.leader === -1) offline++;
+        return offline;
+      });
       ctx.metrics.setRaftProbe(() => ({ term: controller.raft.term, commitIndex: controller.raft.commitIndex, leaderId: controller.raft.leaderId === 0 ? -1 : controller.raft.leaderId, active: controller.isActive }));
       if (stopping) await qc.close();
     },
