@@ -4,6 +4,7 @@
 // Listeners hear every applied batch and every restore, in log order.
 import type { Entry, Snapshot, StateMachine } from "@brook/raft";
 import type { MetadataRecord } from "@brook/protocol/gen/brook/v1/metadata";
+import { MetadataReplayError } from "../errors.js";
 import { MetadataDelta } from "../image/delta.js";
 import { EMPTY_IMAGE, type MetadataImage } from "../image/image.js";
 import { decodeBatch, decodeSnapshot, encodeSnapshot } from "../image/records.js";
@@ -23,8 +24,11 @@ export class MetadataStateMachine implements StateMachine {
   #tailBase = 0;
   readonly #maxTail: number;
   readonly #listeners = new Set<(e: MetadataEvent) => void>();
+  readonly #rejected = new Map<number, string>();
+  readonly #onRejected: (offset: number, err: MetadataReplayError) => void;
 
-  constructor(maxTailBatches = 20_000) {
+  constructor(onRejected: (offset: number, err: MetadataReplayError) => void = () => undefined, maxTailBatches = 20_000) {
+    this.#onRejected = onRejected;
     this.#maxTail = maxTailBatches;
   }
 
@@ -34,23 +38,35 @@ export class MetadataStateMachine implements StateMachine {
 
   apply(entries: readonly Entry[]): void {
     const batches: CommittedBatch[] = [];
-    const delta = new MetadataDelta(this.#image);
-    let last: Entry | undefined;
     for (const e of entries) {
       if (e.data.length === 0) continue;
-      const records = decodeBatch(e.data);
-      for (const r of records) delta.replay(r);
-      batches.push({ offset: e.index, epoch: e.term, records });
-      last = e;
+      // One delta per entry: an entry that cannot be applied is skipped whole, the same way
+      // on every node (same image, same entry), instead of stopping the quorum.
+      try {
+        const records = decodeBatch(e.data);
+        const delta = new MetadataDelta(this.#image);
+        for (const r of records) delta.replay(r);
+        this.#image = delta.apply(e.index, e.term);
+        batches.push({ offset: e.index, epoch: e.term, records });
+      } catch (err) {
+        if (!(err instanceof MetadataReplayError)) throw err;
+        this.#rejected.set(e.index, err.message);
+        if (this.#rejected.size > 1000) this.#rejected.delete(this.#rejected.keys().next().value as number);
+        this.#onRejected(e.index, err);
+      }
     }
-    if (last === undefined) return;
-    this.#image = delta.apply(last.index, last.term);
+    if (batches.length === 0) return;
     this.#tail.push(...batches);
     if (this.#tail.length > this.#maxTail) {
       const dropped = this.#tail.splice(0, this.#tail.length - this.#maxTail);
       this.#tailBase = dropped[dropped.length - 1]?.offset ?? this.#tailBase;
     }
     this.#emit({ kind: "batches", batches });
+  }
+
+  /** Why the entry at `offset` was skipped, if it was (recent entries only). */
+  rejection(offset: number): string | undefined {
+    return this.#rejected.get(offset);
   }
 
   snapshot(): Uint8Array {

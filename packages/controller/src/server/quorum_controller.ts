@@ -62,6 +62,8 @@ export class QuorumController {
   /** Committed image plus records proposed by this controller and not yet applied. */
   #pending: MetadataImage;
   #inflight = 0;
+  /** Bumped on each activation: callbacks of older proposals leave the pending image alone. */
+  #generation = 0;
   #lastProposal: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -82,7 +84,7 @@ export class QuorumController {
   }
 
   static async open(opts: QuorumControllerOptions): Promise<QuorumController> {
-    const sm = new MetadataStateMachine();
+    const sm = new MetadataStateMachine((offset, err) => opts.logger.error({ offset, err: err.message }, "metadata entry skipped: it contradicts the image"));
     const clock = opts.clock ?? { now: () => Date.now() };
     const logic = new ControllerLogic({ ...DEFAULT_LOGIC_CONFIG, ...opts.logic }, clock, () => randomBytes(16));
     const raft = await RaftNode.open({
@@ -191,33 +193,28 @@ export class QuorumController {
 
   #propose(records: readonly MetadataRecord[]): Promise<number> {
     this.#pending = applyRecords(this.#pending, records, this.#pending.offset, this.#pending.epoch);
+    const gen = this.#generation;
     this.#inflight++;
-    const timeoutMs = this.#opts.requestTimeoutMs ?? 15_000;
-    let timer: NodeJS.Timeout | undefined;
-    const p = Promise.race([
-      this.#raft.propose(encodeBatch(records)),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ControllerError("REQUEST_TIMED_OUT", `metadata change not committed within ${timeoutMs} ms (no quorum?); retry`)), timeoutMs);
-        timer.unref();
-      }),
-    ]).then(
+    // Pending-image bookkeeping follows Raft's own outcome, never our timeout: an entry that
+    // timed out may still commit, so the image we generate from must keep it.
+    const settled = this.#raft.propose(encodeBatch(records)).then(
       ({ index }) => {
-        clearTimeout(timer);
-        if (--this.#inflight === 0) this.#pending = this.#sm.image;
+        if (gen === this.#generation && --this.#inflight === 0) this.#pending = this.#sm.image;
+        const why = this.#sm.rejection(index);
+        if (why !== undefined) throw new ControllerError("UNKNOWN_SERVER_ERROR", `the metadata change could not be applied and was skipped: ${why}`);
         return index;
       },
       (err: unknown) => {
-        clearTimeout(timer);
-        this.#inflight--;
-        // What we proposed may never commit: regenerate from the committed image.
-        this.#pending = this.#sm.image;
-        if (err instanceof NotLeaderError) {
-          this.#active = false;
-          throw new NotControllerError(err.leaderId === 0 ? -1 : err.leaderId, err.leaderAddress ?? "");
+        if (gen === this.#generation) {
+          this.#inflight--;
+          if (err instanceof NotLeaderError || err instanceof ProposalDroppedError) {
+            // Leadership is gone; nothing more is generated until a re-activation rebases.
+            this.#active = false;
+            this.#pending = this.#sm.image;
+          }
         }
+        if (err instanceof NotLeaderError) throw new NotControllerError(err.leaderId === 0 ? -1 : err.leaderId, err.leaderAddress ?? "");
         if (err instanceof ProposalDroppedError) {
-          // A new leader replaced the entry: it was not committed, and we are no longer active.
-          this.#active = false;
           const h = this.leaderHint();
           throw new NotControllerError(h.id === this.#opts.id ? -1 : h.id, h.id === this.#opts.id ? "" : h.address);
         }
@@ -227,8 +224,16 @@ export class QuorumController {
         throw err;
       },
     );
-    this.#lastProposal = p.catch(() => undefined);
-    return p;
+    this.#lastProposal = settled.catch(() => undefined);
+    const timeoutMs = this.#opts.requestTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      settled,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ControllerError("REQUEST_TIMED_OUT", `metadata change not committed within ${timeoutMs} ms (no quorum?); its outcome is unknown, check and retry`)), timeoutMs);
+        timer.unref();
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   #leaderChanged(leaderId: NodeId): void {
@@ -254,6 +259,7 @@ export class QuorumController {
         const first = this.#logic.activationRecords(this.#sm.image, () => randomUUID());
         if (first.length > 1) await this.#bounded(this.#raft.propose(encodeBatch(first.slice(0, -1))));
         if (!this.#raft.isLeader || this.#raft.term !== term) return;
+        this.#generation++;
         this.#pending = this.#sm.image;
         this.#inflight = 0;
         this.#logic.becameActive(this.#sm.image);
