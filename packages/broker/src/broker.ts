@@ -44,7 +44,11 @@ export interface BrokerOptions {
 
 /** What Broker.start builds from the options; injectable for tests and the combined node. */
 export interface BrokerParts {
-  readonly logs: LogStore & { close(): Promise<void> };
+  readonly logs: LogStore & {
+    close(): Promise<void>;
+    /** Lets the broker react to a disk failure (see BrokerOptions.onFatal). */
+    onOffline?(handler: (topic: string, partition: number, err: unknown) => void): void;
+  };
   readonly channel: ControllerChannel;
 }
 
@@ -81,23 +85,10 @@ export class Broker {
   static async start(options: BrokerOptions): Promise<Broker> {
     const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, ...options.config };
     const logger = options.logger.child({ role: "broker", node: options.nodeId });
-    const holderForFailure: { broker?: Broker } = {};
-    let failed = false;
     const logs = await openLogStore(options.dataDir, {
       logger,
       flushMode: config.flushMode,
       defaults: { maxMessageBytes: config.messageMaxBytes },
-      onOffline: (topic, partition, err) => {
-        // One data directory per broker: a failed partition log means a failed disk.
-        if (failed) return;
-        failed = true;
-        logger.error({ topic, partition }, "data directory failed; moving leadership away and stopping the broker");
-        const b = holderForFailure.broker;
-        void (b === undefined ? Promise.resolve() : b.shutdown({ controlled: true })).then(
-          () => options.onFatal?.(err),
-          () => options.onFatal?.(err),
-        );
-      },
     });
     const holder: { broker?: Broker } = {};
     const channel = new ControllerLink(
@@ -108,7 +99,6 @@ export class Broker {
     try {
       const broker = await Broker.startWith(options, { logs, channel }, (b) => {
         holder.broker = b;
-        holderForFailure.broker = b;
         // Every broker coordinates the groups whose __consumer_offsets partition it leads.
         const groups = installGroupCoordinator(b, { onError: (err, what) => logger.warn({ err, what }, "group coordinator error") });
         b.stopHooks.push(groups.stop);
@@ -184,6 +174,15 @@ export class Broker {
     });
     const broker = new Broker(options.nodeId, port, config, replicas, lifecycle, parts, server, ownsServer, logger);
     holder.broker = broker;
+    let failed = false;
+    parts.logs.onOffline?.((topic, partition, err) => {
+      // One data directory per broker: a failed partition log means a failed disk.
+      if (failed) return;
+      failed = true;
+      logger.error({ topic, partition }, "data directory failed; moving leadership away and stopping the broker");
+      const fatal = () => options.onFatal?.(err);
+      broker.shutdown({ controlled: true }).then(fatal, fatal);
+    });
     onCreated?.(broker);
     broker.subscription = parts.channel.followMetadata((view) => {
       void replicas.applyMetadata(view).then(() => {

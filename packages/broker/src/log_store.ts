@@ -11,6 +11,7 @@ import {
   systemClock,
   type FlushMode,
   type LogConfig,
+  type LogIo,
   type PartitionLog,
 } from "./log/index.js";
 import type { PartitionView } from "./metadata/view.js";
@@ -32,18 +33,24 @@ const LOG_KEYS = new Set([
 
 export interface OpenLogStoreOptions {
   readonly logger: Logger;
-  /** A partition's log went offline after a disk failure (full, read-only, I/O error). */
-  readonly onOffline?: (topic: string, partition: number, err: unknown) => void;
+  /** File seam for tests that inject disk faults into real files; defaults to real I/O. */
+  readonly io?: LogIo;
   readonly flushMode?: FlushMode;
   readonly defaults?: Partial<LogConfig>;
 }
 
-export type ClosableLogStore = LogStore & { close(): Promise<void>; readonly manager: LogManager };
+export type ClosableLogStore = LogStore & {
+  close(): Promise<void>;
+  readonly manager: LogManager;
+  /** Registers the handler for a partition log going offline after a disk failure. */
+  onOffline(handler: (topic: string, partition: number, err: unknown) => void): void;
+};
 
 /** Partition directories live under `<dataDir>/logs`, apart from anything else a node keeps. */
 export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): Promise<ClosableLogStore> {
   const defaults: LogConfig = { ...DEFAULT_LOG_CONFIG, ...opts.defaults, ...(opts.flushMode ? { flushMode: opts.flushMode } : {}) };
   const logger = opts.logger.child({ part: "log" });
+  let offlineHandler: ((topic: string, partition: number, err: unknown) => void) | undefined;
   const manager = await LogManager.open(join(dataDir, "logs"), defaults, {
     clock: systemClock,
     logger: {
@@ -53,8 +60,9 @@ export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): 
     },
     onOffline: (topic, partition, err) => {
       logger.error({ topic, partition, err }, "partition log went offline");
-      opts.onOffline?.(topic, partition, err);
+      offlineHandler?.(topic, partition, err);
     },
+    ...(opts.io !== undefined ? { io: opts.io } : {}),
   });
   manager.start();
   const configFor = (topic: string, configs: ReadonlyMap<string, string>): LogConfig => {
@@ -79,6 +87,9 @@ export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): 
       return adapt(log, manager);
     },
     remove: (topic, partition) => manager.remove(topic, partition),
+    onOffline: (handler) => {
+      offlineHandler = handler;
+    },
     close: () => manager.close(),
   };
 }
