@@ -12,6 +12,7 @@ import { NotControllerError, type QuorumController } from "./quorum_controller.j
 import type { CommittedBatch } from "./metadata_state_machine.js";
 
 const NO_HINT: ControllerHint = { id: -1, address: "" };
+const MAX_BUFFERED_MESSAGES = 100_000; // object-mode stream: counts messages; the tail is 20,000
 
 export function failure(err: unknown, log: Logger): { error: ApiError; controller: ControllerHint } {
   if (err instanceof NotControllerError) return { error: { code: Codes.NOT_CONTROLLER, message: err.message }, controller: { id: err.leaderId, address: err.leaderAddress } };
@@ -110,19 +111,29 @@ function serveFetchMetadata(qc: QuorumController, call: grpc.ServerWritableStrea
   }
   const sm = qc.stateMachine;
   let position = from - 1;
+  let stopped = false;
+  let stop: () => void = () => undefined;
+  const end = () => stop();
   const send = (m: FetchMetadataResponse, offset: number) => {
-    if (offset <= position) return;
+    if (stopped || offset <= position) return;
     position = offset;
     call.write(m);
+    // A reader that does not keep up is cut off rather than buffered without bound; it
+    // reconnects from its own offset (and gets a snapshot if that is gone).
+    if (call.writableLength > MAX_BUFFERED_MESSAGES) {
+      stopped = true;
+      log.warn({ brokerId: call.request.brokerId, buffered: call.writableLength }, "FetchMetadata reader too slow; ending its stream");
+      call.end();
+      end();
+    }
   };
   const initial = sm.batchesFrom(Math.max(from, 1));
   if (initial === undefined) send(snapshotMessage(sm.image), sm.image.offset);
   else for (const b of initial) send(batchMessage(b, sm.image.offset), b.offset);
-  const stop = sm.listen((e) => {
+  stop = sm.listen((e) => {
     if (e.kind === "restored") send(snapshotMessage(e.image), e.image.offset);
     else for (const b of e.batches) send(batchMessage(b, sm.image.offset), b.offset);
   });
-  const end = () => stop();
   call.on("cancelled", end);
   call.on("close", end);
   call.on("error", (err) => {
