@@ -8,6 +8,7 @@ import {
   type ProduceResponse,
   type InitProducerIdResponse,
   type CreateTopicsResponse,
+  type DescribeClusterResponse,
 } from "@brook/protocol/gen/brook/v1/broker";
 
 export class TestClient {
@@ -56,6 +57,10 @@ export class TestClient {
       timeoutMs: 15_000,
       validateOnly: false,
     });
+  }
+
+  describeCluster(): Promise<DescribeClusterResponse> {
+    return this.call(this.c.describeCluster, {});
   }
 
   close(): void {

@@ -152,6 +152,17 @@ export class LocalCluster {
     });
   }
 
+  /** SIGKILLs a controller voter (product quorum only). */
+  killController(id: number): Promise<void> {
+    const proc = this.controllers.get(id);
+    this.controllers.delete(id);
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      proc.on("exit", () => resolve());
+      proc.kill("SIGKILL");
+    });
+  }
+
   kill(id: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     const n = this.nodes.get(id);
     if (n === undefined) return Promise.resolve();

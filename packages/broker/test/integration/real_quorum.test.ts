@@ -111,4 +111,21 @@ describe("with the real controller quorum: acks=all across repeated leader SIGKI
     }
     console.log(`real quorum: ${KILLS} kills, ${acked.length} acknowledged, ${got.length} in log`);
   }, 600_000);
+
+  it("admin calls and heartbeats follow a new active controller after the active one is SIGKILLed", async () => {
+    const before = await cluster.nodes.get(1)!.client.describeCluster();
+    const active = before.controllerId;
+    expect([1, 2, 3]).toContain(active);
+    await cluster.killController(active);
+    const created = await cluster.nodes.get(2)!.client.createTopic("after-failover", 2, 3, {});
+    expect(created.topics[0]!.error?.code ?? 0).toBe(0);
+    const after = await cluster.nodes.get(3)!.client.describeCluster();
+    expect(after.controllerId).not.toBe(active);
+    await cluster.until("new topic led and writable", async () => {
+      const s = await cluster.partitionState("after-failover", 1);
+      if (s === undefined || s.leader < 0 || !cluster.nodes.has(s.leader)) return false;
+      const r = await cluster.nodes.get(s.leader)!.client.produce("after-failover", 1, encodeBatch([Buffer.from("x")]), -1, 5_000);
+      return r.topics[0]!.partitions[0]!.errorCode === Code.NONE;
+    });
+  }, 120_000);
 });
