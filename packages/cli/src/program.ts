@@ -251,28 +251,34 @@ export function buildProgram(deps: CliDeps): Command {
     .option("-n, --num-records <n>", "records to send", positiveInt, 100_000)
     .option("-s, --record-size <bytes>", "value size", positiveInt, 1024)
     .option("--batch <n>", "records per send call", positiveInt, 100)
+    .option("--in-flight <n>", "send calls outstanding at once (the SDK batches them further)", positiveInt, 16)
     .addOption(new Option("--acks <acks>", "acknowledgement level").choices(["all", "1", "0"]).default("all"))
     .option("--json", "print the final figures as JSON")
-    .action(async (topic: string, o: { numRecords: number; recordSize: number; batch: number; acks: string; json?: boolean }) => {
+    .action(async (topic: string, o: { numRecords: number; recordSize: number; batch: number; inFlight: number; acks: string; json?: boolean }) => {
       const value = "x".repeat(o.recordSize);
       const acks = o.acks === "all" ? -1 : (Number(o.acks) as 0 | 1);
       const stats = new PerfStats(deps.monotonicMs());
       const progress = makeProgress(deps, o.numRecords, stats);
       await withClient(async (c) => {
-        for (let sent = 0; sent < o.numRecords; ) {
-          const n = Math.min(o.batch, o.numRecords - sent);
-          const batch = Array.from({ length: n }, () => ({ value }));
-          const t0 = deps.monotonicMs();
-          try {
-            await c.produce(topic, batch, acks);
-            const latency = deps.monotonicMs() - t0;
-            for (let i = 0; i < n; i++) stats.record(o.recordSize, latency);
-          } catch {
-            for (let i = 0; i < n; i++) stats.error();
+        let next = 0;
+        // Each worker keeps one send call outstanding; latency is measured per call.
+        const worker = async (): Promise<void> => {
+          while (next < o.numRecords) {
+            const n = Math.min(o.batch, o.numRecords - next);
+            next += n;
+            const batch = Array.from({ length: n }, () => ({ value }));
+            const t0 = deps.monotonicMs();
+            try {
+              await c.produce(topic, batch, acks);
+              const latency = deps.monotonicMs() - t0;
+              for (let i = 0; i < n; i++) stats.record(o.recordSize, latency);
+            } catch {
+              for (let i = 0; i < n; i++) stats.error();
+            }
+            progress.tick();
           }
-          sent += n;
-          progress.tick();
-        }
+        };
+        await Promise.all(Array.from({ length: o.inFlight }, worker));
       });
       progress.done();
       printSummary(deps, stats, o.json === true);
