@@ -2,6 +2,7 @@
 // LogStore contract the replication layer uses. Topic configs arrive with Kafka's names; only
 // the log's own keys are passed down, and an invalid value falls back to the broker default
 // (with a warning) rather than making the partition unservable.
+import { mkdir, open as openFile, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import {
@@ -46,7 +47,34 @@ export type ClosableLogStore = LogStore & {
   onOffline(handler: (topic: string, partition: number, err: unknown) => void): void;
 };
 
-/** Partition directories live under `<dataDir>/logs`, apart from anything else a node keeps. */
+/**
+ * Writes `text` to `path` atomically and durably (tmp file, fsync, rename, fsync of the dir),
+ * so a crash leaves either the old content or the new.
+ */
+async function writeAtomic(path: string, dir: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await openFile(tmp, "w");
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  const d = await openFile(dir, "r");
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+/**
+ * Partition directories live under `<dataDir>/logs`, apart from anything else a node keeps.
+ * `<dataDir>/partition-ids/<topic>-<partition>` records the topic id a log belongs to
+ * (Kafka's partition.metadata, KIP-516): a topic deleted and re-created under the same name
+ * while this broker was down must not be served from the old topic's log.
+ */
 export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): Promise<ClosableLogStore> {
   const defaults: LogConfig = { ...DEFAULT_LOG_CONFIG, ...opts.defaults, ...(opts.flushMode ? { flushMode: opts.flushMode } : {}) };
   const logger = opts.logger.child({ part: "log" });
@@ -65,6 +93,9 @@ export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): 
     ...(opts.io !== undefined ? { io: opts.io } : {}),
   });
   manager.start();
+  const idsDir = join(dataDir, "partition-ids");
+  await mkdir(idsDir, { recursive: true });
+  const idFile = (topic: string, partition: number) => join(idsDir, `${topic}-${partition}`);
   const configFor = (topic: string, configs: ReadonlyMap<string, string>): LogConfig => {
     let config = defaults;
     for (const [k, raw] of configs) {
@@ -83,10 +114,21 @@ export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): 
   return {
     manager,
     async open(view: PartitionView, configs: ReadonlyMap<string, string>): Promise<ReplicaLog> {
+      const file = idFile(view.topic, view.partition);
+      const stored = (await readFile(file, "utf8").catch(() => null))?.trim() ?? null;
+      if (stored !== null && view.topicId !== "" && stored !== view.topicId) {
+        logger.warn({ topic: view.topic, partition: view.partition, stored, current: view.topicId }, "log belongs to an earlier topic of the same name; deleting it");
+        await manager.remove(view.topic, view.partition);
+      }
       const log = await manager.getOrCreate(view.topic, view.partition, configFor(view.topic, configs));
+      // Recorded before the log is handed out, so nothing is appended under an unrecorded id.
+      if (stored !== view.topicId && view.topicId !== "") await writeAtomic(file, idsDir, view.topicId);
       return adapt(log, manager);
     },
-    remove: (topic, partition) => manager.remove(topic, partition),
+    async remove(topic, partition) {
+      await manager.remove(topic, partition);
+      await rm(idFile(topic, partition), { force: true });
+    },
     onOffline: (handler) => {
       offlineHandler = handler;
     },
