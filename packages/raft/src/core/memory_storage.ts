@@ -86,7 +86,9 @@ export class MemoryStorage implements RaftStorage {
     if (offset > this.#ents.length) {
       throw new Error(`missing log entry [last: ${this.lastIndex()}, append at: ${ents[0]!.index}]`);
     }
-    this.#ents = this.#ents.slice(0, offset).concat(ents);
+    // In place: a copy per append would make a long log quadratic.
+    if (offset < this.#ents.length) this.#ents.length = offset;
+    for (const e of ents) this.#ents.push(e);
   }
 
   /** Replaces the whole log with a received snapshot. */

@@ -54,6 +54,8 @@ export class RaftLog {
 
   /** Term of entry i, or 0 when i is compacted or not yet in the log. */
   termOrZero(i: number): number {
+    // Bounds first: constructing an Error (and its stack) per probe is the hot path's main cost.
+    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return 0;
     try {
       return this.term(i);
     } catch (e) {
