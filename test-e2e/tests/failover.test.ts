@@ -1,8 +1,8 @@
 // Failover under load: a producer keeps sending (acks=all) while nodes are SIGKILLed,
-// paused and cut off the network; afterwards every partition is read from the start and
+// paused, cut off the network and restarted one by one; afterwards every partition is read from the start and
 // the history checker must find no acknowledged record lost, duplicated or reordered.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { disconnect, eventually, httpGet, kill, pause, reconnect, restart, startCluster, unpause, type Cluster, type ClusterNode } from "../src/cluster.js";
+import { disconnect, eventually, httpGet, kill, pause, reconnect, restart, startCluster, terminate, unpause, type Cluster, type ClusterNode } from "../src/cluster.js";
 import { checkHistory, readPastAcked, type AckedRecord } from "../src/history.js";
 import { connect, type E2eClient } from "../src/sdk.js";
 
@@ -45,7 +45,7 @@ describe("failover keeps every acknowledged record", () => {
     await producing;
   }
 
-  it("SIGKILL of a node, pause of another, disconnect of a third", async () => {
+  it("SIGKILL of a node, pause of another, disconnect of a third, then a rolling restart", async () => {
     const topic = "failover";
     await sdk.createTopic(topic, 3, 3);
     const history: AckedRecord[] = [];
@@ -70,10 +70,19 @@ describe("failover keeps every acknowledged record", () => {
       await eventually(() => ready(n3), "node 3 ready after reconnect", 120_000);
     }, history);
 
+    // Rolling restart: each node in turn gets SIGTERM (controlled shutdown) and comes back.
+    await produceThrough(topic, async () => {
+      for (const node of [n1, n2, n3]) {
+        expect(await terminate(node)).toBe(0);
+        await restart(node);
+        await eventually(() => ready(node), `node ${node.id} ready after a rolling restart`, 120_000);
+      }
+    }, history);
+
     expect(history.length).toBeGreaterThan(0);
     const read = await sdk.consumeFromStart(topic, "failover-check", (r) => readPastAcked(history, r), 120_000);
     read.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
     expect(checkHistory(history, read)).toEqual([]);
-    console.log(`failover: ${history.length} records acknowledged across SIGKILL, pause and disconnect; ${read.length} read back`);
+    console.log(`failover: ${history.length} records acknowledged across SIGKILL, pause, disconnect and a rolling restart; ${read.length} read back`);
   });
 });
