@@ -22,7 +22,7 @@ const brook = (args: string[], input?: string) => {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "brook-cli-quickstart-"));
-  launcher = spawn(process.execPath, [join(ROOT, "scripts", "cluster.mjs")], { cwd: ROOT, env: { ...process.env, BROOK_CLUSTER_DIR: dir, BROOK_CLUSTER_BASE_PORT: "4740" }, stdio: ["ignore", "pipe", "pipe"] });
+  launcher = spawn(process.execPath, [join(ROOT, "scripts", "cluster.mjs")], { cwd: ROOT, env: { ...process.env, BROOK_CLUSTER_DIR: dir, BROOK_CLUSTER_BASE_PORT: "4740", BROOK_CLUSTER_READY_TIMEOUT_MS: "100000" }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   launcher.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   launcher.stderr!.on("data", (c: Buffer) => (out += c.toString()));
