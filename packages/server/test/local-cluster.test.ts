@@ -20,7 +20,7 @@ describe("scripts/cluster.mjs", () => {
     dir = await mkdtemp(join(tmpdir(), "brook-local-cluster-"));
     const child = spawn(process.execPath, [join(ROOT, "scripts", "cluster.mjs")], {
       cwd: ROOT,
-      env: { ...process.env, BROOK_CLUSTER_DIR: dir, BROOK_CLUSTER_BASE_PORT: "4710", BROOK_CLUSTER_READY_TIMEOUT_MS: "90000" },
+      env: { ...process.env, BROOK_CLUSTER_DIR: dir, BROOK_CLUSTER_BASE_PORT: "4710", BROOK_CLUSTER_READY_TIMEOUT_MS: "45000" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
