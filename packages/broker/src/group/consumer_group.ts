@@ -34,8 +34,10 @@ export interface GroupConfig {
   readonly maxMembers: number;
 }
 
+const RECONCILING_HEARTBEAT_MS = 50;
+
 export const DEFAULT_GROUP_CONFIG: GroupConfig = {
-  heartbeatIntervalMs: 500,
+  heartbeatIntervalMs: 250,
   defaultSessionTimeoutMs: 45_000,
   minSessionTimeoutMs: 1_000,
   maxSessionTimeoutMs: 300_000,
@@ -220,10 +222,13 @@ export class ConsumerGroup {
     const fp = fingerprint(member.assigned);
     const changed = forceAssignment || fp !== member.lastSentAssignment;
     member.lastSentAssignment = fp;
+    // A member still converging (waiting for partitions others are revoking) polls fast, so
+    // moved partitions resume soon after their previous owner lets go.
+    const converged = member.pendingRevocation.size === 0 && sameSet(member.assigned, this.target.get(member.memberId) ?? new Set());
     return {
       memberId: member.memberId,
       memberEpoch: member.memberEpoch,
-      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+      heartbeatIntervalMs: converged ? this.config.heartbeatIntervalMs : Math.min(this.config.heartbeatIntervalMs, RECONCILING_HEARTBEAT_MS),
       assignment: changed ? [...member.assigned].sort() : null,
     };
   }

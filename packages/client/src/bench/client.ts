@@ -114,7 +114,50 @@ async function endToEnd(brokers: string[]): Promise<void> {
   const ccpu = process.cpuUsage(c0);
   console.log(`e2e consume 1 KiB: ${(n / csecs).toFixed(0)} rec/s, client CPU ${((ccpu.user + ccpu.system) / n).toFixed(2)} us/record`);
   await consumer.close();
+  await rebalanceOnJoin(brook, topic);
   await brook.close();
+}
+
+/** Time from a member joining until every partition moved to it is consumed again. */
+async function rebalanceOnJoin(brook: Brook, topic: string): Promise<void> {
+  const group = `bench-g-${Date.now()}`;
+  const lastSeen = new Map<string, Map<number, number>>();
+  const start = (name: string) => {
+    const c = brook.consumer({ groupId: group, maxWaitMs: 50, autoOffsetReset: "latest" });
+    c.subscribe([topic]);
+    const seen = new Map<number, number>();
+    lastSeen.set(name, seen);
+    void c.run({ eachMessage: (m) => void seen.set(m.partition, Date.now()) });
+    return c;
+  };
+  const producer = brook.producer({ lingerMs: 1 });
+  let producing = true;
+  const feed = (async () => {
+    while (producing) {
+      await producer.send({ topic, messages: Array.from({ length: 6 }, (_, partition) => ({ value: VALUE, partition })) });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const a = start("a");
+  const b = start("b");
+  const wait = async (what: string, cond: () => boolean) => {
+    const deadline = Date.now() + 60_000;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`rebalance bench timed out waiting for ${what} (${[a, b].map((x) => x.assignment().length).join()})`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  await wait("2 members", () => a.assignment().length + b.assignment().length === 6 && a.assignment().length > 0 && b.assignment().length > 0);
+  await new Promise((r) => setTimeout(r, 500));
+  const t0 = Date.now();
+  const c = start("c");
+  await wait("join", () => c.assignment().length === 2);
+  const moved = c.assignment().map((tp) => tp.partition);
+  await wait("moved consumed", () => moved.every((p) => (lastSeen.get("c")!.get(p) ?? 0) >= t0));
+  console.log(`rebalance on join (2 -> 3 members, 6 partitions): moved partitions consumed again after ${Date.now() - t0} ms (target <= 500)`);
+  producing = false;
+  await feed;
+  await Promise.all([a.close(), b.close(), c.close()]);
 }
 
 const produce = producePath();
