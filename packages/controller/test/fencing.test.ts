@@ -2,6 +2,7 @@
 // leaders move within the ISR with bumped epochs, partitions go offline and come back,
 // controlled shutdown, preferred-leader rebalance; plus a seeded random walk checking invariants.
 import { describe, expect, it } from "vitest";
+import { ControllerLogic } from "../src/logic/controller_logic.js";
 import { forEachPartition } from "../src/logic/partition_changes.js";
 import { placePartitions, emptyLoad } from "../src/logic/placement.js";
 import { Harness } from "./helpers.js";
@@ -73,6 +74,27 @@ describe("session fencing and re-election", () => {
     const hb2 = h.commit(h.logic.heartbeat(h.image, { brokerId: 1, brokerEpoch: r.brokerEpoch, currentMetadataOffset: h.offset, wantFence: false, wantShutDown: false }));
     expect(hb2).toMatchObject({ isCaughtUp: true, isFenced: false });
     expect(h.image.cluster.brokers.get(1)?.fenced).toBe(false);
+  });
+
+  it("a new active controller gives every broker a fresh session and a catch-up floor at its start offset", () => {
+    const h = new Harness({ sessionTimeoutMs: 1000 });
+    h.addBrokers(2);
+    h.createTopic("t", 2, 2);
+    h.heartbeat(2, { wantFence: true });
+    h.clock.advance(900);
+    // Failover: the soft state is gone; the new controller starts from the committed image.
+    const next = new ControllerLogic(h.logic.config, h.clock, () => Buffer.alloc(16, 7));
+    next.becameActive(h.image);
+    h.clock.advance(900);
+    expect(next.expireSessions(h.image).response).toEqual([]);
+    const epoch2 = h.image.cluster.brokers.get(2)?.epoch ?? -1;
+    const behind = next.heartbeat(h.image, { brokerId: 2, brokerEpoch: epoch2, currentMetadataOffset: h.offset - 1, wantFence: false, wantShutDown: false });
+    expect(behind.response).toMatchObject({ isCaughtUp: false, isFenced: true });
+    expect(behind.records).toHaveLength(0);
+    const caughtUp = next.heartbeat(h.image, { brokerId: 2, brokerEpoch: epoch2, currentMetadataOffset: h.offset, wantFence: false, wantShutDown: false });
+    expect(caughtUp.response).toMatchObject({ isCaughtUp: true, isFenced: false });
+    h.clock.advance(1100);
+    expect(next.expireSessions(h.image).response).toEqual([1]);
   });
 
   it("controlled shutdown moves leadership away before telling the broker to stop", () => {
