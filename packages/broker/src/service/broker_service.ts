@@ -200,10 +200,10 @@ export function brokerServer(deps: BrokerServiceDeps): BrokerServer {
     }
   };
 
-  const group = <Req, Res>(name: string, pick: (g: GroupCoordinatorApi, req: Req) => Promise<Res>, fallback: Res) =>
+  const group = <Req, Res>(name: string, pick: (g: GroupCoordinatorApi, req: Req) => Promise<Res>, fallback: (req: Req) => Res) =>
     unary(name, logger, async (req: Req): Promise<Res> => {
       const g = deps.groups();
-      return g === undefined ? fallback : pick(g, req);
+      return g === undefined ? fallback(req) : pick(g, req);
     });
 
   return {
@@ -218,18 +218,20 @@ export function brokerServer(deps: BrokerServiceDeps): BrokerServer {
     describeConfigs: unary("describeConfigs", logger, (r) => deps.controller.describeConfigs(r)),
     alterConfigs: unary("alterConfigs", logger, (r) => deps.controller.alterConfigs(r)),
     describeCluster: unary("describeCluster", logger, () => deps.controller.describeCluster()),
-    findCoordinator: group("findCoordinator", (g, r) => g.findCoordinator(r), { error: noGroups, nodeId: -1, host: "", port: -1 }),
-    consumerGroupHeartbeat: group("consumerGroupHeartbeat", (g, r) => g.consumerGroupHeartbeat(r), {
+    findCoordinator: group("findCoordinator", (g, r) => g.findCoordinator(r), () => ({ error: noGroups, nodeId: -1, host: "", port: -1 })),
+    consumerGroupHeartbeat: group("consumerGroupHeartbeat", (g, r) => g.consumerGroupHeartbeat(r), () => ({
       error: noGroups,
       memberId: "",
       memberEpoch: -1,
       heartbeatIntervalMs: 0,
-    }),
-    offsetCommit: group("offsetCommit", (g, r) => g.offsetCommit(r), { error: noGroups, topics: [] }),
-    offsetFetch: group("offsetFetch", (g, r) => g.offsetFetch(r), { error: noGroups, topics: [] }),
-    listGroups: group("listGroups", (g, r) => g.listGroups(r), { error: noGroups, groups: [] }),
-    describeGroups: group("describeGroups", (g, r) => g.describeGroups(r), { groups: [] }),
-    deleteGroups: group("deleteGroups", (g, r) => g.deleteGroups(r), { groups: [] }),
+    })),
+    offsetCommit: group("offsetCommit", (g, r) => g.offsetCommit(r), () => ({ error: noGroups, topics: [] })),
+    offsetFetch: group("offsetFetch", (g, r) => g.offsetFetch(r), () => ({ error: noGroups, topics: [] })),
+    listGroups: group("listGroups", (g, r) => g.listGroups(r), () => ({ error: noGroups, groups: [] })),
+    describeGroups: group("describeGroups", (g, r) => g.describeGroups(r), (r) => ({
+      groups: r.groupIds.map((groupId) => ({ error: noGroups, groupId, state: "", groupEpoch: -1, assignmentEpoch: -1, assignor: "", members: [] })),
+    })),
+    deleteGroups: group("deleteGroups", (g, r) => g.deleteGroups(r), (r) => ({ groups: r.groupIds.map((groupId) => ({ groupId, error: noGroups })) })),
   };
 }
 
