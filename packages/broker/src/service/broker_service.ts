@@ -200,7 +200,7 @@ export function brokerServer(deps: BrokerServiceDeps): BrokerServer {
     }
   };
 
-  const group = <Req, Res>(name: string, pick: (g: GroupCoordinatorApi, req: Req) => Promise<Res>, fallback: (req: Req) => Res) =>
+  const group = <Req, Res>(name: string, pick: (g: GroupCoordinatorApi, req: Req) => Promise<Res>, fallback: (req: Req) => NoInfer<Res>) =>
     unary(name, logger, async (req: Req): Promise<Res> => {
       const g = deps.groups();
       return g === undefined ? fallback(req) : pick(g, req);
