@@ -2,6 +2,7 @@
 // leaders move within the ISR with bumped epochs, partitions go offline and come back,
 // controlled shutdown, preferred-leader rebalance; plus a seeded random walk checking invariants.
 import { describe, expect, it } from "vitest";
+import { applyRecords } from "../src/image/delta.js";
 import { ControllerLogic } from "../src/logic/controller_logic.js";
 import { forEachPartition } from "../src/logic/partition_changes.js";
 import { placePartitions, emptyLoad } from "../src/logic/placement.js";
@@ -111,6 +112,29 @@ describe("session fencing and re-election", () => {
     expect(h.heartbeat(1, { wantShutDown: true, offset: h.offset - 1 }).shouldShutDown).toBe(false);
     const done = h.heartbeat(1, { wantShutDown: true, offset: h.offset });
     expect(done).toMatchObject({ shouldShutDown: true, isFenced: true });
+    expect(h.image.cluster.brokers.get(1)?.fenced).toBe(true);
+  });
+
+  it("controlled shutdown completes across a controller failover, and not before its move commits", () => {
+    const h = new Harness();
+    h.addBrokers(2);
+    h.createTopic("t", 2, 2);
+    const epoch = h.image.cluster.brokers.get(1)?.epoch ?? -1;
+    const hb = (logic: ControllerLogic, offset: number, image = h.image) => logic.heartbeat(image, { brokerId: 1, brokerEpoch: epoch, currentMetadataOffset: offset, wantFence: false, wantShutDown: true });
+    // Generated but not committed yet: a pipelined second heartbeat (seeing the speculative
+    // image, as QuorumController's pending image) must not release the broker.
+    const pending = hb(h.logic, h.offset);
+    const speculative = applyRecords(h.image, pending.records, h.offset, 1);
+    expect(speculative.cluster.brokers.get(1)?.inControlledShutdown).toBe(true);
+    const early = hb(h.logic, h.offset + 100, speculative);
+    expect(early.response.shouldShutDown).toBe(false);
+    expect(early.records).toHaveLength(0);
+    h.commit(pending);
+    const next = new ControllerLogic(h.logic.config, h.clock, () => Buffer.alloc(16, 9));
+    next.becameActive(h.image);
+    expect(hb(next, h.offset - 1).response.shouldShutDown).toBe(false);
+    const done = h.commit(hb(next, h.offset));
+    expect(done.shouldShutDown).toBe(true);
     expect(h.image.cluster.brokers.get(1)?.fenced).toBe(true);
   });
 

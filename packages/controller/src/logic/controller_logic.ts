@@ -199,8 +199,9 @@ export class ControllerLogic {
     const fence = rec({ $case: "fenceBroker", fenceBroker: { brokerId: b.id, brokerEpoch: b.epoch } });
     if (req.wantShutDown) {
       if (b.fenced) return { records: NO_RECORDS, response: { isCaughtUp, isFenced: true, shouldShutDown: true } };
-      const movedAt = this.#shutdownOffset.get(b.id);
-      if (b.inControlledShutdown && movedAt !== undefined && req.currentMetadataOffset >= movedAt) {
+      // Unknown after a controller failover: the move was committed before this controller started.
+      const movedAt = this.#shutdownOffset.get(b.id) ?? this.#leaderStartOffset;
+      if (b.inControlledShutdown && req.currentMetadataOffset >= movedAt) {
         // The broker has seen its leaderships move away: let it go.
         return { records: [fence], response: { isCaughtUp, isFenced: true, shouldShutDown: true } };
       }
@@ -209,6 +210,8 @@ export class ControllerLogic {
         rec({ $case: "brokerRegistrationChange", brokerRegistrationChange: { brokerId: b.id, brokerEpoch: b.epoch, inControlledShutdown: 1 } }),
         ...removeBrokerRecords(image, b.id, active),
       ];
+      // Until the records commit, nothing can have been seen: no offset satisfies Infinity.
+      this.#shutdownOffset.set(b.id, Number.POSITIVE_INFINITY);
       return {
         records,
         response: { isCaughtUp, isFenced: false, shouldShutDown: false },
