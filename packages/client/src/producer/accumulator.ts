@@ -129,12 +129,12 @@ export class Accumulator<R> {
     return out;
   }
 
-  /** Milliseconds until some partition becomes ready; null when nothing is queued. */
-  nextReadyDelay(nowMs: number): number | null {
+  /** Milliseconds until some partition becomes ready (`skip` leaves some out); null when none. */
+  nextReadyDelay(nowMs: number, skip?: (topic: string, partition: number) => boolean): number | null {
     let best: number | null = null;
     for (const q of this.queues.values()) {
       const head = q.batches[0];
-      if (head === undefined) continue;
+      if (head === undefined || skip?.(q.topic, q.partition) === true) continue;
       const at = head !== q.open || this.flushing > 0 ? head.retryAtMs : Math.max(head.retryAtMs, head.createdMs + this.config.lingerMs);
       const d = Math.max(0, at - nowMs);
       if (best === null || d < best) best = d;

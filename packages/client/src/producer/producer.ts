@@ -315,10 +315,16 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       this.initProducerId();
       return;
     }
-    const batches = this.acc.drain(now, (t, p) => {
+    let leaderMissing = false;
+    const slotsFull = (t: string, p: number): boolean => {
       const k = tpKey(t, p);
-      const limit = this.retrying.has(k) ? 1 : this.s.maxInFlight;
-      return (this.inFlight.get(k) ?? 0) < limit && this.leaderOf(t, p) >= 0;
+      return (this.inFlight.get(k) ?? 0) >= (this.retrying.has(k) ? 1 : this.s.maxInFlight);
+    };
+    const batches = this.acc.drain(now, (t, p) => {
+      if (slotsFull(t, p)) return false;
+      if (this.leaderOf(t, p) >= 0) return true;
+      leaderMissing = true;
+      return false;
     });
     const byLeader = new Map<number, Batch<Handle>[]>();
     for (const b of batches) {
@@ -335,13 +341,13 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     }
     for (const [leader, list] of byLeader) void this.sendRequest(leader, list);
     this.failExpiredQueued(now);
-    const delay = this.acc.nextReadyDelay(now);
-    if (delay === 0 && batches.length === 0 && now - this.lastRefreshMs > 250) {
-      // Ready batches that could not go: a leader is unknown (or slots are full); look again.
+    if (leaderMissing && now - this.lastRefreshMs > 250) {
       this.lastRefreshMs = now;
       void this.cluster.refresh().catch(() => undefined);
     }
-    if (delay !== null) this.timer = setTimeout(() => this.run(), Math.max(1, Math.min(delay, 100)));
+    // Partitions waiting for an in-flight request are woken by its completion, not polled.
+    const delay = this.acc.nextReadyDelay(now, slotsFull);
+    if (delay !== null) this.timer = setTimeout(() => this.run(), Math.max(1, leaderMissing ? Math.max(delay, 50) : Math.min(delay, 1_000)));
   }
 
   private failExpiredQueued(now: number): void {
