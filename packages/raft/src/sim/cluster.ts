@@ -279,6 +279,13 @@ export class SimCluster {
     }
     if (this.#faulty) this.#injectFaults();
     const r = this.#rng;
+    // Random client traffic runs with the faults; once healed, only the liveness probe proposes
+    // (a fixed bound cannot hold under a load the configuration cannot carry, e.g. one entry per
+    // message with a window of one on a reordering network).
+    if (!this.#faulty) {
+      for (const n of this.nodes) this.#driveReady(n);
+      return;
+    }
     if (r.chance(o.proposeRate)) {
       const n = r.pick(this.nodes);
       if (n.raw !== undefined) this.#propose(n);

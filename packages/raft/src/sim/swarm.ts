@@ -84,7 +84,7 @@ export function swarmOptions(rng: Prng, voters: number, overrides: SwarmOverride
     electionTicks: 10,
     heartbeatTicks: rng.pick([1, 2, 3]),
     faultUnits: 3000,
-    livenessUnits: 4000,
+    livenessUnits: 6000,
     testingBugs: {},
   };
   return { ...base, ...overrides };
