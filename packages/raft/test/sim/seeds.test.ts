@@ -24,3 +24,18 @@ for (const voters of [3, 5]) {
     }
   });
 }
+
+// Seeds that once failed, kept so the fix stays fixed: [seed, voters, what it found].
+const REGRESSIONS: [number, number, string][] = [
+  [44502, 3, "liveness false alarm: client load outran one-entry messages on a reordering network"],
+];
+
+describe("simulation regressions", () => {
+  for (const [seed, voters, what] of REGRESSIONS) {
+    it(`seed ${seed} (${voters} voters): ${what}`, () => {
+      const r = runSeed(seed, voters);
+      expect(r.failure).toBeUndefined();
+      expect(r.ok).toBe(true);
+    });
+  }
+});
