@@ -237,35 +237,46 @@ export class ReplicaFetcher {
       stream.write(req);
     });
     if (res === null) throw new Error("replica stream closed");
-    const appended: FollowedPartition[] = [];
-    for (const r of res.partitions) {
-      const f = active.find((x) => x.partition.topic === r.topic && x.partition.index === r.partition);
-      if (f === undefined || this.followed.get(keyOf(f)) !== f) continue; // removed meanwhile
-      if (r.errorCode === Code.OFFSET_OUT_OF_RANGE && r.logEndOffset >= 0) {
-        await this.handleOutOfRange(f, r.logStartOffset, r.logEndOffset);
-        continue;
-      }
-      if (r.errorCode !== Code.NONE) {
-        f.pausedUntilMs = Date.now() + 200;
-        continue;
-      }
-      if (r.records.length > 0) {
-        const ok = await f.partition.runExclusive(async () => {
-          // Leadership may have moved while the response was in flight.
-          if (!f.partition.isFollowerOf(f.leaderEpoch) || f.partition.log.logEndOffset() !== fetchedFrom.get(f)) return false;
-          await f.partition.log.appendAsFollower(r.records);
-          return true;
-        });
-        if (ok) appended.push(f);
-      }
-      f.partition.followerUpdateHighWatermark(r.highWatermark);
-    }
-    // Durable before the next fetch reports these offsets to the leader.
-    await Promise.all(appended.map((f) => f.partition.log.flush()));
-    for (const r of res.partitions) {
-      const f = appended.find((x) => x.partition.topic === r.topic && x.partition.index === r.partition);
-      f?.partition.followerUpdateHighWatermark(r.highWatermark);
-    }
+    const byKey = new Map(active.map((f) => [keyOf(f), f]));
+    // Partitions are independent logs: apply them in parallel, each under its own lock.
+    await Promise.all(
+      res.partitions.map(async (r): Promise<FollowedPartition | null> => {
+        const f = byKey.get(`${r.topic}\u0000${r.partition}`);
+        if (f === undefined || this.followed.get(keyOf(f)) !== f) return null; // removed meanwhile
+        if (r.errorCode === Code.OFFSET_OUT_OF_RANGE && r.logEndOffset >= 0) {
+          await this.handleOutOfRange(f, r.logStartOffset, r.logEndOffset);
+          return null;
+        }
+        if (r.errorCode !== Code.NONE) {
+          f.pausedUntilMs = Date.now() + 200;
+          return null;
+        }
+        let ok = false;
+        if (r.records.length > 0) {
+          try {
+            ok = await f.partition.runExclusive(async () => {
+              // Leadership may have moved while the response was in flight.
+              if (!f.partition.isFollowerOf(f.leaderEpoch) || f.partition.log.logEndOffset() !== fetchedFrom.get(f)) return false;
+              await f.partition.log.appendAsFollower(r.records);
+              return true;
+            });
+          } catch (err) {
+            // One partition's failure (a corrupt response, a failed disk) must not stall the
+            // others on this stream: re-derive its position before fetching it again.
+            this.opts.logger.warn({ partition: f.partition.name(), err: String(err) }, "follower append failed");
+            f.truncated = false;
+            f.pausedUntilMs = Date.now() + 500;
+            return null;
+          }
+        }
+        f.partition.followerUpdateHighWatermark(r.highWatermark);
+        if (!ok) return null;
+        // Durable before the next fetch reports this offset to the leader (group commit).
+        await f.partition.log.flush();
+        f.partition.followerUpdateHighWatermark(r.highWatermark);
+        return f;
+      }),
+    );
   }
 }
 
