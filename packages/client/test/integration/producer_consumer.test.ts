@@ -77,10 +77,17 @@ describe("SDK against three real broker processes", () => {
     await createTopic("events", 12);
     const consumers: Consumer<string | null, string | null>[] = [];
     const counts = new Map<number, number>();
+    let consumedTotal = 0;
+    let producedTotal = 0;
     const start = (i: number) => {
       const c = brook.consumer({ keyDeserializer: stringSerde, valueDeserializer: stringSerde, groupId: "g3", sessionTimeoutMs: 6_000, maxWaitMs: 100 });
       c.subscribe(["events"]);
-      void c.run({ eachMessage: (m) => void counts.set(m.partition, (counts.get(m.partition) ?? 0) + 1) });
+      void c.run({
+        eachMessage: (m) => {
+          counts.set(m.partition, (counts.get(m.partition) ?? 0) + 1);
+          consumedTotal++;
+        },
+      });
       consumers[i] = c;
     };
     start(0);
@@ -93,6 +100,7 @@ describe("SDK against three real broker processes", () => {
     const feeding = (async () => {
       while (producing) {
         await producer.send({ topic: "events", messages: Array.from({ length: 12 }, (_, p) => ({ value: "x", partition: p })) });
+        producedTotal += 12;
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
@@ -118,7 +126,22 @@ describe("SDK against three real broker processes", () => {
     await until("every partition consumed again", () => counts.size === 12, 30_000);
     producing = false;
     await feeding;
-    await Promise.all(consumers.map((c) => c.close()));
+    // Admin sees the group, its members and per-partition lag.
+    const admin = brook.admin();
+    const described = await admin.describeGroup("g3");
+    expect(described.members.length).toBe(3);
+    expect(described.members.flatMap((m) => m.assignment.flatMap((t) => t.partitions)).sort((a, b) => a - b)).toEqual([...Array(12).keys()]);
+    expect((await admin.listGroups()).map((g) => g.groupId)).toContain("g3");
+    await until("everything produced consumed", () => consumedTotal >= producedTotal);
+    await Promise.all(consumers.map((c) => c.close())); // commits what was consumed
+    const lag = await admin.groupOffsets("g3", "events");
+    expect(lag.length).toBe(12);
+    for (const p of lag) {
+      expect(p.committed).toBeGreaterThan(0);
+      expect(p.lag).toBe(p.logEndOffset - p.committed);
+    }
+    expect(lag.reduce((n, p) => n + p.lag, 0)).toBe(0); // everything produced was consumed and committed
+    await expect(admin.deleteGroup("g3")).resolves.toBeUndefined();
   });
 
   it("moves a SIGKILLed member's partitions to the others after the session timeout, resuming from commits", async () => {
