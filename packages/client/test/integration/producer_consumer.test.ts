@@ -186,6 +186,27 @@ describe("SDK against three real broker processes", () => {
     await Promise.all(survivors.map((c) => c.close()));
   });
 
+  it("round-trips gzip batches with keys, headers and timestamps", async () => {
+    await createTopic("zipped", 2);
+    const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, compression: "gzip" });
+    const sent = await producer.send({
+      topic: "zipped",
+      messages: Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}`.repeat(20), headers: { n: String(i) }, timestamp: 1_700_000_000_000 + i })),
+    });
+    const consumer = brook.consumer({ keyDeserializer: stringSerde, valueDeserializer: stringSerde, maxWaitMs: 100 });
+    await consumer.assign([0, 1].map((partition) => ({ topic: "zipped", partition })));
+    const got = new Map<string, { value: string | null; n: string | undefined; ts: number; offset: number; partition: number }>();
+    for await (const m of consumer) {
+      got.set(m.key!, { value: m.value, n: m.headers["n"]?.toString(), ts: m.timestamp, offset: m.offset, partition: m.partition });
+      if (got.size === 50) break;
+    }
+    await consumer.close();
+    sent.forEach((meta, i) => {
+      const g = got.get(`k${i}`)!;
+      expect(g).toEqual({ value: `v${i}`.repeat(20), n: String(i), ts: 1_700_000_000_000 + i, offset: meta.offset, partition: meta.partition });
+    });
+  });
+
   it("holds memory under buffer.memory while the cluster is down, then fails with a clear error", async () => {
     await createTopic("down", 1);
     const producer = brook.producer({
