@@ -186,6 +186,29 @@ describe("SDK against three real broker processes", () => {
     await Promise.all(survivors.map((c) => c.close()));
   });
 
+  it("lets a static member restart and get its partitions back without moving the others", async () => {
+    await createTopic("static", 4);
+    const revokedFromOther: number[] = [];
+    const make = (instance: string, onRevoked?: (tps: { partition: number }[]) => void) => {
+      const c = brook.consumer({ groupId: "gs", groupInstanceId: instance, sessionTimeoutMs: 20_000, maxWaitMs: 100 });
+      c.subscribe(["static"], onRevoked === undefined ? {} : { onPartitionsRevoked: onRevoked });
+      void c.run({ eachMessage: () => {} });
+      return c;
+    };
+    const a = make("inst-a");
+    const b = make("inst-b", (tps) => revokedFromOther.push(...tps.map((tp) => tp.partition)));
+    await until("2 each", () => a.assignment().length === 2 && b.assignment().length === 2);
+    const owned = a.assignment().map((tp) => tp.partition).sort();
+    const revokedBefore = revokedFromOther.length;
+    await a.close(); // a static member leaves temporarily (epoch -2)
+    const a2 = make("inst-a");
+    await until("restarted member owns its partitions", () => a2.assignment().length === 2);
+    expect(a2.assignment().map((tp) => tp.partition).sort()).toEqual(owned);
+    expect(revokedFromOther.length).toBe(revokedBefore);
+    expect(b.assignment().length).toBe(2);
+    await Promise.all([a2.close(), b.close()]);
+  });
+
   it("round-trips gzip batches with keys, headers and timestamps", async () => {
     await createTopic("zipped", 2);
     const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, compression: "gzip" });
