@@ -143,7 +143,15 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     if (this.positions.size > 0 && this.subscription === null) throw new ConfigError("this consumer uses assign(); it cannot also subscribe()");
     this.subscription = topics instanceof RegExp ? { names: [], regex: topics.source } : { names: [...topics], regex: "" };
     this.listener = listener;
+    if (this.running && !this.heartbeating) this.startHeartbeats();
     this.wakeHeartbeat?.();
+  }
+
+  private heartbeating = false;
+
+  private startHeartbeats(): void {
+    this.heartbeating = true;
+    this.loops.push(this.heartbeatLoop());
   }
 
   /** Takes these partitions without a group (the application manages them). */
@@ -223,7 +231,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     if (this.closed) throw new ClosedError("the consumer is closed");
     if (this.running) return;
     this.running = true;
-    if (this.subscription !== null) this.loops.push(this.heartbeatLoop());
+    if (this.subscription !== null) this.startHeartbeats();
     this.loops.push(this.fetchLoop());
   }
 
