@@ -201,6 +201,11 @@ export class RaftNode {
     return this.#lead;
   }
 
+  /** host:port of the current leader's Raft endpoint, when one is known. */
+  get leaderAddress(): string | undefined {
+    return this.#addresses.get(this.#lead);
+  }
+
   get isLeader(): boolean {
     return this.#role === StateRole.Leader;
   }

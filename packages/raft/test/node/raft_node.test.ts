@@ -114,6 +114,7 @@ describe("RaftNode (3 nodes, one process)", () => {
     expect(err).toBeInstanceOf(NotLeaderError);
     expect((err as NotLeaderError).leaderId).toBe(lead.id);
     expect((err as NotLeaderError).leaderAddress).toBe(voters.get(lead.id));
+    expect(follower.leaderAddress).toBe(voters.get(lead.id));
   });
 
   it("rejects an oversized proposal with a typed error and keeps serving", async () => {
