@@ -27,13 +27,11 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-let nextPort = 4160;
 let elections = 0;
 
 /** Runs `fn` against a fresh cluster and counts the elections that happened meanwhile. */
-async function withCluster<T>(opts: Omit<ProcessClusterOptions, "basePort">, fn: (c: ProcessCluster, lead: number) => Promise<T>): Promise<T> {
-  const cluster = new ProcessCluster({ logLevel: "error", ...opts, basePort: nextPort });
-  nextPort += opts.size ?? 3;
+async function withCluster<T>(opts: ProcessClusterOptions, fn: (c: ProcessCluster, lead: number) => Promise<T>): Promise<T> {
+  const cluster = new ProcessCluster({ logLevel: "error", ...opts });
   await cluster.start();
   try {
     const lead = await cluster.leader();

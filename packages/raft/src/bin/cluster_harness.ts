@@ -2,6 +2,7 @@
 // integration test and the benchmarks: spawn, talk JSON lines, SIGKILL, restart, wipe.
 // Not part of the library's runtime; exported only through this module path.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -19,6 +20,24 @@ export interface NodeState {
   readonly snapshotIndex: number;
   readonly count: number;
   readonly hash: number;
+}
+
+/**
+ * Asks the OS for `n` free loopback ports (bind to 0, read, release). Voters must know each
+ * other's addresses before they start, so they cannot simply listen on port 0; this keeps
+ * concurrent runs from colliding on fixed ports. The window between release and reuse is small.
+ */
+export async function allocatePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+      const server = createServer();
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve(server));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }
 
 export class ControlError extends Error {
@@ -105,8 +124,8 @@ class ChildNode {
 
 export interface ProcessClusterOptions {
   readonly size?: number;
-  /** First of `size` consecutive loopback ports. */
-  readonly basePort: number;
+  /** First of `size` consecutive loopback ports; when absent, free ports are allocated. */
+  readonly basePort?: number;
   readonly snapshotEvery?: number;
   readonly electionTimeoutMs?: number;
   readonly heartbeatMs?: number;
@@ -120,17 +139,19 @@ export interface ProcessClusterOptions {
 export class ProcessCluster {
   readonly ids: NodeId[];
   readonly #nodes = new Map<NodeId, ChildNode>();
-  readonly #voters: string;
+  #voters = "";
   readonly #opts: ProcessClusterOptions;
   #root = "";
 
   constructor(opts: ProcessClusterOptions) {
     this.#opts = opts;
     this.ids = Array.from({ length: opts.size ?? 3 }, (_, i) => i + 1);
-    this.#voters = this.ids.map((id) => `${id}@127.0.0.1:${opts.basePort + id - 1}`).join(",");
   }
 
   async start(): Promise<void> {
+    const base = this.#opts.basePort;
+    const ports = base !== undefined ? this.ids.map((id) => base + id - 1) : await allocatePorts(this.ids.length);
+    this.#voters = this.ids.map((id, i) => `${id}@127.0.0.1:${ports[i]}`).join(",");
     this.#root = await mkdtemp(join(tmpdir(), "brook-raft-cluster-"));
     await Promise.all(this.ids.map((id) => this.startNode(id)));
   }

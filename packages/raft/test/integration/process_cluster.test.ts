@@ -6,8 +6,7 @@ import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProcessCluster, raftNodeProgram, type NodeState } from "../../src/bin/cluster_harness.js";
 
-const BASE_PORT = 4120 + Math.floor(Math.random() * 8) * 3;
-const cluster = new ProcessCluster({ basePort: BASE_PORT, snapshotEvery: 10 });
+const cluster = new ProcessCluster({ snapshotEvery: 10 });
 
 async function converged(expectedCount: number, timeoutMs = 30_000): Promise<NodeState[]> {
   const deadline = Date.now() + timeoutMs;

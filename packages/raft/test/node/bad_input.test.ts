@@ -8,11 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, expect, it } from "vitest";
+import { allocatePorts } from "../../src/bin/cluster_harness.js";
 import { MessageType, type Entry, type NodeId } from "../../src/core/types.js";
 import { RaftNode } from "../../src/node/raft_node.js";
 
 const logger = pino({ level: "silent" });
-const voters = new Map<NodeId, string>([1, 2, 3].map((id) => [id, `127.0.0.1:${4195 + id}`]));
+let voters = new Map<NodeId, string>();
 const nodes: RaftNode[] = [];
 const applied = new Map<NodeId, string[]>();
 let root = "";
@@ -48,6 +49,8 @@ async function sendRaw(to: NodeId, messages: RaftMessage[]): Promise<void> {
 }
 
 it("survives forged and malformed messages and keeps committing", async () => {
+  const ports = await allocatePorts(3);
+  voters = new Map([1, 2, 3].map((id) => [id, `127.0.0.1:${ports[id - 1]}`]));
   root = await mkdtemp(join(tmpdir(), "brook-raft-bad-"));
   for (const id of [1, 2, 3]) {
     const values: string[] = [];

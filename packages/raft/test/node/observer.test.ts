@@ -5,14 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, expect, it } from "vitest";
+import { allocatePorts } from "../../src/bin/cluster_harness.js";
 import type { Entry, NodeId, Snapshot } from "../../src/core/types.js";
 import { NotLeaderError } from "../../src/node/errors.js";
 import { RaftNode } from "../../src/node/raft_node.js";
 
 const logger = pino({ level: "silent" });
-const base = 4180 + Math.floor(Math.random() * 4) * 4;
-const voters = new Map<NodeId, string>([1, 2, 3].map((id) => [id, `127.0.0.1:${base + id - 1}`]));
-const observers = new Map<NodeId, string>([[4, `127.0.0.1:${base + 3}`]]);
+let voters = new Map<NodeId, string>();
+let observers = new Map<NodeId, string>();
 const nodes: RaftNode[] = [];
 let root = "";
 
@@ -30,6 +30,9 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 }
 
 it("an observer applies the committed log but never leads or accepts proposals", async () => {
+  const ports = await allocatePorts(4);
+  voters = new Map([1, 2, 3].map((id) => [id, `127.0.0.1:${ports[id - 1]}`]));
+  observers = new Map([[4, `127.0.0.1:${ports[3]}`]]);
   root = await mkdtemp(join(tmpdir(), "brook-raft-observer-"));
   const applied = new Map<NodeId, string[]>();
   for (const id of [1, 2, 3, 4]) {

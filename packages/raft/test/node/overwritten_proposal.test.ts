@@ -12,13 +12,13 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, expect, it } from "vitest";
 import { ProposalDroppedError } from "../../src/core/errors.js";
+import { allocatePorts } from "../../src/bin/cluster_harness.js";
 import type { NodeId } from "../../src/core/types.js";
 import { RaftNode } from "../../src/node/raft_node.js";
 
 const logger = pino({ level: "silent" });
-const port = (n: number): string => `127.0.0.1:${4144 + n}`;
-const oldVoters = new Map<NodeId, string>([[1, port(0)], [2, port(1)], [3, port(2)]]);
-const newVoters = new Map<NodeId, string>([[1, port(0)], [2, port(3)], [3, port(4)]]);
+let oldVoters = new Map<NodeId, string>();
+let newVoters = new Map<NodeId, string>();
 const nodes = new Map<NodeId, RaftNode>();
 let root = "";
 
@@ -45,6 +45,9 @@ async function open(id: NodeId, voters: Map<NodeId, string>, electionTimeoutMs =
 }
 
 it("fails proposals whose entries a newer leader truncated", async () => {
+  const ports = (await allocatePorts(5)).map((p) => `127.0.0.1:${p}`);
+  oldVoters = new Map([[1, ports[0]!], [2, ports[1]!], [3, ports[2]!]]);
+  newVoters = new Map([[1, ports[0]!], [2, ports[3]!], [3, ports[4]!]]);
   root = await mkdtemp(join(tmpdir(), "brook-raft-overwrite-"));
   const n1 = await open(1, oldVoters, 30_000);
   await open(2, oldVoters);

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { allocatePorts } from "../../src/bin/cluster_harness.js";
 import type { Entry, NodeId, Snapshot } from "../../src/core/types.js";
 import { EntryTooLargeError } from "../../src/core/errors.js";
 import { NotLeaderError } from "../../src/node/errors.js";
@@ -13,8 +14,7 @@ import { RaftNode } from "../../src/node/raft_node.js";
 import type { StateMachine } from "../../src/node/state_machine.js";
 
 const logger = pino({ level: process.env.RAFT_TEST_LOG ?? "silent" });
-const PORT_BASE = 4150 + Math.floor(Math.random() * 10) * 3;
-const voters = new Map<NodeId, string>([1, 2, 3].map((id) => [id, `127.0.0.1:${PORT_BASE + id - 1}`]));
+let voters = new Map<NodeId, string>();
 
 class ListMachine implements StateMachine {
   values: string[] = [];
@@ -74,6 +74,8 @@ async function propose(value: string): Promise<void> {
 }
 
 beforeAll(async () => {
+  const ports = await allocatePorts(3);
+  voters = new Map([1, 2, 3].map((id) => [id, `127.0.0.1:${ports[id - 1]}`]));
   root = await mkdtemp(join(tmpdir(), "brook-raft-node-"));
   await Promise.all([1, 2, 3].map(openNode));
 });

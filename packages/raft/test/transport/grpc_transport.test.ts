@@ -5,6 +5,7 @@ import { RaftClient, type InstallSnapshotResult } from "@brook/protocol/gen/broo
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { MessageType, type Message, type NodeId } from "../../src/core/types.js";
+import { allocatePorts } from "../../src/bin/cluster_harness.js";
 import { GrpcTransport, type TransportHandler } from "../../src/transport/grpc_transport.js";
 import { chunkSnapshot } from "../../src/transport/snapshot_chunks.js";
 
@@ -105,7 +106,7 @@ describe("GrpcTransport", () => {
   });
 
   it("reports a down peer unreachable, then reconnects once it is back", async () => {
-    const port = 4100 + Math.floor(Math.random() * 20);
+    const [port] = await allocatePorts(1);
     const ra = recorder();
     const a = await start(1, new Map([[2, `127.0.0.1:${port}`]]), ra);
     a.send([heartbeat(1, 2, 1)]);
