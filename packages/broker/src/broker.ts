@@ -100,7 +100,14 @@ export class Broker {
       const broker = await Broker.startWith(options, { logs, channel }, (b) => {
         holder.broker = b;
         // Every broker coordinates the groups whose __consumer_offsets partition it leads.
-        const groups = installGroupCoordinator(b, { onError: (err, what) => logger.warn({ err, what }, "group coordinator error") });
+        const groups = installGroupCoordinator(b, {
+          onError: (err, what) => logger.warn({ err, what }, "group coordinator error"),
+          offsetsTopic: {
+            partitions: config.offsetsTopicNumPartitions,
+            replicationFactor: config.offsetsTopicReplicationFactor,
+            createTopics: (req) => channel.createTopics(req),
+          },
+        });
         b.stopHooks.push(groups.stop);
       });
       return broker;

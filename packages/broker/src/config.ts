@@ -23,6 +23,13 @@ export interface BrokerConfig {
   readonly brokerHeartbeatIntervalMs: number;
   /** How long a controlled shutdown waits for leadership to move before stopping anyway. */
   readonly controlledShutdownTimeoutMs: number;
+  /**
+   * offsets.topic.num.partitions. Kafka 50; Brook 12: enough to spread coordinators over a
+   * three-node dev cluster without 50 partitions' worth of replication streams on 2 cores.
+   */
+  readonly offsetsTopicNumPartitions: number;
+  /** offsets.topic.replication.factor (capped by the registered brokers at creation). */
+  readonly offsetsTopicReplicationFactor: number;
   /** flush.mode default for topics: "durable" (fsync before HW counts) or "replicated". */
   readonly flushMode: "durable" | "replicated";
 }
@@ -37,5 +44,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   messageMaxBytes: 1_048_588,
   brokerHeartbeatIntervalMs: 500,
   controlledShutdownTimeoutMs: 30_000,
+  offsetsTopicNumPartitions: 12,
+  offsetsTopicReplicationFactor: 3,
   flushMode: "durable",
 };

@@ -82,4 +82,18 @@ describe("brook CLI against a local cluster", () => {
     expect(figures).toMatchObject({ records: 2000, errors: 0 });
     expect(figures.latencyMs.p99).toBeGreaterThan(0);
   });
+
+  it("consumes in a group that commits, and groups list/describe show it (the cluster creates __consumer_offsets on demand)", () => {
+    const ends = JSON.parse(brook(["topics", "describe", "orders", "--json"]).stdout)[0].partitions as number;
+    const consumed = brook(["consume", "orders", "-g", "billing", "--from-beginning", "--to-end"]).stdout.trim().split("\n");
+    expect(consumed.length).toBe(2003);
+    expect(JSON.parse(brook(["groups", "list", "--json"]).stdout)).toContainEqual(expect.objectContaining({ groupId: "billing" }));
+    const [group] = JSON.parse(brook(["groups", "describe", "billing", "--json"]).stdout) as { groupId: string; offsets: { topic: string; partition: number; committed: number; logEnd: number; lag: number }[] }[];
+    expect(group!.groupId).toBe("billing");
+    expect(group!.offsets.map((o) => o.partition).sort()).toEqual([...Array(ends).keys()]);
+    expect(group!.offsets.every((o) => o.topic === "orders" && o.committed === o.logEnd && o.lag === 0)).toBe(true);
+    expect(group!.offsets.reduce((n, o) => n + o.committed, 0)).toBe(2003);
+    const internal = JSON.parse(brook(["topics", "list", "--internal", "--json"]).stdout) as { name: string; partitions: number; replicationFactor: number }[];
+    expect(internal).toContainEqual(expect.objectContaining({ name: "__consumer_offsets", partitions: 12, replicationFactor: 3 }));
+  });
 });

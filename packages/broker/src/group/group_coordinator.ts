@@ -38,7 +38,9 @@ import { ConsumerGroup, DEFAULT_GROUP_CONFIG, type GroupConfig, type TopicsView 
 import { offsetsPartitionFor } from "./murmur2.js";
 import { decodeOffsetsRecord, encodeOffsetsRecord, type OffsetsRecord, type RawRecord } from "./offsets_records.js";
 
-export const OFFSETS_TOPIC = "__consumer_offsets";
+import { OFFSETS_TOPIC } from "./offsets_topic.js";
+
+export { OFFSETS_TOPIC };
 const MAX_OFFSET_METADATA = 4096;
 const MAX_GROUP_ID = 255;
 
@@ -60,6 +62,8 @@ export interface GroupCoordinatorOptions {
   readonly newMemberId: () => string;
   readonly config?: GroupConfig;
   readonly onError?: (err: unknown, what: string) => void;
+  /** Asks the cluster to create __consumer_offsets (called while it is missing; must not throw). */
+  readonly createOffsetsTopic?: () => void;
 }
 
 interface PartitionState {
@@ -193,6 +197,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     const view = this.opts.metadata();
     const topic = view.topics.get(OFFSETS_TOPIC);
     if (topic === undefined || topic.partitions.size === 0) {
+      this.opts.createOffsetsTopic?.();
       return { error: { code: GroupCode.COORDINATOR_NOT_AVAILABLE, message: `${OFFSETS_TOPIC} does not exist yet; retry` }, ...none };
     }
     const p = topic.partitions.get(offsetsPartitionFor(req.groupId, topic.partitions.size));

@@ -7,12 +7,16 @@ import type { Broker } from "../broker.js";
 import { type GroupConfig } from "./consumer_group.js";
 import { GroupCoordinator } from "./group_coordinator.js";
 import { brokerOffsetsLog } from "./offsets_log_adapter.js";
+import { offsetsTopicCreator, type OffsetsTopicSettings } from "./offsets_topic.js";
+import type { CreateTopicsRequest, CreateTopicsResponse } from "@brook/protocol/gen/brook/v1/broker";
 
 export interface InstallOptions {
   readonly config?: GroupConfig;
   /** How often expired members are removed; default 250 ms. */
   readonly expiryIntervalMs?: number;
   readonly onError?: (err: unknown, what: string) => void;
+  /** When set, a FindCoordinator while __consumer_offsets is missing creates it this way. */
+  readonly offsetsTopic?: OffsetsTopicSettings & { readonly createTopics: (req: CreateTopicsRequest) => Promise<CreateTopicsResponse> };
 }
 
 export function installGroupCoordinator(broker: Broker, opts: InstallOptions = {}): { coordinator: GroupCoordinator; stop: () => void } {
@@ -32,6 +36,13 @@ export function installGroupCoordinator(broker: Broker, opts: InstallOptions = {
     newMemberId: () => randomUUID(),
     ...(opts.config === undefined ? {} : { config: opts.config }),
     ...(opts.onError === undefined ? {} : { onError: opts.onError }),
+    ...(opts.offsetsTopic === undefined
+      ? {}
+      : {
+          createOffsetsTopic: offsetsTopicCreator(opts.offsetsTopic, () => broker.replicas.metadata, opts.offsetsTopic.createTopics, (e) =>
+            opts.onError?.(e, "creating __consumer_offsets"),
+          ),
+        }),
   });
   const unsubscribe = broker.onLeadershipChange((topic, partition, isLeader, epoch) => coordinator.onLeadershipChange(topic, partition, isLeader, epoch));
   for (const p of broker.replicas.ledPartitions()) coordinator.onLeadershipChange(p.view.topic, p.view.partition, true, p.view.leaderEpoch);

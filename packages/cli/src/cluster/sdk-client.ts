@@ -74,8 +74,12 @@ export function connectCluster(bootstrap: readonly string[], clientId: string): 
         Promise.all(
           ids.map(async (id) => {
             const g = await admin.describeGroup(id);
-            const topics = new Set(g.members.flatMap((m) => [...m.subscribedTopicNames, ...m.assignment.map((a) => a.topic)]));
-            const offsets = (await Promise.all([...topics].map(async (topic) => (await admin.groupOffsets(id, topic)).map((o) => ({ topic, partition: o.partition, committed: o.committed, logEnd: o.logEndOffset, lag: o.lag }))))).flat();
+            const memberTopics = new Set(g.members.flatMap((m) => [...m.subscribedTopicNames, ...m.assignment.map((a) => a.topic)]));
+            // An empty group (its consumers stopped) still has commits, as kafka-consumer-groups
+            // shows: look at every topic then, keeping those with a committed offset.
+            const topics = memberTopics.size > 0 ? [...memberTopics] : (await admin.listTopics()).filter((t) => !t.startsWith("__"));
+            const perTopic = await Promise.all(topics.map(async (topic) => (await admin.groupOffsets(id, topic)).map((o) => ({ topic, partition: o.partition, committed: o.committed, logEnd: o.logEndOffset, lag: o.lag }))));
+            const offsets = perTopic.filter((os) => memberTopics.size > 0 || os.some((o) => o.committed >= 0)).flat();
             return {
               groupId: g.groupId,
               state: g.state,

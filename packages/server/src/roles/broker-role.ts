@@ -61,6 +61,8 @@ export function brokerRole(ctx: RoleContext): NodeRole {
           messageMaxBytes: config.messageMaxBytes,
           brokerHeartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
           flushMode: config.topicDefaults.flushMode,
+          offsetsTopicNumPartitions: config.offsetsTopicPartitions,
+          offsetsTopicReplicationFactor: config.offsetsTopicReplicationFactor,
           controlledShutdownTimeoutMs: Math.max(1000, config.shutdownTimeoutMs - 5000),
         },
         logger: ctx.logger,
