@@ -8,8 +8,13 @@
 //   epoch > current                  -> new epoch, sequences restart: baseSequence must be 0
 //   same epoch, ranges equal a kept batch's -> duplicate: answer that batch's offsets
 //   same epoch, baseSequence != last + 1   -> OUT_OF_ORDER_SEQUENCE_NUMBER
-//   unknown producer id              -> accepted with any sequence (state may have been
-//                                        truncated or expired; Kafka KIP-360 does the same)
+//   unknown producer id              -> baseSequence must be 0, else OUT_OF_ORDER_SEQUENCE_NUMBER
+//                                        (retriable: with several batches in flight, batch 1
+//                                        may arrive before batch 0; accepting it would
+//                                        reorder the producer's records for good)
+// A producer whose state expired (producer.id.expiration.ms) or was lost therefore gets
+// OUT_OF_ORDER_SEQUENCE_NUMBER on its next batch; the client fails that batch and starts
+// a new producer id, whose sequences start at 0.
 import { BrokerError } from "../errors.js";
 import { lastOffsetOf, lastSequenceOf, type BatchHeader } from "./batch.js";
 import { LogCode } from "./errors.js";
@@ -52,7 +57,14 @@ export class ProducerStateTable {
   check(h: BatchHeader): SequenceCheck {
     if (h.producerId < 0) return { kind: "append" };
     const entry = this.byId.get(h.producerId);
-    if (entry === undefined) return { kind: "append" };
+    if (entry === undefined) {
+      if (h.baseSequence !== 0)
+        throw new BrokerError(
+          LogCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+          `producer ${h.producerId} is unknown on this partition and sent sequence ${h.baseSequence}; its first batch must start at sequence 0 (an earlier batch is still on its way, or the producer's state expired)`,
+        );
+      return { kind: "append" };
+    }
     if (h.producerEpoch < entry.epoch)
       throw new BrokerError(
         LogCode.INVALID_PRODUCER_EPOCH,

@@ -92,6 +92,17 @@ describe("idempotent producer", () => {
     await log.close();
   });
 
+  it("an unknown producer's first batch must start at sequence 0: a later batch that overtakes it is rejected, not written", async () => {
+    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    // Several batches in flight: the one at sequence 124 reaches the leader first.
+    await expect(log.appendAsLeader(pb(124, 4), 1)).rejects.toMatchObject({ code: LogCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    expect(log.logEndOffset).toBe(0);
+    expect((await log.appendAsLeader(pb(0, 124), 1)).baseOffset).toBe(0);
+    // The client's retry of the overtaking batch now lands after it, in order.
+    expect((await log.appendAsLeader(pb(124, 4), 1)).baseOffset).toBe(124);
+    await log.close();
+  });
+
   it("remembers the last 5 batches per producer", async () => {
     const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
     for (let i = 0; i < 6; i++) await log.appendAsLeader(pb(i * 2), 1);
@@ -115,13 +126,14 @@ describe("idempotent producer", () => {
     await log.close();
   });
 
-  it("expires producer state after producer.id.expiration.ms, then accepts the id as new", async () => {
+  it("expires producer state after producer.id.expiration.ms, then treats the id as new (its first batch must start at 0)", async () => {
     const log = await PartitionLog.open(dir, testConfig({ producerIdExpirationMs: 60_000 }), { clock, logger: quietLogger });
     await log.appendAsLeader(batchOf(2, { producerId: 42, producerEpoch: 0, baseSequence: 0, baseTimestamp: clock.now }), 1);
     await log.deleteRecordsForRetention(clock.now + 30_000);
     await expect(log.appendAsLeader(pb(7), 1)).rejects.toMatchObject({ code: LogCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
     await log.deleteRecordsForRetention(clock.now + 61_000);
-    expect((await log.appendAsLeader(pb(7), 1)).baseOffset).toBe(2);
+    await expect(log.appendAsLeader(pb(7), 1)).rejects.toMatchObject({ code: LogCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    expect((await log.appendAsLeader(pb(0), 1)).baseOffset).toBe(2);
     await log.close();
   });
 
