@@ -103,10 +103,10 @@ export function producerSettings(c: ProducerConfig<unknown, unknown>): Settings 
     compression: oneOf<CompressionName>("compression.type", c.compression, "none", ["none", "gzip"]),
     deliveryTimeoutMs: intInRange("delivery.timeout.ms", c.deliveryTimeoutMs, 120_000, 1, 2 ** 31 - 1),
     requestTimeoutMs: intInRange("request.timeout.ms", c.requestTimeoutMs, 30_000, 1, 2 ** 31 - 1),
-    // Default 1: gRPC gives no ordering between concurrent calls, and with several batches of
-    // one partition in flight a broker-side reorder plus a retry was seen to resend an already
-    // written batch beyond the broker's dedup window (see README, known issues).
-    maxInFlight: intInRange("max.in.flight.requests.per.connection", c.maxInFlight, 1, 1, idempotent ? 5 : 1000),
+    // Kafka's 5. Concurrent gRPC calls may reach the broker out of order; the broker rejects
+    // a batch whose predecessor has not landed (an unknown producer must start at 0), and the
+    // retry rules in onBatchError resend in sequence order.
+    maxInFlight: intInRange("max.in.flight.requests.per.connection", c.maxInFlight, 5, 1, idempotent ? 5 : 1000),
     maxBlockMs: intInRange("max.block.ms", c.maxBlockMs, 60_000, 0, 2 ** 31 - 1),
   };
   if (s.deliveryTimeoutMs < s.lingerMs + s.requestTimeoutMs) {
@@ -128,6 +128,8 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   /** Per partition: the sequence the broker expects next (all below it are acknowledged). */
   private readonly ackedSequence = new Map<string, number>();
   private readonly encoded = new WeakMap<Batch<Handle>, { pid: number; bytes: Buffer }>();
+  /** Per batch in flight: the partition's acknowledged sequence when it was sent. */
+  private readonly ackedWhenSent = new WeakMap<Batch<Handle>, number>();
   private readonly memoryWaiters: { size: number; wake: () => void }[] = [];
   private pid = { id: -1, epoch: -1 };
   private pidInit: Promise<void> | null = null;
@@ -338,6 +340,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       byLeader.set(leader, list);
       const k = tpKey(b.topic, b.partition);
       this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1);
+      this.ackedWhenSent.set(b, this.ackedSequence.get(k) ?? 0);
     }
     for (const [leader, list] of byLeader) void this.sendRequest(leader, list);
     this.failExpiredQueued(now);
@@ -449,8 +452,12 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
 
   private complete(b: Batch<Handle>, baseOffset: number): void {
     this.settleSlot(b);
-    if (this.s.idempotent && b.baseSequence >= 0) {
-      this.ackedSequence.set(tpKey(b.topic, b.partition), (b.baseSequence + b.records.length) % 2 ** 31);
+    if (this.s.idempotent && b.baseSequence >= 0 && this.encoded.get(b)?.pid === this.pid.id) {
+      // Never backwards: a late answer for an older batch (a resent duplicate) must not undo
+      // a later batch's acknowledgement.
+      const k = tpKey(b.topic, b.partition);
+      const end = (b.baseSequence + b.records.length) % 2 ** 31;
+      if (seqAfter(end, this.ackedSequence.get(k) ?? 0)) this.ackedSequence.set(k, end);
     }
     this.retrying.delete(tpKey(b.topic, b.partition));
     b.records.forEach((r, i) => {
@@ -471,13 +478,23 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   private onBatchError(b: Batch<Handle>, err: BrookError): void {
     this.settleSlot(b);
     const k = tpKey(b.topic, b.partition);
-    // OUT_OF_ORDER_SEQUENCE while an earlier batch of ours is unacknowledged is expected:
-    // concurrent requests may reach the broker out of order (gRPC calls share no ordering),
-    // or the earlier one is being retried. Retry behind it; it is a real gap only when this
-    // batch is the next one the broker should get.
+    const sameProducer = this.s.idempotent && b.baseSequence >= 0 && this.encoded.get(b)?.pid === this.pid.id;
     const acked = this.ackedSequence.get(k) ?? 0;
-    const outOfOrderBehindRetry =
-      err.code === 45 && b.baseSequence >= 0 && b.baseSequence > acked && (this.retrying.has(k) || (this.inFlight.get(k) ?? 0) > 0);
+    // The broker accepts a producer's sequences only contiguously from 0, so once a later
+    // batch is acknowledged this one is in the log (its answer was lost, e.g. a timeout).
+    // Resending it could fall outside the broker's window of 5 remembered batches.
+    if (sameProducer && !seqAfter((b.baseSequence + b.records.length) % 2 ** 31, acked)) {
+      this.complete(b, -1);
+      return;
+    }
+    // OUT_OF_ORDER_SEQUENCE while an earlier batch of ours was unacknowledged is expected:
+    // concurrent requests may reach the broker out of order (gRPC calls share no ordering),
+    // or the earlier one is being retried. Retry it behind that batch (the accumulator keeps
+    // retries in sequence order and the partition sends one batch at a time while retrying).
+    // It is a real gap (the broker lost this producer's state) only when the batch was the
+    // next one the broker should take at the moment it was sent.
+    const ackedAtSend = this.ackedWhenSent.get(b) ?? acked;
+    const outOfOrderBehindRetry = err.code === 45 && sameProducer && (seqAfter(b.baseSequence, acked) || seqAfter(b.baseSequence, ackedAtSend));
     const expired = Date.now() - b.createdMs > this.s.deliveryTimeoutMs;
     if ((isRetriable(err) || outOfOrderBehindRetry) && !expired) {
       b.attempts++;
@@ -491,6 +508,12 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     this.retrying.delete(k);
     this.fail(b, expired ? new TimeoutError(`${err.message}; gave up after delivery.timeout.ms (${this.s.deliveryTimeoutMs} ms)`, err.code, true) : err);
   }
+}
+
+/** a > b in int32 sequence space, where sequences wrap at 2^31 (Kafka's rule). */
+function seqAfter(a: number, b: number): boolean {
+  const d = (a - b + 2 ** 31) % 2 ** 31;
+  return d !== 0 && d < 2 ** 30;
 }
 
 function toBrookError(err: unknown): BrookError {

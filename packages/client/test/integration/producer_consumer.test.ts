@@ -1,7 +1,8 @@
-// The SDK against real broker processes (see test/support/cluster.ts): idempotent ordering
-// across a leader SIGKILL, a group of three sharing twelve partitions, a crashed member's
-// partitions resumed from committed offsets by the others, and bounded memory while the
-// cluster is down. Requires built dist/ of packages/broker and packages/client (npm test builds).
+// The SDK against three real `brook` node processes (see test/support/cluster.ts): idempotent
+// ordering across a leader SIGKILL with the default 5 batches in flight, a group of three
+// sharing twelve partitions, a crashed member's partitions resumed from committed offsets by
+// the others, and bounded memory while the cluster is down. Requires the built server
+// binary (npm test builds).
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +12,7 @@ import { TestCluster, until } from "../support/cluster.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-describe("SDK against three real broker processes", () => {
+describe("SDK against three real brook nodes", () => {
   const cluster = new TestCluster();
   let brook: Brook;
 
@@ -22,7 +23,7 @@ describe("SDK against three real broker processes", () => {
 
   /** Creates a topic and waits until brokers serve its metadata. */
   async function createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
-    cluster.createTopic(name, partitions, configs);
+    await cluster.createTopic(name, partitions, configs);
     const admin = brook.admin();
     await until(`${name} visible`, () =>
       admin.describeTopics([name]).then(
@@ -37,7 +38,7 @@ describe("SDK against three real broker processes", () => {
     await cluster.stop();
   });
 
-  it("keeps per-key order with no duplicates across a leader SIGKILL (idempotent producer)", async () => {
+  it("keeps per-key order with no duplicates across a leader SIGKILL (idempotent producer, default 5 batches in flight)", async () => {
     await createTopic("orders", 3, { "min.insync.replicas": "2" });
     const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, lingerMs: 2 });
     const N = 3_000;
@@ -47,7 +48,7 @@ describe("SDK against three real broker processes", () => {
       sends.push(producer.send({ topic: "orders", messages: [{ key: `k${i % 7}`, value: String(i) }] }));
       if (i === 1_000) {
         await Promise.allSettled(sends.slice(0, 500));
-        victim = cluster.ctrl.leaderOf("orders", 0).leader;
+        victim = await cluster.leaderOf("orders", 0);
         await cluster.kill(victim);
       }
       if (i % 200 === 0) await new Promise((r) => setImmediate(r));

@@ -1,25 +1,23 @@
-// Test cluster for the SDK: three real broker processes (test/support/broker_process.mjs,
-// running packages/broker's built Broker with the group coordinator) on loopback, with the
-// controller role played over real gRPC by packages/broker's ScriptedControllerServer.
-// Stopgap until `npm run cluster` serves brokers; the SDK talks to it exactly as to that.
+// Test cluster for the SDK: three real `brook` node processes (packages/server's built
+// binary, combined controller + broker roles, a Raft quorum of the three) on loopback, as
+// `npm run cluster` starts them. Fixed ports in the client tests' range: node N listens for
+// clients on 4800+10N, for the quorum on 4801+10N, HTTP (readyz) on 4802+10N. Topics are
+// created and leaders looked up through the SDK's admin client, as a user would.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Brook } from "../../src/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const HARNESS = join(here, "../../../broker/dist/harness/scripted_controller.js");
-
-interface ControllerHarness {
-  port: number;
-  brokers: Map<number, { fenced: boolean }>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  createTopic(name: string, assignments: number[][], configs?: Record<string, string>): void;
-  leaderOf(topic: string, partition?: number): { leader: number };
-}
+const BIN = join(here, "../../../server/dist/bin/brook.js");
+const IDS = [1, 2, 3];
+const BASE = 4800;
+const clientPort = (id: number): number => BASE + 10 * id;
+const controllerPort = (id: number): number => BASE + 10 * id + 1;
+const httpPort = (id: number): number => BASE + 10 * id + 2;
 
 export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -31,59 +29,72 @@ export async function until<T>(what: string, fn: () => T | undefined | false | P
   }
 }
 
+async function ready(id: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${httpPort(id)}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    return ((await res.json()) as { ready?: boolean }).ready === true;
+  } catch {
+    return false;
+  }
+}
+
+/** The test's environment minus BROOK_* variables, which a node would read as its config. */
+function nodeEnv(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BROOK_")));
+  return { ...env, BROOK_LOG_FORMAT: "json" };
+}
+
 export class TestCluster {
-  ctrl!: ControllerHarness;
   readonly nodes = new Map<number, { proc: ChildProcess; port: number }>();
   private root = "";
+  private admin: Brook | undefined;
 
   async start(): Promise<void> {
-    if (!existsSync(HARNESS)) throw new Error(`${HARNESS} is missing: build first (npx tsc -b packages/broker packages/client)`);
-    const mod = (await import(HARNESS)) as { ScriptedControllerServer: new (sessionTimeoutMs: number) => ControllerHarness };
-    this.ctrl = new mod.ScriptedControllerServer(1_500);
-    await this.ctrl.start();
+    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build first (npm run build)`);
     this.root = await mkdtemp(join(tmpdir(), "brook-client-"));
-    for (const id of [1, 2, 3]) await this.spawnNode(id);
-    await until("brokers unfenced", () => [1, 2, 3].every((id) => this.ctrl.brokers.get(id)?.fenced === false));
-    // The internal offsets topic, as the cluster creates it (replication factor 3).
-    this.createTopic("__consumer_offsets", 3, { "min.insync.replicas": "2" });
+    for (const id of IDS) this.spawnNode(id);
+    await until("three ready nodes", async () => (await Promise.all(IDS.map(ready))).every(Boolean), 120_000);
+    this.admin = new Brook({ brokers: this.bootstrap(), clientId: "test-cluster", retries: 20, requestTimeoutMs: 5_000 });
   }
 
   bootstrap(): string[] {
-    return [...this.nodes.values()].map((n) => `127.0.0.1:${n.port}`);
+    return IDS.map((id) => `127.0.0.1:${clientPort(id)}`);
   }
 
-  /** Partitions spread over the three brokers, replication factor 3. */
-  createTopic(name: string, partitions: number, configs: Record<string, string> = {}): void {
-    const ids = [1, 2, 3];
-    this.ctrl.createTopic(
-      name,
-      Array.from({ length: partitions }, (_, p) => ids.map((_, i) => ids[(p + i) % 3]!)),
-      configs,
-    );
+  /** Replication factor 3; the cluster places the replicas. */
+  async createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
+    await this.admin!.admin().createTopics([{ topic: name, numPartitions: partitions, replicationFactor: 3, configs }]);
   }
 
-  private spawnNode(id: number): Promise<void> {
-    const proc = spawn(process.execPath, [join(here, "broker_process.mjs"), String(id), join(this.root, `b${id}`), String(this.ctrl.port)], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    return new Promise((resolve, reject) => {
-      let out = "";
-      proc.stdout!.on("data", (d: Buffer) => {
-        out += d.toString();
-        const m = /READY node=\d+ port=(\d+)/.exec(out);
-        if (m !== null && !this.nodes.has(id)) {
-          this.nodes.set(id, { proc, port: Number(m[1]) });
-          resolve();
-        }
-      });
-      proc.on("exit", (code) => reject(new Error(`broker ${id} exited with ${code} before READY`)));
-    });
+  /** The current leader of a partition, from the cluster's metadata. */
+  async leaderOf(topic: string, partition: number): Promise<number> {
+    const [t] = await this.admin!.admin().describeTopics([topic]);
+    return t?.partitions.find((p) => p.partition === partition)?.leader ?? -1;
   }
 
-  /** Starts a killed node again on its data dir and waits until the controller unfences it. */
+  private spawnNode(id: number): void {
+    const voters = IDS.map((v) => `${v}@127.0.0.1:${controllerPort(v)}`).join(",");
+    const args = [
+      BIN,
+      `--node.id=${id}`,
+      "--process.roles=broker,controller",
+      `--controller.quorum.voters=${voters}`,
+      `--listeners=PLAINTEXT://127.0.0.1:${clientPort(id)},CONTROLLER://127.0.0.1:${controllerPort(id)}`,
+      `--advertised.listeners=PLAINTEXT://127.0.0.1:${clientPort(id)}`,
+      `--http.listener=127.0.0.1:${httpPort(id)}`,
+      `--log.dirs=${join(this.root, `node${id}`)}`,
+      "--default.replication.factor=3",
+      "--offsets.topic.replication.factor=3",
+      `--log.level=${process.env["BROOK_TEST_LOG"] ?? "warn"}`,
+    ];
+    const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"], env: nodeEnv() });
+    this.nodes.set(id, { proc, port: clientPort(id) });
+  }
+
+  /** Starts a killed node again on its data dir and waits until it is ready (registered, unfenced). */
   async restart(id: number): Promise<void> {
-    await this.spawnNode(id);
-    await until(`broker ${id} unfenced`, () => this.ctrl.brokers.get(id)?.fenced === false);
+    this.spawnNode(id);
+    await until(`node ${id} ready`, () => ready(id), 90_000);
   }
 
   kill(id: number): Promise<void> {
@@ -91,15 +102,15 @@ export class TestCluster {
     if (n === undefined) return Promise.resolve();
     this.nodes.delete(id);
     return new Promise((resolve) => {
-      if (n.proc.exitCode !== null) return resolve();
+      if (n.proc.exitCode !== null || n.proc.signalCode !== null) return resolve();
       n.proc.on("exit", () => resolve());
       n.proc.kill("SIGKILL");
     });
   }
 
   async stop(): Promise<void> {
+    await this.admin?.close().catch(() => undefined);
     for (const id of [...this.nodes.keys()]) await this.kill(id);
-    await this.ctrl?.stop();
     if (this.root) await rm(this.root, { recursive: true, force: true });
   }
 }
