@@ -124,6 +124,8 @@ export class LocalCluster {
     const proc = spawn(
       process.execPath,
       [
+        // Profiling hook for benchmarks, e.g. BROOK_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p".
+        ...(process.env["BROOK_BROKER_NODE_ARGS"]?.split(" ").filter((a) => a !== "") ?? []),
         this.opts.bin,
         "--node-id", String(id),
         "--data-dir", join(this.root, `b${id}`),

@@ -1,7 +1,8 @@
 // Broker-wide group commit (DESIGN.md, durability): callers ask for a log to be flushed up to
-// an offset; one pass fsyncs every log with a waiter, in parallel, and every append that
-// arrived before the pass started shares that fsync. Requests made while a pass runs wait for
-// the next pass, so under load the disk sees one fsync per partition per pass, not per append.
+// an offset; each log runs its own fsync loop, and every append that arrived before a log's
+// fsync started shares it. Requests made while that log's fsync runs wait for its next one, so
+// under load the disk sees one fsync per partition per round, not per append. Logs do not wait
+// for each other: a slow fsync on one partition never delays the acknowledgements of another.
 import type { PartitionLog } from "./partition_log.js";
 
 interface Waiter {
@@ -11,9 +12,9 @@ interface Waiter {
 }
 
 export class LogFlusher {
-  private pending = new Map<PartitionLog, Waiter[]>();
-  private running = false;
-  /** Passes started and logs fsync'd, for metrics and benchmarks. */
+  /** Waiters per log not yet covered by a started fsync; a log is here while its loop runs. */
+  private readonly pending = new Map<PartitionLog, Waiter[]>();
+  /** Per-log fsync rounds started and finished, for metrics and benchmarks. */
   passes = 0;
   logsFlushed = 0;
 
@@ -25,44 +26,40 @@ export class LogFlusher {
   flush(log: PartitionLog, upToOffset: number): Promise<void> {
     if (log.config.flushMode === "replicated" || log.flushedOffset >= upToOffset) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const list = this.pending.get(log);
       const w = { upToOffset, resolve, reject };
-      if (list === undefined) this.pending.set(log, [w]);
-      else list.push(w);
-      if (!this.running) {
-        this.running = true;
-        // Start on the next turn of the event loop so every append completing in this one
-        // joins the first pass.
-        setImmediate(() => void this.run());
+      const list = this.pending.get(log);
+      if (list !== undefined) {
+        list.push(w);
+        return;
       }
+      this.pending.set(log, [w]);
+      // Start on the next turn of the event loop so every append completing in this one
+      // joins the first fsync.
+      setImmediate(() => void this.run(log));
     });
   }
 
-  private async run(): Promise<void> {
-    while (this.pending.size > 0) {
-      const batch = this.pending;
-      this.pending = new Map();
+  private async run(log: PartitionLog): Promise<void> {
+    for (;;) {
+      const waiters = this.pending.get(log) ?? [];
+      if (waiters.length === 0) {
+        this.pending.delete(log);
+        return;
+      }
+      // Later requests queue on a fresh list for the next round.
+      this.pending.set(log, []);
       this.passes++;
-      await Promise.all([...batch].map(([log, waiters]) => this.flushOne(log, waiters)));
-    }
-    this.running = false;
-  }
-
-  private async flushOne(log: PartitionLog, waiters: readonly Waiter[]): Promise<void> {
-    try {
-      await log.flush();
-      this.logsFlushed++;
-    } catch (err) {
-      for (const w of waiters) w.reject(err);
-      return;
-    }
-    for (const w of waiters) {
-      if (log.flushedOffset >= w.upToOffset || log.logEndOffset < w.upToOffset) w.resolve();
-      else {
-        // Appended after this pass took its target: the next pass covers it.
-        const list = this.pending.get(log);
-        if (list === undefined) this.pending.set(log, [w]);
-        else list.push(w);
+      try {
+        await log.flush();
+        this.logsFlushed++;
+      } catch (err) {
+        for (const w of waiters) w.reject(err);
+        continue;
+      }
+      const next = this.pending.get(log)!;
+      for (const w of waiters) {
+        if (log.flushedOffset >= w.upToOffset || log.logEndOffset < w.upToOffset) w.resolve();
+        else next.push(w); // appended after this round took its target
       }
     }
   }

@@ -19,6 +19,7 @@ import { syncDir, writeFileAtomic } from "./checkpoint_file.js";
 import { MESSAGE_BYTES_MAX } from "./config.js";
 import type { LogFile, LogIo } from "./log_file.js";
 import { OffsetIndex } from "./offset_index.js";
+import { TailCache } from "./tail_cache.js";
 import { TimeIndex } from "./time_index.js";
 
 export function segmentFileName(baseOffset: number, suffix: ".log" | ".index" | ".timeindex"): string {
@@ -35,6 +36,8 @@ export function parseSegmentFileName(name: string): number | null {
 export type BatchVisitor = (h: BatchHeader, position: number) => void;
 
 const SCAN_CHUNK_BYTES = 1 << 20;
+/** Newest appended bytes kept in memory per segment (see TailCache): about one replica fetch cycle. */
+const TAIL_CACHE_BYTES = 1 << 20;
 /** Larger "batches" are garbage: max.message.bytes is capped at this (config.ts). */
 const BATCH_BYTES_MAX = MESSAGE_BYTES_MAX;
 
@@ -52,6 +55,7 @@ export class LogSegment {
   /** Indexes changed since last persisted. */
   private indexesDirty = false;
   private readonly syncsInFlight = new Set<Promise<void>>();
+  private readonly tail = new TailCache(TAIL_CACHE_BYTES);
 
   private constructor(
     readonly dir: string,
@@ -138,6 +142,7 @@ export class LogSegment {
     this.offsetOfMaxTimestamp = this.baseOffset;
     this.bytesSinceIndexEntry = 0;
     this.indexesDirty = true;
+    this.tail.clear();
   }
 
   private indexPath(suffix: ".index" | ".timeindex"): string {
@@ -223,6 +228,11 @@ export class LogSegment {
    * Drops the in-memory indexes when their files are current, to bound memory: inactive
    * segments reload them on the next lookup. Returns whether they were dropped.
    */
+  /** Drops the in-memory tail (a segment that stopped being active keeps no cache). */
+  releaseTail(): void {
+    this.tail.clear();
+  }
+
   maybeUnloadIndexes(): boolean {
     if (this.indexesDirty || this.offsetIndex === null) return false;
     this.offsetIndex = null;
@@ -296,6 +306,7 @@ export class LogSegment {
       await this.file.truncate(start).catch(() => undefined);
       throw err;
     }
+    this.tail.add(start, buf, headers);
     let pos = start;
     for (const h of headers) {
       this.indexBatch(h, pos);
@@ -311,6 +322,8 @@ export class LogSegment {
    * the segment has none. Index lookup, then a short scan of headers.
    */
   async findBatch(offset: number): Promise<{ position: number; header: BatchHeader } | null> {
+    const cached = this.tail.findBatch(offset);
+    if (cached !== null) return cached;
     const { offsetIndex } = await this.loadedIndexes();
     return this.scanFrom(offsetIndex.lookup(offset), (h) => lastOffsetOf(h) >= offset);
   }
@@ -368,6 +381,8 @@ export class LogSegment {
   /** Bytes [position, position + length) clipped to the segment. */
   async read(position: number, length: number): Promise<Buffer> {
     const n = Math.max(0, Math.min(length, this.sizeBytes - position));
+    const cached = this.tail.read(position, n);
+    if (cached !== null && cached.length === n) return cached;
     const buf = Buffer.allocUnsafe(n);
     const got = await this.file.read(buf, 0, n, position);
     return got === n ? buf : buf.subarray(0, got);
@@ -429,6 +444,7 @@ export class LogSegment {
   }
 
   async close(): Promise<void> {
+    this.tail.clear();
     await Promise.allSettled([...this.syncsInFlight]);
     await this.file.close();
   }

@@ -14,6 +14,9 @@ import { Code } from "../errors.js";
 import type { Partition } from "./partition.js";
 import { truncationOffset } from "./truncation.js";
 
+/** HTTP/2 receive window of the replica stream (bytes): above one full response (maxBytes). */
+const REPLICA_FLOW_CONTROL_WINDOW = 64 * 1024 * 1024;
+
 interface FollowedPartition {
   readonly partition: Partition;
   readonly leaderEpoch: number;
@@ -103,6 +106,9 @@ export class ReplicaFetcher {
         "grpc.max_receive_message_length": 64 * 1024 * 1024,
         "grpc.max_send_message_length": 64 * 1024 * 1024,
         "grpc.keepalive_time_ms": 10_000,
+        // Responses carry megabytes of batches: with HTTP/2's default 64 KiB window every
+        // response would stall on WINDOW_UPDATE round trips between two busy event loops.
+        "grpc-node.flow_control_window": REPLICA_FLOW_CONTROL_WINDOW,
       });
       this.clientAddress = address;
     }
