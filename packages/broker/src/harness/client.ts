@@ -14,7 +14,11 @@ import {
 export class TestClient {
   private readonly c: BrokerClient;
   constructor(readonly address: string) {
-    this.c = new BrokerClient(address, credentials.createInsecure(), { "grpc.max_receive_message_length": 64 * 1024 * 1024 });
+    this.c = new BrokerClient(address, credentials.createInsecure(), {
+      "grpc.max_receive_message_length": 64 * 1024 * 1024,
+      // Fetch responses are megabytes: a 64 KiB HTTP/2 window would cost a round trip per 64 KiB.
+      "grpc-node.flow_control_window": 64 * 1024 * 1024,
+    });
   }
 
   private call<Req, Res>(fn: (req: Req, cb: (err: Error | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
