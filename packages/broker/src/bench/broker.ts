@@ -7,7 +7,8 @@
 // produce latency at a fixed 1,000 records/s, and failover (SIGKILL of a leader to the first
 // acks=all produce acknowledged by the new leader). Env: BENCH_SECONDS (default 6),
 // BENCH_KILLS (default 20), BENCH_SESSION_MS (the controller's broker session timeout in the
-// failover phase, default 1,000; failover time is dominated by it).
+// failover phase, default 1,000; failover time is dominated by it). BENCH_KILLS=0 skips the
+// failover phase. BROOK_BROKER_NODE_ARGS passes node flags (e.g. --cpu-prof) to the brokers.
 import { Code } from "../errors.js";
 import { encodeBatch } from "../harness/batches.js";
 import { existsSync } from "node:fs";
@@ -17,6 +18,8 @@ const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 6);
 const KILLS = Number(process.env["BENCH_KILLS"] ?? 20);
 const FAILOVER_SESSION_MS = Number(process.env["BENCH_SESSION_MS"] ?? 1_000);
 const PARTITIONS = 6;
+/** The controller quorum's fixed ports (this benchmark's assigned range is 4900-4999). */
+const QUORUM_PORT_BASE = 4900;
 const assignments = Array.from({ length: PARTITIONS }, (_, i) => [1, 2, 3].map((_, j) => ((i + j) % 3) + 1));
 
 const REAL = process.env["BENCH_SCRIPTED"] !== "1" && existsSync(CONTROLLER_BIN);
@@ -179,7 +182,7 @@ async function main(): Promise<void> {
   console.log(`controller: ${REAL ? "product quorum (3 controller-node processes)" : "scripted (src/harness)"}`);
   // A lenient session timeout while loading the machine (a starved heartbeat must not turn a
   // throughput run into a failover run); the failover phase gets its own cluster.
-  let cluster = await startCluster(15_000, 4311);
+  let cluster = await startCluster(15_000, QUORUM_PORT_BASE);
   try {
     for (const mode of ["durable", "replicated"] as const) {
       for (const size of [100, 1024]) {
@@ -203,7 +206,8 @@ async function main(): Promise<void> {
       );
     }
     await cluster.stop();
-    cluster = await startCluster(FAILOVER_SESSION_MS, 4321);
+    if (KILLS <= 0) return;
+    cluster = await startCluster(FAILOVER_SESSION_MS, QUORUM_PORT_BASE + 10);
     await createTopic(cluster, "bench-failover", 1, { "min.insync.replicas": "2" });
     const fo = await failover(cluster, "bench-failover");
     console.log(
