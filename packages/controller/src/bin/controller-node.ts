@@ -3,7 +3,7 @@
 // one gRPC listener), for the integration test and the benchmarks.
 //
 //   node dist/bin/controller-node.js --id 1 --voters 1@127.0.0.1:4201,2@127.0.0.1:4202,3@127.0.0.1:4203 \
-//        --data /tmp/c1 [--session-timeout-ms 9000] [--election-timeout-ms 300] [--heartbeat-ms 50]
+//        --data /tmp/c1 [--session-timeout-ms 1000] [--election-timeout-ms 300] [--heartbeat-ms 50]
 //        [--snapshot-every 10000] [--log-level warn]
 //
 // It listens on its own entry of --voters. The first stdout line is {"event":"ready"};

@@ -75,7 +75,8 @@ export class QuorumController {
     this.#log = opts.logger.child({ component: "controller" });
     this.#pending = sm.image;
     raft.onLeaderChange((leaderId) => this.#leaderChanged(leaderId));
-    const check = opts.sessionCheckIntervalMs ?? Math.max(100, Math.floor(logic.config.sessionTimeoutMs / 4));
+    // A tenth of the session: the check's own delay stays small next to the timeout.
+    const check = opts.sessionCheckIntervalMs ?? Math.max(50, Math.floor(logic.config.sessionTimeoutMs / 10));
     this.#timers.push(setInterval(() => this.#periodic((img) => this.#logic.expireSessions(img), "session expiry"), check));
     const rebalance = opts.leaderRebalanceIntervalMs ?? 30_000;
     if (rebalance > 0) this.#timers.push(setInterval(() => this.#periodic((img) => this.#logic.rebalanceLeaders(img), "leader rebalance"), rebalance));
