@@ -172,7 +172,9 @@ describe("broker requests validation", () => {
       h.logic.alterConfigs(h.image, { resources: [{ resource: { type: 2, name }, ops }], validateOnly });
     expect(alter("nope", []).response.results[0]?.error?.code).toBe(Codes.UNKNOWN_TOPIC_OR_PARTITION);
     expect(alter("t", [{ name: "bogus", value: "1", delete: false }]).response.results[0]?.error?.code).toBe(Codes.INVALID_CONFIG);
-    expect(alter("t", [{ name: "flush.mode", value: "sometimes", delete: false }]).response.results[0]?.error?.message).toMatch(/fsync, replicated/);
+    expect(alter("t", [{ name: "flush.mode", value: "sometimes", delete: false }]).response.results[0]?.error?.message).toMatch(/durable, replicated/);
+    expect(alter("t", [{ name: "flush.mode", value: "fsync", delete: false }]).response.results[0]?.error?.message).toMatch(/durable, replicated/);
+    expect(alter("t", [{ name: "flush.mode", value: "durable", delete: false }]).response.results[0]?.error?.code ?? 0).toBe(0);
     expect(alter("t", [{ name: "retention.ms", value: "5", delete: false }], true).records).toHaveLength(0);
     h.commit(alter("t", [{ name: "retention.ms", value: "5", delete: false }]));
     const d = h.logic.describeConfigs(h.image, { resources: [{ type: 2, name: "t" }] });

@@ -113,7 +113,12 @@ export class BrookNode {
     // Roles start in the background, controller first: a broker's start resolves only once
     // it has registered with a live quorum, and the node must keep serving /healthz and
     // logging what it waits for meanwhile. A role that fails to start stops the node.
-    const context = { config, clusterId, dataDir: this.#dataDir, metrics: this.metrics };
+    const onFatal = (error: unknown): void => {
+      if (this.#abort.signal.aborted) return;
+      this.#logger.fatal({ err: error }, `a role stopped on a fatal error: ${error instanceof Error ? error.message : String(error)}; stopping the node`);
+      options.onFatal?.(error);
+    };
+    const context = { config, clusterId, dataDir: this.#dataDir, metrics: this.metrics, onFatal };
     this.#phase = "running";
     this.#logger.info("node started; starting roles");
     void (async () => {

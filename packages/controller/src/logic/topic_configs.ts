@@ -25,7 +25,8 @@ export const TOPIC_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map<string, Con
   ["max.message.bytes", { default: "1048588", check: long(0, 2 ** 31 - 1) }],
   ["min.insync.replicas", { default: "1", check: long(1, 32767) }],
   ["unclean.leader.election.enable", { default: "false", check: bool }],
-  ["flush.mode", { default: "fsync", check: oneOf("fsync", "replicated") }],
+  // DESIGN.md's vocabulary, the same as the broker's log and the server's log.flush.mode.
+  ["flush.mode", { default: "durable", check: oneOf("durable", "replicated") }],
   ["compression.type", { default: "producer", check: oneOf("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd") }],
   ["message.timestamp.type", { default: "CreateTime", check: oneOf("CreateTime", "LogAppendTime") }],
 ]);

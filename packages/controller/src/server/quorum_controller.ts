@@ -48,6 +48,12 @@ export interface QuorumControllerOptions {
   /** A request whose records are not committed by then fails with REQUEST_TIMED_OUT. */
   readonly requestTimeoutMs?: number;
   readonly clock?: Clock;
+  /**
+   * The cluster id the first active controller writes into the metadata log (the node's
+   * meta.properties id, so brokers, DescribeCluster and the data directories agree); a
+   * random UUID when absent. An id already in the log is never replaced.
+   */
+  readonly clusterId?: string;
 }
 
 export class QuorumController {
@@ -257,7 +263,7 @@ export class QuorumController {
       try {
         // Committing an entry of our own term commits (and applies) everything before it.
         await this.#bounded(this.#raft.propose(encodeBatch([rec({ $case: "noOp", noOp: {} })])));
-        const first = this.#logic.activationRecords(this.#sm.image, () => randomUUID());
+        const first = this.#logic.activationRecords(this.#sm.image, () => this.#opts.clusterId ?? randomUUID());
         if (first.length > 1) await this.#bounded(this.#raft.propose(encodeBatch(first.slice(0, -1))));
         if (!this.#raft.isLeader || this.#raft.term !== term) return;
         this.#generation++;

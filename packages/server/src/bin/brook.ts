@@ -4,6 +4,8 @@
 // and SIGINT into a controlled shutdown (a second signal exits at once). Exit codes:
 // 0 clean stop, 2 bad config, 78 data directory refused, 1 anything else.
 
+// First import: sizes the libuv pool before anything can start it.
+import "./thread_pool.js";
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { ENV_TO_KEY, resolveConfig } from "../config/resolve.js";
@@ -46,7 +48,7 @@ async function main(): Promise<number> {
   }
   const config = resolved.config;
   const logger = createNodeLogger({ nodeId: config.nodeId, roles: [...config.roles].sort().join(","), level: config.logLevel, pretty });
-  logger.info({ config: config.effective }, "starting brook node");
+  logger.info({ config: config.effective, uvThreadpoolSize: Number(process.env["UV_THREADPOOL_SIZE"]) }, "starting brook node");
 
   let node: BrookNode | undefined;
   let signals = 0;
@@ -78,7 +80,7 @@ async function main(): Promise<number> {
       config,
       logger,
       roleFactories: DEFAULT_ROLE_FACTORIES,
-      onFatal: () => void node?.shutdown({ controlled: false }).finally(() => process.exit(1)),
+      onFatal: () => void (node?.shutdown({ controlled: false }) ?? Promise.resolve()).finally(() => process.exit(1)),
     });
   } catch (error) {
     if (error instanceof DataDirError) {

@@ -67,6 +67,8 @@ export function brokerRole(ctx: RoleContext): NodeRole {
         },
         logger: ctx.logger,
         server,
+        // The broker already moved its leaderships away (controlled shutdown); the node exits.
+        onFatal: ctx.onFatal,
       });
       ctx.metrics.setUnderReplicatedProbe(() => broker?.status().underReplicatedPartitions ?? 0);
       if (stopping) await broker.shutdown({ controlled: false });

@@ -53,6 +53,7 @@ export function controllerRole(ctx: RoleContext): NodeRole {
           defaultPartitions: config.topicDefaults.numPartitions,
         },
         electionTimeoutMs: config.electionTimeoutMs,
+        clusterId: ctx.clusterId,
       });
       server.addService(ControllerService, controllerService(qc, logger));
       const port = await bindPatiently();

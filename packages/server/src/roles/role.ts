@@ -14,6 +14,8 @@ export interface RoleContext {
   readonly dataDir: OpenedDataDir;
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
+  /** A role that can no longer serve (e.g. the broker's data directory failed) stops the node. */
+  readonly onFatal: (error: unknown) => void;
 }
 
 export interface NodeRole {
