@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { crc32c } from "../log/crc32c.js";
+import { crc32c } from "@brook/protocol";
 import { DEFAULT_LOG_CONFIG, type FlushMode } from "../log/config.js";
 import { LogManager } from "../log/log_manager.js";
 import { systemClock, silentLogger } from "../log/types.js";
@@ -37,7 +37,7 @@ function makeBatch(n: number, size: number): Buffer {
   buf.writeInt32BE(-1, 53);
   buf.writeInt32BE(n, 57);
   records.copy(buf, 61);
-  buf.writeUInt32BE(crc32c(buf, 21, buf.length), 17);
+  buf.writeUInt32BE(crc32c(buf.subarray(21)), 17);
   return buf;
 }
 

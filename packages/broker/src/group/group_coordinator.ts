@@ -35,7 +35,7 @@ import type { GroupCoordinatorApi } from "../service/group_api.js";
 import { parseTpKey, type TpKey, tpKey } from "./assignor.js";
 import { GroupCode, GroupError } from "./codes.js";
 import { ConsumerGroup, DEFAULT_GROUP_CONFIG, type GroupConfig, type TopicsView } from "./consumer_group.js";
-import { offsetsPartitionFor } from "./murmur2.js";
+import { offsetsPartitionFor } from "./offsets_partition.js";
 import { decodeOffsetsRecord, encodeOffsetsRecord, type OffsetsRecord, type RawRecord } from "./offsets_records.js";
 
 import { OFFSETS_TOPIC } from "./offsets_topic.js";

@@ -1,7 +1,7 @@
 // Harness (tests and benchmarks): encodes and decodes Kafka RecordBatch v2 bytes (uncompressed) so tests can
 // produce real batches and check what they read back. Stand-in until @brook/protocol
 // exports its codec; byte layout per Kafka's DefaultRecordBatch.
-import { crc32c } from "../log/crc32c.js";
+import { crc32c } from "@brook/protocol";
 
 function zigzagVarint(n: number, out: number[]): void {
   let v = n >= 0 ? n * 2 : -n * 2 - 1;
@@ -63,7 +63,7 @@ export function encodeBatch(values: readonly Buffer[], opts: BatchOptions = {}):
   b.writeInt32BE(opts.baseSequence ?? -1, 53);
   b.writeInt32BE(values.length, 57);
   records.copy(b, 61);
-  b.writeUInt32BE(crc32c(b, 21), 17);
+  b.writeUInt32BE(crc32c(b.subarray(21)), 17);
   return b;
 }
 

@@ -21,7 +21,7 @@ import {
   validateBatch as validateProtocolBatch,
   type RecordBatchHeader,
 } from "@brook/protocol";
-import { crc32c } from "./crc32c.js";
+import { crc32c } from "@brook/protocol";
 import { corrupt } from "./errors.js";
 
 export { LOG_OVERHEAD, RECORD_BATCH_OVERHEAD, setBaseOffset, setPartitionLeaderEpoch };
@@ -103,7 +103,7 @@ export function setLogAppendTime(buf: Buffer, pos: number, h: BatchHeader, times
   const attributes = h.attributes | ATTR_TIMESTAMP_TYPE;
   buf.writeInt16BE(attributes, pos + 21);
   buf.writeBigInt64BE(BigInt(timestampMs), pos + 35);
-  const crc = crc32c(buf, pos + 21, pos + h.sizeBytes);
+  const crc = crc32c(buf.subarray(pos + 21, pos + h.sizeBytes));
   buf.writeUInt32BE(crc, pos + 17);
   return { ...h, attributes, maxTimestamp: timestampMs, crc };
 }

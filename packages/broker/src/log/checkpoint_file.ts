@@ -3,7 +3,7 @@
 // file damaged some other way is detected instead of trusted.
 import { open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
-import { crc32c } from "./crc32c.js";
+import { crc32c } from "@brook/protocol";
 
 export async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
   const tmp = `${path}.tmp`;

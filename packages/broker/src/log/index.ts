@@ -16,6 +16,5 @@ export { nodeLogIo } from "./log_file.js";
 export type { LogFile, LogIo } from "./log_file.js";
 export { systemClock, silentLogger } from "./types.js";
 export type { Clock, LogLogger } from "./types.js";
-export { crc32c } from "./crc32c.js";
 export { readBatchHeader, validateBatch, lastOffsetOf, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD } from "./batch.js";
 export type { BatchHeader } from "./batch.js";

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { MetadataView, PartitionView } from "../../src/metadata/view.js";
 import { GroupCode } from "../../src/group/codes.js";
 import { GroupCoordinator, OFFSETS_TOPIC, type OffsetsLog } from "../../src/group/group_coordinator.js";
-import { murmur2, offsetsPartitionFor } from "../../src/group/murmur2.js";
+import { murmur2 } from "@brook/protocol";
+import { offsetsPartitionFor } from "../../src/group/offsets_partition.js";
 import { decodeOffsetsRecord, encodeOffsetsRecord, type RawRecord } from "../../src/group/offsets_records.js";
 
 /** An in-memory stand-in for the replicated __consumer_offsets partitions (pure-logic test only). */

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { crc32c } from "../../src/log/crc32c.js";
+import { crc32c } from "@brook/protocol";
 import { nodeLogIo, type LogFile, type LogIo } from "../../src/log/log_file.js";
 import { DEFAULT_LOG_CONFIG, type LogConfig } from "../../src/log/config.js";
 import type { Clock, LogLogger } from "../../src/log/types.js";
@@ -75,7 +75,7 @@ export function buildBatch(spec: BatchSpec): Buffer {
   buf.writeInt32BE(spec.baseSequence ?? -1, 53);
   buf.writeInt32BE(spec.records.length, 57);
   records.copy(buf, 61);
-  buf.writeUInt32BE(crc32c(buf, 21, buf.length), 17);
+  buf.writeUInt32BE(crc32c(buf.subarray(21)), 17);
   return buf;
 }
 

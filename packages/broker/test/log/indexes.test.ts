@@ -1,27 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { crc32c } from "../../src/log/crc32c.js";
 import { OffsetIndex } from "../../src/log/offset_index.js";
 import { TimeIndex } from "../../src/log/time_index.js";
-
-describe("crc32c", () => {
-  it("matches the standard check value", () => {
-    expect(crc32c(Buffer.from("123456789"))).toBe(0xe3069283);
-  });
-  it("agrees between the slice-by-8 body and the byte tail for every length", () => {
-    const data = Buffer.from(Array.from({ length: 40 }, (_, i) => (i * 37 + 11) & 0xff));
-    // Reference: bitwise CRC-32C.
-    const slow = (b: Buffer): number => {
-      let c = 0xffffffff;
-      for (const x of b) {
-        c ^= x;
-        for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-      }
-      return (c ^ 0xffffffff) >>> 0;
-    };
-    for (let n = 0; n <= data.length; n++) expect(crc32c(data.subarray(0, n))).toBe(slow(data.subarray(0, n)));
-    expect(crc32c(data, 3, 29)).toBe(slow(data.subarray(3, 29)));
-  });
-});
 
 describe("OffsetIndex", () => {
   const idx = new OffsetIndex(100);
