@@ -54,7 +54,7 @@ describe("config validation", () => {
   });
 
   it("defaults to idempotent acks=all, and turns idempotence off for acks=1", () => {
-    expect(producerSettings(base)).toMatchObject({ acks: -1, idempotent: true, maxInFlight: 1 });
+    expect(producerSettings(base)).toMatchObject({ acks: -1, idempotent: true, maxInFlight: 5 });
     expect(producerSettings({ ...base, acks: 1 })).toMatchObject({ acks: 1, idempotent: false });
   });
 
