@@ -96,4 +96,14 @@ describe("brook CLI against a local cluster", () => {
     const internal = JSON.parse(brook(["topics", "list", "--internal", "--json"]).stdout) as { name: string; partitions: number; replicationFactor: number }[];
     expect(internal).toContainEqual(expect.objectContaining({ name: "__consumer_offsets", partitions: 12, replicationFactor: 3 }));
   });
+
+  it("resets a group's offsets to the earliest and deletes the group", () => {
+    brook(["groups", "reset-offsets", "billing", "-t", "orders", "--to-earliest", "--execute"]);
+    const [group] = JSON.parse(brook(["groups", "describe", "billing", "--json"]).stdout) as { offsets: { committed: number; lag: number; logEnd: number }[] }[];
+    expect(group!.offsets.length).toBeGreaterThan(0);
+    expect(group!.offsets.every((o) => o.committed === 0 && o.lag === o.logEnd)).toBe(true);
+    expect(brook(["groups", "delete", "billing"]).stdout).toBe("deleted billing\n");
+    const groups = JSON.parse(brook(["groups", "list", "--json"]).stdout) as { groupId: string }[];
+    expect(groups.map((g) => g.groupId)).not.toContain("billing");
+  });
 });
