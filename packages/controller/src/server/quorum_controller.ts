@@ -83,7 +83,20 @@ export class QuorumController {
     raft.onLeaderChange((leaderId) => this.#leaderChanged(leaderId));
     // A tenth of the session: the check's own delay stays small next to the timeout.
     const check = opts.sessionCheckIntervalMs ?? Math.max(50, Math.floor(logic.config.sessionTimeoutMs / 10));
-    this.#timers.push(setInterval(() => this.#periodic((img) => this.#logic.expireSessions(img), "session expiry"), check));
+    this.#timers.push(
+      setInterval(
+        () =>
+          this.#periodic(
+            (img) => this.#logic.expireSessions(img),
+            "session expiry",
+            // Fencing moves leaderships: say so, so flapping on an overloaded host is visible.
+            (fenced) => {
+              if (fenced.length > 0) this.#log.warn({ brokers: fenced, sessionTimeoutMs: logic.config.sessionTimeoutMs }, `fenced broker(s) ${fenced.join(", ")}: no heartbeat within broker.session.timeout.ms`);
+            },
+          ),
+        check,
+      ),
+    );
     const rebalance = opts.leaderRebalanceIntervalMs ?? 30_000;
     if (rebalance > 0) this.#timers.push(setInterval(() => this.#periodic((img) => this.#logic.rebalanceLeaders(img), "leader rebalance"), rebalance));
     for (const t of this.#timers) t.unref();
@@ -296,9 +309,9 @@ export class QuorumController {
     ]).finally(() => clearTimeout(timer));
   }
 
-  #periodic(task: (image: MetadataImage) => ControllerResult<unknown>, what: string): void {
+  #periodic<T>(task: (image: MetadataImage) => ControllerResult<T>, what: string, done?: (result: T) => void): void {
     if (!this.#active) return;
-    this.write((img) => task(img)).catch((err: unknown) => {
+    this.write((img) => task(img)).then(done, (err: unknown) => {
       if (!(err instanceof NotControllerError)) this.#log.warn({ err: (err as Error).message }, `${what} failed`);
     });
   }
