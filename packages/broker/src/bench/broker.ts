@@ -11,7 +11,7 @@
 // failover phase. BROOK_BROKER_NODE_ARGS passes node flags (e.g. --cpu-prof) to the brokers.
 import { Code } from "../errors.js";
 import { encodeBatch } from "../harness/batches.js";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { CONTROLLER_BIN, LocalCluster } from "../harness/local_cluster.js";
 
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 6);
@@ -51,6 +51,27 @@ async function createTopic(cluster: LocalCluster, topic: string, partitions: num
     return ls;
   });
 }
+
+/**
+ * CPU time (user + system, ms) the broker processes have used so far, from /proc (Linux); null
+ * elsewhere. CPU per record is the figure that stays comparable when other work shares the
+ * machine: throughput and latency then mostly measure the CPU share the brokers got.
+ */
+function brokersCpuMs(cluster: LocalCluster): number | null {
+  let total = 0;
+  for (const node of cluster.nodes.values()) {
+    try {
+      const fields = readFileSync(`/proc/${node.proc.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      total += (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+    } catch {
+      return null;
+    }
+  }
+  return total;
+}
+
+const cpuPerRecord = (before: number | null, after: number | null, records: number): string =>
+  before === null || after === null || records === 0 ? "" : `, brokers ${fmt(((after - before) * 1000) / records)} us CPU/record`;
 
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -188,21 +209,26 @@ async function main(): Promise<void> {
       for (const size of [100, 1024]) {
         const topic = `bench-${mode}-${size}`;
         const ls = await createTopic(cluster, topic, PARTITIONS, topicConfigs(mode));
+        const cpu0 = brokersCpuMs(cluster);
         const p = await produceThroughput(cluster, topic, size, ls);
         console.log(
-          `produce ${mode.padEnd(10)} ${String(size).padStart(4)} B: ${fmt(p.records / p.seconds)} records/s, ${fmt(p.bytes / p.seconds / 1e6, 1)} MB/s (acks=all, RF 3, min.insync 2, ${PARTITIONS} partitions)`,
+          `produce ${mode.padEnd(10)} ${String(size).padStart(4)} B: ${fmt(p.records / p.seconds)} records/s, ${fmt(p.bytes / p.seconds / 1e6, 1)} MB/s (acks=all, RF 3, min.insync 2, ${PARTITIONS} partitions)${cpuPerRecord(cpu0, brokersCpuMs(cluster), p.records)}`,
         );
         if (size === 1024) {
+          const fcpu0 = brokersCpuMs(cluster);
           const f = await fetchThroughput(cluster, topic, ls);
-          console.log(`fetch   ${mode.padEnd(10)} ${String(size).padStart(4)} B: ${fmt(f.records / f.seconds)} records/s, ${fmt(f.bytes / f.seconds / 1e6, 1)} MB/s`);
+          console.log(
+            `fetch   ${mode.padEnd(10)} ${String(size).padStart(4)} B: ${fmt(f.records / f.seconds)} records/s, ${fmt(f.bytes / f.seconds / 1e6, 1)} MB/s${cpuPerRecord(fcpu0, brokersCpuMs(cluster), f.records)}`,
+          );
         }
       }
       const lt = `bench-${mode}-latency`;
       const ls = await createTopic(cluster, lt, PARTITIONS, topicConfigs(mode));
       await latencyAtRate(cluster, lt, 200, ls); // warm-up
+      const lcpu0 = brokersCpuMs(cluster);
       const lat = await latencyAtRate(cluster, lt, 1_000, ls);
       console.log(
-        `latency ${mode.padEnd(10)} at 1,000 records/s: p50 ${fmt(pct(lat, 50), 2)} ms, p99 ${fmt(pct(lat, 99), 2)} ms, p99.9 ${fmt(pct(lat, 99.9), 2)} ms (${lat.length} acks)`,
+        `latency ${mode.padEnd(10)} at 1,000 records/s: p50 ${fmt(pct(lat, 50), 2)} ms, p99 ${fmt(pct(lat, 99), 2)} ms, p99.9 ${fmt(pct(lat, 99.9), 2)} ms (${lat.length} acks)${cpuPerRecord(lcpu0, brokersCpuMs(cluster), lat.length)}`,
       );
     }
     await cluster.stop();
