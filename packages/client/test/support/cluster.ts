@@ -1,9 +1,11 @@
 // Test cluster for the SDK: three real `brook` node processes (packages/server's built
 // binary, combined controller + broker roles, a Raft quorum of the three) on loopback, as
-// `npm run cluster` starts them. Fixed ports in the client tests' range: node N listens for
-// clients on 4800+10N, for the quorum on 4801+10N, HTTP (readyz) on 4802+10N. Topics are
-// created and leaders looked up through the SDK's admin client, as a user would.
+// `npm run cluster` starts them. Ports are picked free at start (the voters must be known
+// before the nodes bind, so port 0 cannot be used directly; fixed ports collide when two
+// people run these tests on one machine). Topics are created and leaders looked up through
+// the SDK's admin client, as a user would.
 import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,10 +16,18 @@ import { Brook } from "../../src/index.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = join(here, "../../../server/dist/bin/brook.js");
 const IDS = [1, 2, 3];
-const BASE = 4800;
-const clientPort = (id: number): number => BASE + 10 * id;
-const controllerPort = (id: number): number => BASE + 10 * id + 1;
-const httpPort = (id: number): number => BASE + 10 * id + 2;
+
+/** A port nothing listens on right now (the OS picks it; released before the node binds it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -26,15 +36,6 @@ export async function until<T>(what: string, fn: () => T | undefined | false | P
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function ready(id: number): Promise<boolean> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${httpPort(id)}/readyz`, { signal: AbortSignal.timeout(2_000) });
-    return ((await res.json()) as { ready?: boolean }).ready === true;
-  } catch {
-    return false;
   }
 }
 
@@ -48,17 +49,28 @@ export class TestCluster {
   readonly nodes = new Map<number, { proc: ChildProcess; port: number }>();
   private root = "";
   private admin: Brook | undefined;
+  private readonly ports = new Map<number, { client: number; controller: number; http: number }>();
 
   async start(): Promise<void> {
     if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build first (npm run build)`);
     this.root = await mkdtemp(join(tmpdir(), "brook-client-"));
+    for (const id of IDS) this.ports.set(id, { client: await freePort(), controller: await freePort(), http: await freePort() });
     for (const id of IDS) this.spawnNode(id);
-    await until("three ready nodes", async () => (await Promise.all(IDS.map(ready))).every(Boolean), 120_000);
+    await until("three ready nodes", async () => (await Promise.all(IDS.map((id) => this.ready(id)))).every(Boolean), 120_000);
     this.admin = new Brook({ brokers: this.bootstrap(), clientId: "test-cluster", retries: 20, requestTimeoutMs: 5_000 });
   }
 
   bootstrap(): string[] {
-    return IDS.map((id) => `127.0.0.1:${clientPort(id)}`);
+    return IDS.map((id) => `127.0.0.1:${this.ports.get(id)!.client}`);
+  }
+
+  private async ready(id: number): Promise<boolean> {
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.ports.get(id)!.http}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      return ((await res.json()) as { ready?: boolean }).ready === true;
+    } catch {
+      return false;
+    }
   }
 
   /** Replication factor 3; the cluster places the replicas. */
@@ -73,28 +85,29 @@ export class TestCluster {
   }
 
   private spawnNode(id: number): void {
-    const voters = IDS.map((v) => `${v}@127.0.0.1:${controllerPort(v)}`).join(",");
+    const voters = IDS.map((v) => `${v}@127.0.0.1:${this.ports.get(v)!.controller}`).join(",");
+    const { client: clientPort, controller: controllerPort, http: httpPort } = this.ports.get(id)!;
     const args = [
       BIN,
       `--node.id=${id}`,
       "--process.roles=broker,controller",
       `--controller.quorum.voters=${voters}`,
-      `--listeners=PLAINTEXT://127.0.0.1:${clientPort(id)},CONTROLLER://127.0.0.1:${controllerPort(id)}`,
-      `--advertised.listeners=PLAINTEXT://127.0.0.1:${clientPort(id)}`,
-      `--http.listener=127.0.0.1:${httpPort(id)}`,
+      `--listeners=PLAINTEXT://127.0.0.1:${clientPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+      `--advertised.listeners=PLAINTEXT://127.0.0.1:${clientPort}`,
+      `--http.listener=127.0.0.1:${httpPort}`,
       `--log.dirs=${join(this.root, `node${id}`)}`,
       "--default.replication.factor=3",
       "--offsets.topic.replication.factor=3",
       `--log.level=${process.env["BROOK_TEST_LOG"] ?? "warn"}`,
     ];
     const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"], env: nodeEnv() });
-    this.nodes.set(id, { proc, port: clientPort(id) });
+    this.nodes.set(id, { proc, port: clientPort });
   }
 
   /** Starts a killed node again on its data dir and waits until it is ready (registered, unfenced). */
   async restart(id: number): Promise<void> {
     this.spawnNode(id);
-    await until(`node ${id} ready`, () => ready(id), 90_000);
+    await until(`node ${id} ready`, () => this.ready(id), 90_000);
   }
 
   kill(id: number): Promise<void> {
