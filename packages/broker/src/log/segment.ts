@@ -36,8 +36,11 @@ export function parseSegmentFileName(name: string): number | null {
 export type BatchVisitor = (h: BatchHeader, position: number) => void;
 
 const SCAN_CHUNK_BYTES = 1 << 20;
-/** Newest appended bytes kept in memory per segment (see TailCache): about one replica fetch cycle. */
-const TAIL_CACHE_BYTES = 1 << 20;
+/**
+ * Newest appended bytes kept in memory per active segment (see TailCache): a few replica fetch
+ * cycles of one partition under load. Memory: this much per partition with recent appends.
+ */
+const TAIL_CACHE_BYTES = 512 * 1024;
 /** Larger "batches" are garbage: max.message.bytes is capped at this (config.ts). */
 const BATCH_BYTES_MAX = MESSAGE_BYTES_MAX;
 

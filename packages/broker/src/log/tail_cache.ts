@@ -2,7 +2,8 @@
 // consumers read what was just written, and serving that from memory saves two file reads
 // (a header scan and the read) per fetch, each a thread-pool round trip. Contract: holds an
 // exact copy of the file's bytes [firstPosition, endPosition) as whole batches, at most
-// about `maxBytes` (always the newest append); the owner clears it whenever the file changes
+// about `maxBytes` (always the newest append) and never pinning a larger buffer than twice
+// what it holds; the owner clears it whenever the file changes
 // other than by an append (truncation, reset). Callers must not modify what it returns.
 import { lastOffsetOf, type BatchHeader } from "./batch.js";
 
@@ -23,7 +24,10 @@ export class TailCache {
     const last = this.chunks[this.chunks.length - 1];
     // Only contiguous appends: a gap would make the cache lie about what it covers.
     if (last !== undefined && last.position + last.buf.length !== position) this.clear();
-    this.chunks.push({ position, buf, headers });
+    // A slice of a much larger message (one partition of a multi-partition response) would
+    // keep that whole message alive while cached: keep a copy of just our bytes instead.
+    const own = buf.buffer.byteLength > 2 * buf.length ? Buffer.from(buf) : buf;
+    this.chunks.push({ position, buf: own, headers });
     this.bytes += buf.length;
     while (this.bytes > this.maxBytes && this.chunks.length > 1) this.bytes -= this.chunks.shift()!.buf.length;
   }

@@ -57,4 +57,12 @@ describe("segment tail cache", () => {
     expect(cache.findBatch(1)).toBeNull();
     expect(cache.read(500, 10)).toEqual(Buffer.alloc(10, 3));
   });
+
+  it("copies a small slice of a large message rather than pinning the message", () => {
+    const cache = new TailCache(1 << 20);
+    const message = Buffer.alloc(100_000, 7);
+    cache.add(0, message.subarray(100, 110), [{ baseOffset: 0, lastOffsetDelta: 0, sizeBytes: 10 } as never]);
+    message.fill(9); // had the cache kept a view, it would now read nines
+    expect(cache.read(0, 10)).toEqual(Buffer.alloc(10, 7));
+  });
 });
