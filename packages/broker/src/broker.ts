@@ -9,7 +9,9 @@ import { ReplicaService } from "@brook/protocol/gen/brook/v1/replica";
 import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from "./config.js";
 import type { ControllerChannel } from "./lifecycle/controller_channel.js";
 import { BrokerLifecycle, type LifecycleState } from "./lifecycle/lifecycle.js";
+import type { GroupCoordinator } from "./group/group_coordinator.js";
 import { installGroupCoordinator } from "./group/install.js";
+import type { BrokerMetricsSink, GroupLagSnapshot } from "./metrics.js";
 import { ControllerLink } from "./lifecycle/controller_link.js";
 import { openLogStore } from "./log_store.js";
 import { EMPTY_VIEW } from "./metadata/view.js";
@@ -40,6 +42,8 @@ export interface BrokerOptions {
    * controlled shutdown, so nothing it acknowledged depends on the failed disk.
    */
   readonly onFatal?: (err: unknown) => void;
+  /** Receives produce/fetch volumes and ISR changes (the node feeds Prometheus from it). */
+  readonly metrics?: BrokerMetricsSink;
 }
 
 /** What Broker.start builds from the options; injectable for tests and the combined node. */
@@ -65,6 +69,7 @@ export interface BrokerStatus {
 
 export class Broker {
   private groupCoordinator: GroupCoordinatorApi | undefined;
+  private lagSource: GroupCoordinator | undefined;
   private subscription: { close(): void } | undefined;
   private stopped = false;
   private readonly stopHooks: (() => void)[] = [];
@@ -109,6 +114,7 @@ export class Broker {
           },
         });
         b.stopHooks.push(groups.stop);
+        b.lagSource = groups.coordinator;
       });
       return broker;
     } catch (err) {
@@ -142,6 +148,7 @@ export class Broker {
       },
       logger,
       initialView: EMPTY_VIEW,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     const holder: { broker?: Broker } = {};
     server.addService(
@@ -155,6 +162,7 @@ export class Broker {
         controllerId: () => parts.channel.activeControllerId(),
         defaultMaxMessageBytes: config.messageMaxBytes,
         logger,
+        ...(options.metrics ? { metrics: options.metrics } : {}),
       }),
     );
     server.addService(ReplicaService, replicaServer(replicas, logger));
@@ -199,6 +207,14 @@ export class Broker {
     await lifecycle.start();
     logger.info({ port, advertised: `${advHost}:${advPort}` }, "broker started");
     return broker;
+  }
+
+  /**
+   * Groups this broker coordinates and, per committed offset, the lag behind the high
+   * watermark of the partition's local replica (partitions with no replica here are left out).
+   */
+  groupLag(): GroupLagSnapshot {
+    return this.lagSource?.lagSnapshot((t, p) => this.replicas.partition(t, p)?.log.highWatermark()) ?? { groups: 0, lags: [] };
   }
 
   /** Installs the consumer-group coordinator the service delegates group calls to. */

@@ -32,6 +32,7 @@ import type {
 } from "@brook/protocol/gen/brook/v1/broker";
 import type { MetadataView } from "../metadata/view.js";
 import type { GroupCoordinatorApi } from "../service/group_api.js";
+import type { GroupLagSnapshot } from "../metrics.js";
 import { parseTpKey, type TpKey, tpKey } from "./assignor.js";
 import { GroupCode, GroupError } from "./codes.js";
 import { ConsumerGroup, DEFAULT_GROUP_CONFIG, type GroupConfig, type TopicsView } from "./consumer_group.js";
@@ -308,6 +309,27 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     } catch (e) {
       return { error: err(e), topics: [] };
     }
+  }
+
+  /**
+   * For metrics at scrape time: loaded groups and, per committed offset, how far it trails
+   * `highWatermark` (undefined: partition unknown here, no lag reported). O(committed offsets).
+   */
+  lagSnapshot(highWatermark: (topic: string, partition: number) => number | undefined): GroupLagSnapshot {
+    let groups = 0;
+    const lags: { group: string; topic: string; partition: number; lag: number }[] = [];
+    for (const state of this.partitions.values()) {
+      if (state.status !== "loaded") continue;
+      for (const g of state.groups.values()) {
+        groups++;
+        for (const [key, committed] of g.offsets) {
+          const { topic, partition } = parseTpKey(key);
+          const hw = highWatermark(topic, partition);
+          if (hw !== undefined && hw >= 0) lags.push({ group: g.groupId, topic, partition, lag: Math.max(0, hw - committed.offset) });
+        }
+      }
+    }
+    return { groups, lags };
   }
 
   async listGroups(_req: ListGroupsRequest): Promise<ListGroupsResponse> {

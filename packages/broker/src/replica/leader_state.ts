@@ -27,6 +27,8 @@ export class LeaderState {
   replicas: readonly number[];
   /** An AlterPartition in flight; null when none. */
   pendingIsr: PendingIsrChange | null = null;
+  /** Told of every committed ISR change (metrics); set by whoever owns the partition. */
+  onIsrChange: ((before: readonly number[], after: readonly number[]) => void) | null = null;
   /** The leader's end offset when this epoch began: a follower must reach it to rejoin. */
   readonly epochStartOffset: number;
   private hw: number;
@@ -152,6 +154,7 @@ export class LeaderState {
   /** The controller committed a new ISR (from our proposal or its own decision). */
   applyCommittedIsr(isr: readonly number[], partitionEpoch: number, replicas: readonly number[], nowMs: number): void {
     if (partitionEpoch < this.partitionEpoch) return; // stale
+    if (this.onIsrChange !== null && isr !== this.isr) this.onIsrChange(this.isr, isr);
     this.isr = isr;
     this.partitionEpoch = partitionEpoch;
     this.pendingIsr = null;

@@ -5,6 +5,7 @@
 // a partition not led here under the current epoch never accepts a write.
 import type { Logger } from "pino";
 import { BrokerError, Code, errorCodeOf } from "../errors.js";
+import { type BrokerMetricsSink, isrChangeReporter } from "../metrics.js";
 import { localChanges } from "../metadata/local_changes.js";
 import type { MetadataView, PartitionView } from "../metadata/view.js";
 import type { LeaderAppendResult, ReplicaLog } from "./log_port.js";
@@ -88,6 +89,7 @@ export class ReplicaManager {
       logger: Logger;
       now?: () => number;
       initialView: MetadataView;
+      metrics?: BrokerMetricsSink;
     },
   ) {
     this.view = opts.initialView;
@@ -149,6 +151,7 @@ export class ReplicaManager {
       const p = await this.ensure(v, next);
       this.detachFromFetchers(ReplicaManager.key(v.topic, v.partition));
       await p.becomeLeader(v);
+      if (p.role.kind === "leader") p.role.state.onIsrChange = isrChangeReporter(this.opts.metrics, v.topic, v.partition);
       this.opts.logger.info({ topic: v.topic, partition: v.partition, epoch: v.leaderEpoch }, "became leader");
       this.notify(v.topic, v.partition, true, v.leaderEpoch);
     }

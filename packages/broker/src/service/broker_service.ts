@@ -34,6 +34,7 @@ import {
   produceTimeoutMs,
   topicNameError,
 } from "./limits.js";
+import { type BrokerMetricsSink, meteredFetch, meteredProduce } from "../metrics.js";
 import { ProducerIdAllocator } from "./producer_ids.js";
 
 export interface BrokerServiceDeps {
@@ -46,6 +47,7 @@ export interface BrokerServiceDeps {
   readonly controllerId: () => number;
   readonly defaultMaxMessageBytes: number;
   readonly logger: Logger;
+  readonly metrics?: BrokerMetricsSink;
 }
 
 const msgOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -208,8 +210,8 @@ export function brokerServer(deps: BrokerServiceDeps): BrokerServer {
 
   return {
     metadata: unary("metadata", logger, metadata),
-    produce: unary("produce", logger, produce),
-    fetch: unary("fetch", logger, fetch),
+    produce: unary("produce", logger, meteredProduce(produce, deps.metrics)),
+    fetch: unary("fetch", logger, meteredFetch(fetch, deps.metrics)),
     listOffsets: unary("listOffsets", logger, listOffsets),
     initProducerId: unary("initProducerId", logger, initProducerId),
     createTopics: unary("createTopics", logger, (r) => deps.controller.createTopics(r)),
