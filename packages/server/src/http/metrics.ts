@@ -32,8 +32,8 @@ export class PrometheusNodeMetrics implements NodeMetrics {
   readonly #bytesOut: Counter<"topic">;
   readonly #produced: Counter<"topic">;
   readonly #fetched: Counter<"topic">;
-  readonly #isrShrinks: Counter;
-  readonly #isrExpands: Counter;
+  readonly #isrShrinks: Counter<"topic">;
+  readonly #isrExpands: Counter<"topic">;
   #underReplicatedProbe?: () => number;
   #offlineProbe?: () => number;
   #raftProbe?: () => { term: number; commitIndex: number; leaderId: number; active: boolean };
@@ -56,8 +56,8 @@ export class PrometheusNodeMetrics implements NodeMetrics {
     this.#bytesOut = new Counter({ name: "brook_bytes_out_total", help: "Record bytes sent by fetch, per topic.", labelNames: ["topic"], registers });
     this.#produced = new Counter({ name: "brook_produce_records_total", help: "Records appended by produce, per topic.", labelNames: ["topic"], registers });
     this.#fetched = new Counter({ name: "brook_fetch_records_total", help: "Records returned by fetch, per topic.", labelNames: ["topic"], registers });
-    this.#isrShrinks = new Counter({ name: "brook_isr_shrinks_total", help: "ISR shrinks of partitions this broker leads.", registers });
-    this.#isrExpands = new Counter({ name: "brook_isr_expands_total", help: "ISR expands of partitions this broker leads.", registers });
+    this.#isrShrinks = new Counter({ name: "brook_isr_shrinks_total", help: "ISR shrinks of partitions this broker leads, per topic.", labelNames: ["topic"], registers });
+    this.#isrExpands = new Counter({ name: "brook_isr_expands_total", help: "ISR expands of partitions this broker leads, per topic.", labelNames: ["topic"], registers });
 
     const self = this;
     new Gauge({
@@ -132,11 +132,11 @@ export class PrometheusNodeMetrics implements NodeMetrics {
   onFetch(topic: string, records: number): void {
     this.#fetched.inc({ topic }, records);
   }
-  onIsrShrink(): void {
-    this.#isrShrinks.inc();
+  onIsrShrink(topic: string): void {
+    this.#isrShrinks.inc({ topic });
   }
-  onIsrExpand(): void {
-    this.#isrExpands.inc();
+  onIsrExpand(topic: string): void {
+    this.#isrExpands.inc({ topic });
   }
   setUnderReplicatedProbe(probe: () => number): void {
     this.#underReplicatedProbe = probe;

@@ -4,9 +4,10 @@
 // bridges host and peers with loopback.relays, see the README).
 
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { Broker } from "@brook/broker";
+import { Broker, type BrokerMetricsSink } from "@brook/broker";
 import type { Listener } from "../config/resolve.js";
 import { requestMetricsInterceptor } from "../http/grpc-metrics.js";
+import type { NodeMetrics } from "../http/metrics.js";
 import type { ReadinessCheck } from "../http/readiness.js";
 import type { NodeRole, RoleContext } from "./role.js";
 
@@ -69,8 +70,11 @@ export function brokerRole(ctx: RoleContext): NodeRole {
         server,
         // The broker already moved its leaderships away (controlled shutdown); the node exits.
         onFatal: ctx.onFatal,
+        metrics: brokerMetricsSink(ctx.metrics),
       });
       ctx.metrics.setUnderReplicatedProbe(() => broker?.status().underReplicatedPartitions ?? 0);
+      // Lag is computed at scrape time from this broker's committed offsets and local high watermarks.
+      ctx.metrics.setGroupProbe(() => broker?.groupLag() ?? { groups: 0, lags: [] });
       if (stopping) await broker.shutdown({ controlled: false });
     },
     async shutdown(options) {
@@ -96,6 +100,22 @@ export function brokerRole(ctx: RoleContext): NodeRole {
         { name: "broker.metadata.caught-up", ok: s.metadataOffset >= 0, ...(s.metadataOffset >= 0 ? {} : { detail: "no committed metadata applied yet" }) },
       ];
     },
+  };
+}
+
+/** The broker's metrics hook, fed into the node's Prometheus families. */
+function brokerMetricsSink(metrics: NodeMetrics): BrokerMetricsSink {
+  return {
+    onProduce(topic, bytes, records) {
+      metrics.onBytesIn(topic, bytes);
+      metrics.onProduce(topic, records);
+    },
+    onFetch(topic, bytes, records) {
+      metrics.onBytesOut(topic, bytes);
+      metrics.onFetch(topic, records);
+    },
+    onIsrShrink: (topic, partition) => metrics.onIsrShrink(topic, partition),
+    onIsrExpand: (topic, partition) => metrics.onIsrExpand(topic, partition),
   };
 }
 
