@@ -34,6 +34,8 @@ export class ReplicaFetcher {
   private correlation = 0;
   private running = true;
   private wakeIdle: (() => void) | undefined;
+  /** The stream was dropped on purpose to restart the long poll: not a failure. */
+  private pollRestart = false;
 
   constructor(
     private readonly opts: {
@@ -56,6 +58,13 @@ export class ReplicaFetcher {
   add(key: string, partition: Partition, leaderEpoch: number): void {
     this.followed.set(key, { partition, leaderEpoch, truncated: false, pausedUntilMs: 0 });
     this.wakeIdle?.();
+    // The long poll in flight does not name this partition, and would leave it unfetched for
+    // up to maxWaitMs (after a failover, the first acks=all produce on the new leader waits for
+    // exactly this fetch). End the poll; the next request names every followed partition.
+    if (this.pending !== undefined) {
+      this.pollRestart = true;
+      this.dropStream();
+    }
   }
 
   remove(key: string): void {
@@ -242,7 +251,13 @@ export class ReplicaFetcher {
       this.pending = { id, resolve };
       stream.write(req);
     });
-    if (res === null) throw new Error("replica stream closed");
+    if (res === null) {
+      if (this.pollRestart) {
+        this.pollRestart = false;
+        return;
+      }
+      throw new Error("replica stream closed");
+    }
     const byKey = new Map(active.map((f) => [keyOf(f), f]));
     // Partitions are independent logs: apply them in parallel, each under its own lock.
     await Promise.all(
