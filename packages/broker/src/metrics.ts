@@ -27,12 +27,17 @@ export interface GroupLagSnapshot {
 export function batchRecordCount(records: Buffer): number {
   let count = 0;
   let pos = 0;
-  // A fetch may end in a partial batch (Kafka's rule); it is not counted.
-  while (records.length - pos >= RECORD_BATCH_OVERHEAD) {
-    const h = readBatchHeader(records, pos);
-    if (h.batchLength <= 0) break;
-    count += h.recordCount;
-    pos += 12 + h.batchLength;
+  try {
+    // A fetch may end in a partial batch (Kafka's rule); it is not counted.
+    while (records.length - pos >= RECORD_BATCH_OVERHEAD) {
+      const h = readBatchHeader(records, pos);
+      const end = pos + 12 + h.batchLength;
+      if (h.batchLength <= 0 || end > records.length) break;
+      count += Math.max(0, h.recordCount);
+      pos = end;
+    }
+  } catch {
+    // Metrics never fail a request: an unreadable header (acks=0 input not yet validated) ends the count.
   }
   return count;
 }
