@@ -125,6 +125,21 @@ describe("/metrics on a three-node cluster", () => {
     expect(await sumOver(IDS, "brook_produce_records_total", { topic: TOPIC })).toBe(35);
   }, 150_000);
 
+  it("reports requests per API, the quorum's term, commit index and leader, one active controller and no offline partitions", async () => {
+    expect((await sumOver(IDS, "brook_requests_total", { api: "Broker/Produce", status: "OK" })) ?? 0).toBeGreaterThan(0);
+    expect((await sumOver(IDS, "brook_request_duration_seconds_count", { api: "Broker/Fetch" })) ?? 0).toBeGreaterThan(0);
+    const texts = await Promise.all(IDS.map(scrape));
+    expect(texts.map((t) => sum(t, "brook_controller_active", {})).reduce((a, b) => a! + b!, 0)).toBe(1);
+    const leaders = new Set(texts.map((t) => sum(t, "brook_raft_leader_id", {})));
+    expect(leaders.size).toBe(1);
+    expect(IDS).toContain([...leaders][0]);
+    for (const t of texts) {
+      expect(sum(t, "brook_raft_term", {}) ?? 0).toBeGreaterThanOrEqual(1);
+      expect(sum(t, "brook_raft_commit_index", {}) ?? 0).toBeGreaterThan(0);
+      expect(sum(t, "brook_offline_partitions", {})).toBe(0);
+    }
+  }, 60_000);
+
   it("counts an ISR shrink at the leader after a follower is SIGKILLed", async () => {
     const [topic] = await brook!.admin().describeTopics([TOPIC]);
     const p0 = topic!.partitions.find((p) => p.partition === 0)!;
