@@ -373,14 +373,15 @@ export class RaftNode {
     // Ready's batch is being fsynced, not after it. Without this, at a steady moderate rate every
     // commit waited for the fsync of the next, unrelated proposals (a busy leader always has
     // some), which added one full fsync to every commit's latency and most of its tail.
-    // Safe: they are committed (durable on a quorum) and durable locally; entries at or below
-    // the commit index are never rewritten, so this Ready's entries cannot touch them. A Ready
-    // carrying a snapshot keeps the strict order (restore first, then apply).
-    const [applyNow, applyAfter] = rd.snapshot === undefined ? splitDurable(rd.committedEntries, lastBefore) : [[], rd.committedEntries];
+    // Safe: they are committed (durable on a quorum) and, being below this Ready's first entry
+    // (which may rewrite an uncommitted suffix), exactly what is on our disk. A Ready carrying
+    // a snapshot keeps the strict order (restore first, then apply).
+    const durableLast = Math.min(lastBefore, (rd.entries[0]?.index ?? Infinity) - 1);
+    const [applyNow, applyAfter] = rd.snapshot === undefined ? splitDurable(rd.committedEntries, durableLast) : [[], rd.committedEntries];
     const applying = applyNow.length > 0 ? this.#apply(applyNow) : undefined;
     if (rd.snapshot !== undefined || rd.entries.length > 0 || (hs !== undefined && !commitOnly)) {
       const saving = this.#storage.save(hs, rd.entries, rd.snapshot, rd.mustSync);
-      await (applying === undefined ? saving : Promise.all([saving, applying]));
+      await (applying === undefined ? saving : bothSettled(saving, applying));
       this.#deferredHardState = undefined;
     } else {
       if (hs !== undefined) this.#deferredHardState = hs;
@@ -528,4 +529,13 @@ function splitDurable(entries: readonly Entry[], durableLast: number): [readonly
   let n = 0;
   while (n < entries.length && entries[n]!.index <= durableLast) n++;
   return n === entries.length ? [entries, []] : [entries.slice(0, n), entries.slice(n)];
+}
+
+/**
+ * Waits for both, then rethrows the first failure. Unlike Promise.all it never returns while
+ * a storage batch is still in flight, so the shutdown that follows cannot close level under it.
+ */
+async function bothSettled(a: Promise<unknown>, b: Promise<unknown>): Promise<void> {
+  const results = await Promise.allSettled([a, b]);
+  for (const r of results) if (r.status === "rejected") throw r.reason;
 }

@@ -10,7 +10,7 @@
 import { NotLeaderError, ProposalDroppedError } from "../core/errors.js";
 import { RawNode } from "../core/raw_node.js";
 import type { MemoryStorage } from "../core/memory_storage.js";
-import { EntryType, MessageType, StateRole, type HardState, type Logger, type Message, type NodeId, type Ready } from "../core/types.js";
+import { EntryType, MessageType, StateRole, type Entry, type HardState, type Logger, type Message, type NodeId, type Ready } from "../core/types.js";
 import { SafetyChecker, SafetyViolation, entryKey } from "./checker.js";
 import { SimNetwork } from "./network.js";
 import { Prng } from "./prng.js";
@@ -62,6 +62,8 @@ class SimNode {
   lastCommitChecked = 0;
   /** A Ready being persisted by the (asynchronous) shell, and when that finishes. */
   inflight: { readonly rd: Ready; readonly doneAt: number } | undefined;
+  /** The last of the inflight Ready's committed entries already applied (0: none). */
+  appliedEarly = 0;
   readonly proposals = new Map<number, PendingProposal>();
   readonly reads = new Map<string, number>();
   constructor(
@@ -141,6 +143,7 @@ export class SimCluster {
     if (n.raw === undefined) return;
     n.raw = undefined;
     n.inflight = undefined;
+    n.appliedEarly = 0;
     n.disk.crash();
     n.proposals.clear();
     n.reads.clear();
@@ -323,6 +326,16 @@ export class SimCluster {
       }
       if (!n.raw.hasReady()) return;
       const rd = n.raw.ready();
+      // Like RaftNode: committed entries already durable here are applied as the Ready is taken,
+      // while its batch is still being persisted (they are below its first entry).
+      if (rd.snapshot === undefined) {
+        const durableLast = Math.min(n.disk.synced.lastIndex(), (rd.entries[0]?.index ?? Infinity) - 1);
+        for (const e of rd.committedEntries) {
+          if (e.index > durableLast) break;
+          this.#applyEntry(n, e);
+          n.appliedEarly = e.index;
+        }
+      }
       const delay = this.options.ioDelayMax === 0 ? 0 : this.#rng.int(this.options.ioDelayMax + 1);
       if (delay === 0) this.#handleReady(n, rd);
       else n.inflight = { rd, doneAt: this.now + delay };
@@ -363,6 +376,20 @@ export class SimCluster {
       this.checker.onAppendAck(from.id, to.id, m.term, m.index, to.raw!.termAt(m.index), from.disk.synced);
     } else if (m.type === MessageType.VoteResp && st.role === StateRole.Candidate) {
       this.checker.onVoteGranted(from.id, to.id, m.term, from.disk.synced);
+    }
+  }
+
+  #applyEntry(n: SimNode, e: Entry): void {
+    n.hash = this.checker.onApply(n.id, n.applied, n.hash, e);
+    n.applied = e.index;
+    n.sinceSnapshot++;
+    const p = n.proposals.get(e.index);
+    if (p !== undefined) {
+      n.proposals.delete(e.index);
+      if (p.term === e.term) {
+        this.checker.onAcked(e.index, p.key);
+        this.stats.acked++;
+      }
     }
   }
 
@@ -414,19 +441,8 @@ export class SimCluster {
       n.applied = meta.index;
       n.hash = hash;
     }
-    for (const e of rd.committedEntries) {
-      n.hash = this.checker.onApply(n.id, n.applied, n.hash, e);
-      n.applied = e.index;
-      n.sinceSnapshot++;
-      const p = n.proposals.get(e.index);
-      if (p !== undefined) {
-        n.proposals.delete(e.index);
-        if (p.term === e.term) {
-          this.checker.onAcked(e.index, p.key);
-          this.stats.acked++;
-        }
-      }
-    }
+    for (const e of rd.committedEntries) if (e.index > n.appliedEarly) this.#applyEntry(n, e);
+    n.appliedEarly = 0;
     if (n.applied > this.stats.applied) this.stats.applied = n.applied;
     for (const rs of rd.readStates) {
       const ctx = new TextDecoder().decode(rs.context);
