@@ -245,7 +245,7 @@ export class LevelStorage implements RaftStorage {
         }
       }
       ops.push(...snapshotOps(snapshot));
-      await this.#db.batch(ops, { sync: true });
+      await writeChained(this.#db, ops, true);
       this.#entries = this.#entries.slice(index - snapIndex);
       this.#runs = runs;
       this.#snapshot = snapshot;
@@ -265,6 +265,26 @@ export class LevelStorage implements RaftStorage {
     this.#writeChain = run.catch(() => undefined);
     return run;
   }
+}
+
+/**
+ * Writes `ops` as one atomic batch through level's chained-batch API. A compaction deletes one
+ * key per run (about one per Ready: ~10,000 at the default snapshot interval), and the array
+ * form of batch() spends ~50-90 ms in per-operation JS checks on such a batch, while the
+ * chained form takes ~10-20 ms; the Ready loop and every save wait behind a compaction.
+ */
+async function writeChained(db: Db, ops: readonly BatchOp[], sync: boolean): Promise<void> {
+  const batch = db.batch();
+  try {
+    for (const op of ops) {
+      if (op.type === "put") batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+  } catch (err) {
+    await batch.close();
+    throw err;
+  }
+  await batch.write({ sync });
 }
 
 /** Cuts entries into runs no larger than the caps. */
