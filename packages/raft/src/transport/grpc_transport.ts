@@ -212,7 +212,8 @@ type LinkOptions = Required<Omit<GrpcTransportOptions, "server" | "listen">>;
 /**
  * One outbound peer. States: idle (no stream) -> open (stream writable, or buffering up to
  * maxQueuedMessages until 'drain') -> backoff (stream failed; drop everything until the
- * delay passes) -> idle. close() ends everything.
+ * delay passes) -> idle. Rotation swaps open -> open and carries the queue across.
+ * close() ends everything.
  */
 class PeerLink {
   readonly #client: RaftClient;
@@ -239,14 +240,9 @@ class PeerLink {
     if (this.#closed) return;
     const now = Date.now();
     if (now < this.#backoffUntil) return this.#drop();
-    if (this.#stream !== undefined && now - this.#streamOpenedAt > this.opts.streamDeadlineMs * 0.8) this.#rotate();
+    if (this.#stream !== undefined && now - this.#streamOpenedAt > this.opts.streamDeadlineMs * 0.8) this.#rotate(now);
     if (this.#stream === undefined) this.#open(now);
-    if (!this.#writable) {
-      if (this.#queue.length >= this.opts.maxQueuedMessages) return this.#drop();
-      this.#queue.push(m);
-      return;
-    }
-    this.#writable = this.#stream!.write(m);
+    this.#enqueue(m);
   }
 
   sendSnapshot(m: Message & { snapshot: Snapshot }): void {
@@ -315,13 +311,27 @@ class PeerLink {
     this.#writable = true;
   }
 
-  /** Ends the current stream gracefully (it flushes) and lets the next send open a fresh one. */
-  #rotate(): void {
+  /** Writes to the open stream, or queues (bounded) while it waits for 'drain'. */
+  #enqueue(m: RaftMessage): void {
+    if (!this.#writable) {
+      if (this.#queue.length >= this.opts.maxQueuedMessages) return this.#drop();
+      this.#queue.push(m);
+      return;
+    }
+    this.#writable = this.#stream!.write(m);
+  }
+
+  /**
+   * Swaps in a fresh stream and ends the old one gracefully (what it already accepted is
+   * flushed). Messages still queued behind the old stream's backpressure move to the new one:
+   * the peer was healthy, so losing them would only cost a retransmit round.
+   */
+  #rotate(now: number): void {
     const old = this.#stream!;
-    this.#stream = undefined;
-    this.#queue.length = 0;
-    this.#writable = true;
+    const pending = this.#queue.splice(0);
+    this.#open(now);
     old.end();
+    for (const m of pending) this.#enqueue(m);
   }
 
   #drop(): void {

@@ -154,4 +154,33 @@ describe("GrpcTransport", () => {
     expect(rb.messages.map((m) => m.term).sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(ra.unreachable).toEqual([]);
   });
+
+  it("hands messages queued behind a full stream to the new stream when it rotates", async () => {
+    const rb = recorder();
+    const b = await start(2, new Map([[1, "127.0.0.1:1"]]), rb);
+    const ra = recorder();
+    const deadlineMs = 8_000;
+    const rotateAfterMs = deadlineMs * 0.8;
+    const a = await start(1, new Map([[2, `127.0.0.1:${b.port}`]]), ra, "127.0.0.1:0", deadlineMs);
+    // The link stamps its stream somewhere in [before, after].
+    const before = Date.now();
+    a.send([heartbeat(1, 2, 1)]);
+    const after = Date.now();
+    await until(() => rb.messages.length === 1, "the first stream to connect");
+
+    // Well before the rotation point, burst far past what one stream buffers so most of the
+    // burst waits in the link's queue for 'drain'. Then, without yielding to the event loop (so
+    // no 'drain' can empty that queue), pass the rotation point and send once more: that send
+    // rotates with the queue full.
+    await new Promise((r) => setTimeout(r, Math.max(0, before + rotateAfterMs - 1_000 - Date.now())));
+    for (let term = 2; term <= 201; term++) a.send([heartbeat(1, 2, term)]);
+    while (Date.now() <= after + rotateAfterMs + 20) {
+      // busy-wait on purpose: see above
+    }
+    a.send([heartbeat(1, 2, 202)]);
+
+    await until(() => rb.messages.length === 202, "all 202 messages");
+    expect(rb.messages.map((m) => m.term).sort((x, y) => x - y)).toEqual(Array.from({ length: 202 }, (_, i) => i + 1));
+    expect(ra.unreachable).toEqual([]);
+  }, 60_000);
 });
