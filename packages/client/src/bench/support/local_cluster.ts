@@ -1,0 +1,93 @@
+// Three real `brook` nodes (packages/server's built binary, combined controller + broker
+// roles) on loopback with a temporary data dir, for benchmarks that need a cluster when
+// BROOK_BROKERS is not given. Ports are picked free by the OS just before the nodes start
+// (the voters must be known before the nodes bind, so port 0 cannot be passed directly).
+// stop() SIGKILLs what start() spawned and removes the data dir.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), "../../../../server/dist/bin/brook.js");
+const IDS = [1, 2, 3];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function ready(httpPort: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    return ((await res.json()) as { ready?: boolean }).ready === true;
+  } catch {
+    return false;
+  }
+}
+
+export class LocalCluster {
+  private readonly procs: ChildProcess[] = [];
+  private root = "";
+  private clientPorts: number[] = [];
+
+  async start(): Promise<string[]> {
+    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build packages/server first`);
+    this.root = await mkdtemp(join(tmpdir(), "brook-bench-"));
+    const ports: { client: number; controller: number; http: number }[] = [];
+    for (const _ of IDS) ports.push({ client: await freePort(), controller: await freePort(), http: await freePort() });
+    this.clientPorts = ports.map((p) => p.client);
+    const voters = IDS.map((id, i) => `${id}@127.0.0.1:${ports[i]!.controller}`).join(",");
+    // The nodes must not read the bench's BROOK_* variables as their config.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BROOK_")));
+    IDS.forEach((id, i) => {
+      const p = ports[i]!;
+      const args = [
+        BIN,
+        `--node.id=${id}`,
+        "--process.roles=broker,controller",
+        `--controller.quorum.voters=${voters}`,
+        `--listeners=PLAINTEXT://127.0.0.1:${p.client},CONTROLLER://127.0.0.1:${p.controller}`,
+        `--advertised.listeners=PLAINTEXT://127.0.0.1:${p.client}`,
+        `--http.listener=127.0.0.1:${p.http}`,
+        `--log.dirs=${join(this.root, `node${id}`)}`,
+        "--default.replication.factor=3",
+        "--offsets.topic.replication.factor=3",
+        "--log.level=warn",
+      ];
+      this.procs.push(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"], env }));
+    });
+    const deadline = Date.now() + 120_000;
+    while (!(await Promise.all(ports.map((p) => ready(p.http)))).every(Boolean)) {
+      if (Date.now() > deadline) throw new Error("local cluster: nodes not ready within 120 s");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return this.bootstrap();
+  }
+
+  bootstrap(): string[] {
+    return this.clientPorts.map((p) => `127.0.0.1:${p}`);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.procs.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.exitCode !== null || p.signalCode !== null) return resolve();
+            p.once("exit", () => resolve());
+            p.kill("SIGKILL");
+          }),
+      ),
+    );
+    if (this.root !== "") await rm(this.root, { recursive: true, force: true });
+  }
+}
