@@ -14,6 +14,7 @@ import { installGroupCoordinator } from "./group/install.js";
 import type { BrokerMetricsSink, GroupLagSnapshot } from "./metrics.js";
 import { ControllerLink } from "./lifecycle/controller_link.js";
 import { openLogStore } from "./log_store.js";
+import { scopeToListener } from "./metadata/listener_scope.js";
 import { EMPTY_VIEW } from "./metadata/view.js";
 import type { LeadershipListener, LogStore, ProduceOutcome, ReadCommittedResult } from "./replica/replica_manager.js";
 import { ReplicaManager } from "./replica/replica_manager.js";
@@ -36,6 +37,16 @@ export interface BrokerOptions {
   readonly logger: Logger;
   /** Register on this server instead of creating one (combined mode shares one port). */
   readonly server?: Server;
+  /**
+   * Register on these servers instead, one per client listener (Kafka's listeners): each
+   * answers Metadata, FindCoordinator and DescribeCluster with its own listener's endpoints.
+   * `listen` is then the inter-broker listener's bound host:port.
+   */
+  readonly listenerServers?: readonly { readonly listener: string; readonly server: Server }[];
+  /** Listener name of `advertised` (inter.broker.listener.name); replica fetchers dial it. Default CLIENT. */
+  readonly interBrokerListener?: string;
+  /** Every advertised endpoint to register (advertised.listeners); default: `advertised` alone. */
+  readonly endpoints?: readonly { readonly name: string; readonly host: string; readonly port: number }[];
   /**
    * Called after the broker stopped itself because its data directory failed (Kafka's rule
    * for a broker whose only log dir goes offline): it first moved leadership away with a
@@ -100,6 +111,7 @@ export class Broker {
       options.controllerQuorum,
       () => ({ brokerId: options.nodeId, brokerEpoch: holder.broker?.lifecycle.brokerEpoch ?? -1 }),
       logger,
+      options.interBrokerListener,
     );
     try {
       const broker = await Broker.startWith(options, { logs, channel }, (b) => {
@@ -127,9 +139,10 @@ export class Broker {
   static async startWith(options: BrokerOptions, parts: BrokerParts, onCreated?: (b: Broker) => void): Promise<Broker> {
     const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, ...options.config };
     const logger = options.logger.child({ role: "broker", node: options.nodeId });
-    const ownsServer = options.server === undefined;
+    const ownsServer = options.server === undefined && options.listenerServers === undefined;
     const server =
       options.server ??
+      options.listenerServers?.[0]?.server ??
       new Server({
         "grpc.max_receive_message_length": 64 * 1024 * 1024,
         "grpc.max_send_message_length": 64 * 1024 * 1024,
@@ -151,21 +164,22 @@ export class Broker {
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     const holder: { broker?: Broker } = {};
-    server.addService(
-      BrokerService,
-      brokerServer({
-        localId: options.nodeId,
-        replicas,
-        controller: withDefaults(parts.channel, config),
-        groups: () => holder.broker?.groupCoordinator,
-        fenced: () => lifecycle?.fenced() ?? true,
-        controllerId: () => parts.channel.activeControllerId(),
-        defaultMaxMessageBytes: config.messageMaxBytes,
-        logger,
-        ...(options.metrics ? { metrics: options.metrics } : {}),
-      }),
-    );
-    server.addService(ReplicaService, replicaServer(replicas, logger));
+    const service = brokerServer({
+      localId: options.nodeId,
+      replicas,
+      controller: withDefaults(parts.channel, config),
+      groups: () => holder.broker?.groupCoordinator,
+      fenced: () => lifecycle?.fenced() ?? true,
+      controllerId: () => parts.channel.activeControllerId(),
+      defaultMaxMessageBytes: config.messageMaxBytes,
+      logger,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+    });
+    const replicaService = replicaServer(replicas, logger);
+    for (const l of options.listenerServers ?? [{ listener: "", server }]) {
+      l.server.addService(BrokerService, l.listener === "" ? service : scopeToListener(service, l.listener, () => replicas.metadata));
+      l.server.addService(ReplicaService, replicaService);
+    }
     let port = 0;
     if (ownsServer) {
       port = await new Promise<number>((resolve, reject) =>
@@ -181,6 +195,7 @@ export class Broker {
       nodeId: options.nodeId,
       host: advHost,
       port: advPort,
+      ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
       rack: options.rack ?? "",
       channel: parts.channel,
       heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,

@@ -112,6 +112,9 @@ describe("broker requests validation", () => {
     expect(thrown(() => h.logic.registerBroker(h.image, { ...base, incarnationId: "" })).message).toMatch(/UUID/);
     expect(thrown(() => h.logic.registerBroker(h.image, { ...base, endpoints: [] })).code).toBe(Codes.INVALID_REQUEST);
     expect(thrown(() => h.logic.registerBroker(h.image, { ...base, endpoints: [{ name: "C", host: "h", port: 70000 }] })).message).toMatch(/1\.\.65535/);
+    const twice = [{ name: "INTERNAL", host: "node1", port: 9092 }, { name: "INTERNAL", host: "127.0.0.1", port: 19092 }];
+    expect(thrown(() => h.logic.registerBroker(h.image, { ...base, endpoints: twice })).message).toMatch(/INTERNAL is registered twice/);
+    expect(thrown(() => h.logic.registerBroker(h.image, { ...base, endpoints: [{ name: "", host: "h", port: 1 }] })).message).toMatch(/no listener name/);
     h.addBrokers(1);
     const e = thrown(() => h.logic.registerBroker(h.image, { ...base, incarnationId: "another" }));
     expect(e.code).toBe(Codes.DUPLICATE_BROKER_REGISTRATION);
@@ -120,6 +123,13 @@ describe("broker requests validation", () => {
     const again = h.logic.registerBroker(h.image, { ...base, incarnationId: inc });
     expect(again.records).toHaveLength(0);
     expect(again.response.brokerEpoch).toBe(h.image.cluster.brokers.get(1)?.epoch);
+  });
+
+  it("registration keeps every listener's endpoint (INTERNAL and EXTERNAL) in the image", () => {
+    const h = new Harness();
+    const endpoints = [{ name: "INTERNAL", host: "node1", port: 9092 }, { name: "EXTERNAL", host: "127.0.0.1", port: 19092 }];
+    h.commit(h.logic.registerBroker(h.image, { brokerId: 1, incarnationId: "i", endpoints, rack: "" }));
+    expect(h.image.cluster.brokers.get(1)?.endpoints).toEqual(endpoints);
   });
 
   it("heartbeat and producer ids: unknown broker and stale epoch", () => {

@@ -8,8 +8,11 @@ import type { ControllerApi } from "../service/controller_api.js";
 export interface BrokerRegistration {
   readonly nodeId: number;
   readonly incarnationId: string; // fresh UUID per process start
+  /** The inter-broker listener's advertised address (registered alone when `endpoints` is absent). */
   readonly host: string;
   readonly port: number;
+  /** Every advertised listener (Kafka's advertised.listeners), the inter-broker one included. */
+  readonly endpoints?: readonly { readonly name: string; readonly host: string; readonly port: number }[];
   readonly rack: string;
 }
 

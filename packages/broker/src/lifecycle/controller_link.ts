@@ -48,6 +48,7 @@ export class ControllerLink implements ControllerChannel {
     voters: ReadonlyMap<number, string>,
     private readonly identity: () => { brokerId: number; brokerEpoch: number },
     private readonly logger: Logger,
+    /** The inter-broker listener: its endpoint is the one replica fetchers dial. */
     private readonly listenerName = "CLIENT",
   ) {
     this.active = new ActiveController<ControllerClient>({
@@ -102,7 +103,7 @@ export class ControllerLink implements ControllerChannel {
       await this.unary((c) => c.brokerRegistration, {
         brokerId: req.nodeId,
         incarnationId: req.incarnationId,
-        endpoints: [{ name: this.listenerName, host: req.host, port: req.port }],
+        endpoints: (req.endpoints ?? [{ name: this.listenerName, host: req.host, port: req.port }]).map((e) => ({ name: e.name, host: e.host, port: e.port })),
         rack: req.rack,
       }),
     );

@@ -25,6 +25,8 @@ export class BrokerLifecycle {
       nodeId: number;
       host: string;
       port: number;
+      /** All advertised endpoints; absent: only host:port under the channel's listener name. */
+      endpoints?: readonly { readonly name: string; readonly host: string; readonly port: number }[];
       rack: string;
       channel: ControllerChannel;
       heartbeatIntervalMs: number;
@@ -52,6 +54,7 @@ export class BrokerLifecycle {
           incarnationId: this.incarnationId,
           host: this.opts.host,
           port: this.opts.port,
+          ...(this.opts.endpoints !== undefined ? { endpoints: this.opts.endpoints } : {}),
           rack: this.opts.rack,
         });
         this.brokerEpoch = r.brokerEpoch;

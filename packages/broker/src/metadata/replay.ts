@@ -14,6 +14,7 @@ export class MetadataReplayer {
   private view: MetadataView = EMPTY_VIEW;
   private readonly nameById = new Map<string, string>();
 
+  /** `preferredListener`: the inter-broker listener, whose endpoint becomes BrokerView.host/port. */
   constructor(private readonly preferredListener = "CLIENT") {}
 
   current(): MetadataView {
@@ -56,6 +57,7 @@ export class MetadataReplayer {
             epoch: b.brokerEpoch,
             host: ep?.host ?? "",
             port: ep?.port ?? -1,
+            endpoints: b.endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })),
             rack: b.rack,
             fenced: b.fenced,
             inControlledShutdown: false,

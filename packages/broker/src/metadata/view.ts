@@ -2,11 +2,21 @@
 // configs), built from the controller's FetchMetadata stream. Immutable values: a new view per
 // applied batch of records, so readers never see a half-applied change. Owns no I/O.
 
+/** One advertised listener of a broker (Kafka's advertised.listeners entry). */
+export interface EndpointView {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface BrokerView {
   readonly id: number;
   readonly epoch: number;
+  /** The inter-broker listener's endpoint (replica fetchers dial it), or the first one registered. */
   readonly host: string;
   readonly port: number;
+  /** Every endpoint the broker registered; absent in views built by hand (tests, harness). */
+  readonly endpoints?: readonly EndpointView[];
   readonly rack: string;
   readonly fenced: boolean;
   readonly inControlledShutdown: boolean;

@@ -155,6 +155,10 @@ export class ControllerLogic {
         throw new ControllerError("INVALID_REQUEST", `endpoint ${e.name} ${e.host}:${e.port} is invalid; give a host and a port in 1..65535`);
       }
     }
+    // One endpoint per listener name: answers pick a broker's address by the listener a request came in on.
+    const names = req.endpoints.map((e) => e.name);
+    const dup = names.find((n, i) => n === "" || names.indexOf(n) !== i);
+    if (dup !== undefined) throw new ControllerError("INVALID_REQUEST", dup === "" ? "an endpoint has no listener name" : `listener ${dup} is registered twice; send one endpoint per listener name`);
     const old = image.cluster.brokers.get(req.brokerId);
     if (old !== undefined && old.incarnationId === req.incarnationId) {
       return { records: NO_RECORDS, response: { brokerEpoch: old.epoch } };
