@@ -12,7 +12,6 @@ import { PrometheusNodeMetrics } from "./http/metrics.js";
 import { combineReadiness, type ReadinessCheck, type ReadinessReport } from "./http/readiness.js";
 import type { Logger } from "./logger.js";
 import { listenPatiently } from "./net/listen.js";
-import { startLoopbackRelays, type RunningRelays } from "./net/loopback-relay.js";
 import { probeVoter, quorumStatus, waitForQuorum } from "./net/quorum-probe.js";
 import type { NodeRole, RoleFactory } from "./roles/role.js";
 
@@ -34,7 +33,6 @@ export class BrookNode {
   readonly #startedAt = Date.now();
   #phase: Phase = "starting";
   #http?: Server;
-  #relays?: RunningRelays;
   #httpPort = 0;
   #dataDir?: OpenedDataDir;
   #roles: NodeRole[] = [];
@@ -95,11 +93,6 @@ export class BrookNode {
       onWaiting: (message) => this.#logger.warn(message),
     });
     this.#logger.info({ port: this.#httpPort }, `HTTP on ${config.http.host}:${this.#httpPort} (/metrics, /healthz, /readyz)`);
-
-    if (config.loopbackRelays.length > 0) {
-      this.#relays = await startLoopbackRelays(config.loopbackRelays, { signal: this.#abort.signal, onWaiting: (message) => this.#logger.warn(message) });
-      this.#logger.info({ relays: config.loopbackRelays.map((r) => `127.0.0.1:${r.port} -> ${r.target.host}:${r.target.port}`) }, "loopback relays up");
-    }
 
     void waitForQuorum({
       selfId: config.nodeId,
@@ -167,7 +160,6 @@ export class BrookNode {
         this.#logger.error({ err: error, role: role.name }, "role failed to shut down cleanly");
       }
     }
-    await this.#relays?.close();
     const http = this.#http;
     if (http?.listening) {
       http.closeAllConnections();

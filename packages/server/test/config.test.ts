@@ -111,6 +111,7 @@ describe("resolveConfig", () => {
       "--listeners=INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:19092,CONTROLLER://0.0.0.0:19093",
       "--advertised.listeners=INTERNAL://node1:9092,EXTERNAL://127.0.0.1:19092",
       "--inter.broker.listener.name=INTERNAL",
+      "--listener.security.protocol.map=INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT",
     ]).config;
     const ok = resolve(parseConfigFile(base, "f"), two);
     expect(ok.ok && ok.config.advertisedListeners.map((l) => `${l.name}://${l.host}:${l.port}`)).toEqual(["INTERNAL://node1:9092", "EXTERNAL://127.0.0.1:19092"]);
@@ -118,6 +119,95 @@ describe("resolveConfig", () => {
     const p = problems(resolve(parseConfigFile(base, "f"), bad));
     expect(p).toContain("advertised.listeners: names listener OTHER, which is not in listeners (PLAINTEXT)");
     expect(p).toContain('advertised.listeners: PLAINTEXT advertises the wildcard host "0.0.0.0"; advertise a host clients can reach');
+  });
+
+  describe("listeners, advertised.listeners, inter.broker.listener.name, listener.security.protocol.map", () => {
+    const MAP = "--listener.security.protocol.map=INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT";
+    const twoListeners = [
+      "--listeners=INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:19092,CONTROLLER://0.0.0.0:19093",
+      "--advertised.listeners=INTERNAL://node1:9092,EXTERNAL://127.0.0.1:19092",
+      "--inter.broker.listener.name=INTERNAL",
+      MAP,
+    ];
+    const check = (...flags: string[]): string[] => problems(resolve(parseConfigFile(base, "f"), parseArgs([...twoListeners, ...flags]).config));
+
+    it("accepts two named client listeners with their protocols (names compared upper-cased)", () => {
+      expect(check()).toEqual([]);
+      const r = resolve(parseConfigFile(base, "f"), parseArgs([...twoListeners, "--inter.broker.listener.name=internal"]).config);
+      expect(r.ok && r.config.interBrokerListenerName).toBe("INTERNAL");
+      expect(r.ok && [...r.config.securityProtocols]).toEqual([["INTERNAL", "PLAINTEXT"], ["EXTERNAL", "PLAINTEXT"], ["CONTROLLER", "PLAINTEXT"]]);
+    });
+
+    it("keeps the single PLAINTEXT listener working without a protocol map", () => {
+      const r = resolve(parseConfigFile(base, "f"));
+      expect(r.ok && r.config.interBrokerListenerName).toBe("PLAINTEXT");
+      expect(r.ok && r.config.securityProtocols.get("CONTROLLER")).toBe("PLAINTEXT");
+    });
+
+    it("refuses bad listener names, naming the key", () => {
+      expect(check("--listeners=IN-TERNAL://0.0.0.0:9092,CONTROLLER://0.0.0.0:19093")).toContain(
+        'listeners: entry "IN-TERNAL://0.0.0.0:9092" has an invalid listener name "IN-TERNAL"; allowed: letters, digits and _, starting with a letter (e.g. INTERNAL)',
+      );
+      expect(check("--advertised.listeners=9INTERNAL://node1:9092,INTERNAL://node1:9092")).toEqual([expect.stringMatching(/^advertised.listeners: entry "9INTERNAL:\/\/node1:9092" has an invalid listener name/)]);
+      expect(check("--listeners=INTERNAL:/0.0.0.0:9092,CONTROLLER://0.0.0.0:19093")).toContain(
+        'listeners: entry "INTERNAL:/0.0.0.0:9092" is malformed; expected NAME://host:port, e.g. PLAINTEXT://0.0.0.0:9092 (empty host = all interfaces)',
+      );
+      expect(check("--listeners=INTERNAL://0.0.0.0:9092,internal://0.0.0.0:9094,CONTROLLER://0.0.0.0:19093")).toContain("listeners: names listener INTERNAL twice");
+    });
+
+    it("refuses an advertised listener that is not in listeners", () => {
+      expect(check("--advertised.listeners=INTERNAL://node1:9092,PUBLIC://example.com:19092")).toEqual([
+        "advertised.listeners: names listener PUBLIC, which is not in listeners (INTERNAL, EXTERNAL)",
+      ]);
+      expect(check("--advertised.listeners=INTERNAL://node1:9092,CONTROLLER://node1:19093")).toEqual([
+        "advertised.listeners: must not contain the controller listener CONTROLLER (controllers are found through controller.quorum.voters)",
+      ]);
+    });
+
+    it("refuses a missing or unadvertised inter-broker listener", () => {
+      const noName = problems(resolve(parseConfigFile(base, "f"), parseArgs(twoListeners.filter((f) => !f.startsWith("--inter.broker"))).config));
+      expect(noName).toEqual(["inter.broker.listener.name: is PLAINTEXT (the default), but listeners has no PLAINTEXT listener; set it to one of INTERNAL, EXTERNAL"]);
+      expect(check("--inter.broker.listener.name=REPLICATION")).toEqual(["inter.broker.listener.name: is REPLICATION, but listeners has no REPLICATION listener; set it to one of INTERNAL, EXTERNAL"]);
+      expect(check("--advertised.listeners=EXTERNAL://127.0.0.1:19092")).toEqual([
+        "inter.broker.listener.name: is INTERNAL, which is not an advertised listener (EXTERNAL); add it to advertised.listeners",
+      ]);
+      expect(check("--inter.broker.listener.name=CONTROLLER")).toEqual(["inter.broker.listener.name: is the controller listener CONTROLLER; name a broker listener (INTERNAL, EXTERNAL)"]);
+      expect(check("--inter.broker.listener.name=in-ternal")).toContain('inter.broker.listener.name: "IN-TERNAL" is not a listener name; allowed: letters, digits and _, starting with a letter');
+    });
+
+    it("refuses two listeners (or HTTP) on one port", () => {
+      expect(check("--listeners=INTERNAL://0.0.0.0:9092,EXTERNAL://127.0.0.1:9092,CONTROLLER://0.0.0.0:19093")).toEqual([
+        "listeners: INTERNAL and EXTERNAL both bind port 9092; give each listener its own port",
+      ]);
+      expect(check("--http.listener=0.0.0.0:19092")).toEqual(["http.listener: port 19092 is also the port of listener EXTERNAL (listeners); give HTTP its own port"]);
+      // Distinct specific hosts may share a port, and port 0 (pick a free one) never clashes.
+      expect(check("--listeners=INTERNAL://10.0.0.1:9092,EXTERNAL://127.0.0.1:9092,CONTROLLER://0.0.0.0:19093")).toEqual([]);
+      expect(check("--listeners=INTERNAL://0.0.0.0:0,EXTERNAL://0.0.0.0:0,CONTROLLER://0.0.0.0:19093", "--advertised.listeners=INTERNAL://node1:0,EXTERNAL://127.0.0.1:0")).toEqual([]);
+    });
+
+    it("needs a security protocol for every listener, and only PLAINTEXT is served", () => {
+      expect(check("--listener.security.protocol.map=INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT")).toEqual([
+        "listener.security.protocol.map: has no entry for listener EXTERNAL (listeners); add EXTERNAL:PLAINTEXT",
+      ]);
+      expect(problems(resolve(parseConfigFile(base, "f"), parseArgs(twoListeners.filter((f) => f !== MAP)).config))).toEqual([
+        "listener.security.protocol.map: has no entry for listener INTERNAL (listeners); add INTERNAL:PLAINTEXT",
+        "listener.security.protocol.map: has no entry for listener EXTERNAL (listeners); add EXTERNAL:PLAINTEXT",
+      ]);
+      expect(check("--listener.security.protocol.map=INTERNAL:PLAINTEXT,EXTERNAL:SSL,CONTROLLER:PLAINTEXT")).toEqual([
+        'listener.security.protocol.map: entry "EXTERNAL:SSL": SSL is not supported yet; allowed: PLAINTEXT',
+      ]);
+      expect(check("--listener.security.protocol.map=INTERNAL:PLAINTEXT,EXTERNAL:TLS,CONTROLLER:PLAINTEXT")).toEqual([
+        'listener.security.protocol.map: entry "EXTERNAL:TLS" names an unknown security protocol; allowed: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL',
+      ]);
+      expect(check("--listener.security.protocol.map=INTERNAL=PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT")).toEqual([
+        'listener.security.protocol.map: entry "INTERNAL=PLAINTEXT" is malformed; expected LISTENER_NAME:PROTOCOL, e.g. INTERNAL:PLAINTEXT',
+        "listener.security.protocol.map: has no entry for listener INTERNAL (listeners); add INTERNAL:PLAINTEXT",
+      ]);
+    });
+
+    it("has no loopback.relays any more: the key is unknown", () => {
+      expect(check("--loopback.relays=29092=node2:29092")).toEqual([expect.stringMatching(/^loopback.relays: unknown setting \(from flag --loopback.relays\)/)]);
+    });
   });
 
   it("refuses min.insync.replicas above the default replication factor", () => {

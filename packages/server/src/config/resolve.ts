@@ -17,10 +17,6 @@ export interface Voter extends HostPort {
   readonly id: number;
 }
 export type Role = "broker" | "controller";
-export interface LoopbackRelay {
-  readonly port: number;
-  readonly target: HostPort;
-}
 
 export interface TopicDefaults {
   readonly numPartitions: number;
@@ -44,8 +40,9 @@ export interface NodeConfig {
   readonly advertisedListeners: readonly Listener[];
   readonly controllerListenerName: string;
   readonly interBrokerListenerName: string;
+  /** Security protocol of every listener (listener.security.protocol.map); PLAINTEXT only today. */
+  readonly securityProtocols: ReadonlyMap<string, string>;
   readonly http: HostPort;
-  readonly loopbackRelays: readonly LoopbackRelay[];
   readonly dataDir: string;
   readonly rack?: string;
   readonly topicDefaults: TopicDefaults;
@@ -131,12 +128,15 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
 
   const voters = parseVoters(str("controller.quorum.voters"), problems);
   const listeners = parseListeners("listeners", str("listeners"), problems);
-  const controllerListenerName = str("controller.listener.names");
-  const interBrokerListenerName = str("inter.broker.listener.name");
+  const controllerListenerName = str("controller.listener.names").toUpperCase();
+  const interBrokerListenerName = str("inter.broker.listener.name").toUpperCase();
+  if (!LISTENER_NAME.test(interBrokerListenerName)) problems.push({ key: "inter.broker.listener.name", message: `"${interBrokerListenerName}" is not a listener name; allowed: letters, digits and _, starting with a letter` });
   const http = parseHostPort("http.listener", str("http.listener"), problems);
-  const loopbackRelays = values.has("loopback.relays") ? parseRelays(str("loopback.relays"), problems) : [];
-  for (const relay of loopbackRelays) {
-    if (listeners.some((l) => l.port === relay.port) || http.port === relay.port) problems.push({ key: "loopback.relays", message: `port ${relay.port} is also a listener port of this node` });
+  checkPorts(listeners, http, problems);
+  const securityProtocols = parseSecurityProtocolMap(values.has("listener.security.protocol.map") ? str("listener.security.protocol.map") : undefined, controllerListenerName, problems);
+  for (const l of listeners) {
+    if (!securityProtocols.has(l.name))
+      problems.push({ key: "listener.security.protocol.map", message: `has no entry for listener ${l.name} (listeners); add ${l.name}:PLAINTEXT` });
   }
 
   if (roles.has("controller")) {
@@ -167,8 +167,13 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   } else {
     advertisedListeners = clientListeners.map((l) => (isWildcard(l.host) ? { ...l, host: input.hostname } : l));
   }
-  if (roles.has("broker") && !advertisedListeners.some((l) => l.name === interBrokerListenerName)) {
-    problems.push({ key: "inter.broker.listener.name", message: `is ${interBrokerListenerName}, which is not an advertised listener (${advertisedListeners.map((l) => l.name).join(", ") || "none"})` });
+  if (roles.has("broker") && interBrokerListenerName === controllerListenerName) {
+    problems.push({ key: "inter.broker.listener.name", message: `is the controller listener ${controllerListenerName}; name a broker listener (${clientListeners.map((l) => l.name).join(", ") || "none"})` });
+  } else if (roles.has("broker") && clientListeners.length > 0 && !clientListeners.some((l) => l.name === interBrokerListenerName)) {
+    const set = merged.has("inter.broker.listener.name") ? "" : " (the default)";
+    problems.push({ key: "inter.broker.listener.name", message: `is ${interBrokerListenerName}${set}, but listeners has no ${interBrokerListenerName} listener; set it to one of ${clientListeners.map((l) => l.name).join(", ")}` });
+  } else if (roles.has("broker") && !advertisedListeners.some((l) => l.name === interBrokerListenerName)) {
+    problems.push({ key: "inter.broker.listener.name", message: `is ${interBrokerListenerName}, which is not an advertised listener (${advertisedListeners.map((l) => l.name).join(", ") || "none"}); add it to advertised.listeners` });
   }
   if (int("min.insync.replicas") > int("default.replication.factor")) {
     problems.push({ key: "min.insync.replicas", message: `(${int("min.insync.replicas")}) exceeds default.replication.factor (${int("default.replication.factor")}): acks=all produces to default topics would always fail` });
@@ -196,8 +201,8 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     advertisedListeners,
     controllerListenerName,
     interBrokerListenerName,
+    securityProtocols,
     http,
-    loopbackRelays,
     dataDir: dataDirs[0]!,
     ...(rack !== undefined ? { rack } : {}),
     topicDefaults: {
@@ -280,13 +285,21 @@ export function parseVoters(raw: string, problems: ConfigProblem[]): Voter[] {
   return voters;
 }
 
+/** Kafka's listener names: a letter, then letters, digits or _ (compared upper-cased). */
+const LISTENER_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+const SECURITY_PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] as const;
+
 export function parseListeners(key: string, raw: string, problems: ConfigProblem[]): Listener[] {
   const listeners: Listener[] = [];
   for (const item of raw.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
-    const match = /^([A-Za-z][A-Za-z0-9_]*):\/\/(.*):(\d+)$/.exec(item);
+    const match = /^([^:/]*):\/\/(.*):(\d+)$/.exec(item);
     const port = match ? Number(match[3]) : NaN;
     if (!match || port > 65535) {
       problems.push({ key, message: `entry "${item}" is malformed; expected NAME://host:port, e.g. PLAINTEXT://0.0.0.0:9092 (empty host = all interfaces)` });
+      continue;
+    }
+    if (!LISTENER_NAME.test(match[1]!)) {
+      problems.push({ key, message: `entry "${item}" has an invalid listener name "${match[1]}"; allowed: letters, digits and _, starting with a letter (e.g. INTERNAL)` });
       continue;
     }
     const name = match[1]!.toUpperCase();
@@ -296,17 +309,43 @@ export function parseListeners(key: string, raw: string, problems: ConfigProblem
   return listeners;
 }
 
-function parseRelays(raw: string, problems: ConfigProblem[]): LoopbackRelay[] {
-  const relays: LoopbackRelay[] = [];
+/**
+ * listener.security.protocol.map as in Kafka. Unset: every protocol name maps to itself and
+ * the controller listener to PLAINTEXT (Kafka's KRaft default), so PLAINTEXT/CONTROLLER
+ * configs need no map. Only PLAINTEXT can be served today; other protocols are refused.
+ */
+export function parseSecurityProtocolMap(raw: string | undefined, controllerListenerName: string, problems: ConfigProblem[]): Map<string, string> {
+  const key = "listener.security.protocol.map";
+  const map = new Map<string, string>();
+  if (raw === undefined) {
+    for (const p of SECURITY_PROTOCOLS) map.set(p, p);
+    map.set(controllerListenerName, "PLAINTEXT");
+    return map;
+  }
   for (const item of raw.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
-    const match = /^(\d+)=(.+):(\d+)$/.exec(item);
-    if (!match || Number(match[1]) < 1 || Number(match[1]) > 65535 || Number(match[3]) > 65535) {
-      problems.push({ key: "loopback.relays", message: `entry "${item}" is malformed; expected port=host:port, e.g. 29092=node2:29092` });
+    const match = /^([^:]+):([^:]+)$/.exec(item);
+    if (!match || !LISTENER_NAME.test(match[1]!.trim())) {
+      problems.push({ key, message: `entry "${item}" is malformed; expected LISTENER_NAME:PROTOCOL, e.g. INTERNAL:PLAINTEXT` });
       continue;
     }
-    relays.push({ port: Number(match[1]), target: { host: stripBrackets(match[2]!), port: Number(match[3]) } });
+    const name = match[1]!.trim().toUpperCase();
+    const protocol = match[2]!.trim().toUpperCase();
+    if (map.has(name)) problems.push({ key, message: `maps listener ${name} twice` });
+    if (!(SECURITY_PROTOCOLS as readonly string[]).includes(protocol)) problems.push({ key, message: `entry "${item}" names an unknown security protocol; allowed: ${SECURITY_PROTOCOLS.join(", ")}` });
+    else if (protocol !== "PLAINTEXT") problems.push({ key, message: `entry "${item}": ${protocol} is not supported yet; allowed: PLAINTEXT` });
+    map.set(name, protocol);
   }
-  return relays;
+  return map;
+}
+
+/** Two listeners (or a listener and http.listener) cannot bind the same port on overlapping hosts; port 0 is always free to pick. */
+function checkPorts(listeners: readonly Listener[], http: HostPort, problems: ConfigProblem[]): void {
+  const overlaps = (a: HostPort, b: HostPort): boolean => a.port !== 0 && a.port === b.port && (a.host === b.host || isWildcard(a.host) || isWildcard(b.host));
+  listeners.forEach((l, i) => {
+    const other = listeners.slice(0, i).find((o) => overlaps(o, l));
+    if (other !== undefined) problems.push({ key: "listeners", message: `${other.name} and ${l.name} both bind port ${l.port}; give each listener its own port` });
+    if (overlaps(l, http)) problems.push({ key: "http.listener", message: `port ${http.port} is also the port of listener ${l.name} (listeners); give HTTP its own port` });
+  });
 }
 
 function parseHostPort(key: string, raw: string, problems: ConfigProblem[]): HostPort {

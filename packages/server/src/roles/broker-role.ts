@@ -1,7 +1,8 @@
-// The broker role over @brook/broker's Broker. This adapter owns the gRPC server so that
-// every broker listener serves the same services; the broker registers the inter-broker
-// listener's advertised address (the broker API carries one address per broker; Docker
-// bridges host and peers with loopback.relays, see the README).
+// The broker role over @brook/broker's Broker. This adapter owns one gRPC server per broker
+// listener (Kafka's listeners): grpc-js does not tell a handler which local port a call came
+// in on, so a server per listener is how Metadata, FindCoordinator and DescribeCluster answer
+// with the endpoints of the listener the request arrived on. The broker registers every
+// advertised listener; replication uses the inter-broker listener's endpoint.
 
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { Broker, type BrokerMetricsSink } from "@brook/broker";
@@ -18,8 +19,13 @@ export function brokerRole(ctx: RoleContext): NodeRole {
   const { config } = ctx;
   // The broker adds its own role/node fields to the logger it is given; this adapter's lines get them here.
   const logger = ctx.logger.child({ role: "broker" });
-  const server = new Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.max_send_message_length": 64 * 1024 * 1024, interceptors: [requestMetricsInterceptor(ctx.metrics)] });
   const brokerListeners = config.listeners.filter((l) => l.name !== config.controllerListenerName);
+  const servers = new Map(
+    brokerListeners.map((l) => [
+      l.name,
+      new Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.max_send_message_length": 64 * 1024 * 1024, interceptors: [requestMetricsInterceptor(ctx.metrics)] }),
+    ]),
+  );
   const advertised = config.advertisedListeners.find((l) => l.name === config.interBrokerListenerName)!;
   let broker: Broker | undefined;
   let stopping = false;
@@ -28,6 +34,7 @@ export function brokerRole(ctx: RoleContext): NodeRole {
     let lastLog = -Infinity;
     for (;;) {
       try {
+        const server = servers.get(listener.name)!;
         return await new Promise<number>((resolve, reject) => server.bindAsync(`${hostForBind(listener.host)}:${listener.port}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
       } catch (error) {
         if (stopping) throw error;
@@ -46,12 +53,19 @@ export function brokerRole(ctx: RoleContext): NodeRole {
       const ports = new Map<string, number>();
       for (const l of brokerListeners) ports.set(l.name, await bindPatiently(l));
       const interBroker = brokerListeners.find((l) => l.name === config.interBrokerListenerName) ?? brokerListeners[0]!;
-      logger.info({ listeners: brokerListeners.map((l) => `${l.name}://${l.host}:${ports.get(l.name)}`), advertised: `${advertised.host}:${advertised.port}` }, "broker listeners bound; registering with the controller quorum");
+      // An advertised port 0 (tests) stands for the port the listener was bound to.
+      const endpoints = config.advertisedListeners.map((l) => ({ name: l.name, host: l.host, port: l.port === 0 ? (ports.get(l.name) ?? 0) : l.port }));
+      logger.info(
+        { listeners: brokerListeners.map((l) => `${l.name}://${l.host}:${ports.get(l.name)}`), advertised: endpoints.map((e) => `${e.name}://${e.host}:${e.port}`), interBroker: config.interBrokerListenerName },
+        "broker listeners bound; registering with the controller quorum",
+      );
       broker = await Broker.start({
         nodeId: config.nodeId,
         dataDir: ctx.dataDir.brokerDir,
         listen: `${hostForBind(interBroker.host)}:${ports.get(interBroker.name)}`,
         advertised: `${advertised.host}:${advertised.port === 0 ? ports.get(interBroker.name) : advertised.port}`,
+        interBrokerListener: config.interBrokerListenerName,
+        endpoints,
         ...(config.rack !== undefined ? { rack: config.rack } : {}),
         controllerQuorum: new Map(config.voters.map((v) => [v.id, `${v.host}:${v.port}`])),
         config: {
@@ -67,7 +81,7 @@ export function brokerRole(ctx: RoleContext): NodeRole {
           controlledShutdownTimeoutMs: Math.max(1000, config.shutdownTimeoutMs - 5000),
         },
         logger: ctx.logger,
-        server,
+        listenerServers: [...servers].map(([listener, server]) => ({ listener, server })),
         // The broker already moved its leaderships away (controlled shutdown); the node exits.
         onFatal: ctx.onFatal,
         metrics: brokerMetricsSink(ctx.metrics),
@@ -80,16 +94,7 @@ export function brokerRole(ctx: RoleContext): NodeRole {
     async shutdown(options) {
       stopping = true;
       await broker?.shutdown(options);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 2000);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await Promise.all([...servers.values()].map((server) => stopServer(server)));
     },
     readiness(): ReadinessCheck[] {
       if (broker === undefined) return [{ name: "broker.registered", ok: false, detail: "broker is binding its listeners or registering with the controller quorum" }];
@@ -101,6 +106,20 @@ export function brokerRole(ctx: RoleContext): NodeRole {
       ];
     },
   };
+}
+
+/** Lets calls in flight finish for up to 2 s, then cuts them. */
+function stopServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, 2000);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** The broker's metrics hook, fed into the node's Prometheus families. */
