@@ -129,7 +129,6 @@ export interface ProcessClusterOptions {
   readonly snapshotEvery?: number;
   readonly electionTimeoutMs?: number;
   readonly heartbeatMs?: number;
-  readonly parallelLeaderAppend?: boolean;
   readonly logLevel?: string;
   /** Extra flags for node itself, e.g. ["--cpu-prof"]. */
   readonly nodeArgs?: readonly string[];
@@ -165,7 +164,6 @@ export class ProcessCluster {
     if (this.#opts.snapshotEvery !== undefined) args.push("--snapshot-every", String(this.#opts.snapshotEvery));
     if (this.#opts.electionTimeoutMs !== undefined) args.push("--election-timeout-ms", String(this.#opts.electionTimeoutMs));
     if (this.#opts.heartbeatMs !== undefined) args.push("--heartbeat-ms", String(this.#opts.heartbeatMs));
-    if (this.#opts.parallelLeaderAppend === false) args.push("--parallel-leader-append", "false");
     const node = new ChildNode(raftNodeProgram(), args, this.#opts.nodeArgs ?? []);
     this.#nodes.set(id, node);
     await Promise.race([

@@ -2,7 +2,7 @@
 // raft-node: one Raft voter as a process, for the integration test and the benchmarks.
 //
 //   node dist/bin/raft-node.js --id 1 --voters 1@127.0.0.1:4101,2@127.0.0.1:4102,3@127.0.0.1:4103 \
-//        --data /tmp/n1 [--snapshot-every 10000] [--election-timeout-ms 300] [--heartbeat-ms 20] [--parallel-leader-append true] [--log-level warn]
+//        --data /tmp/n1 [--snapshot-every 10000] [--election-timeout-ms 300] [--heartbeat-ms 20] [--log-level warn]
 //
 // The replicated state machine is a counter with a CRC-32 chain over every applied value, so
 // two nodes agree on the whole applied sequence iff (count, hash) match.
@@ -82,7 +82,6 @@ async function main(): Promise<void> {
     snapshotEveryEntries: Number(args.get("snapshot-every") ?? 10_000),
     ...(electionTimeoutMs !== undefined ? { electionTimeoutMs: Number(electionTimeoutMs) } : {}),
     ...(heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: Number(heartbeatIntervalMs) } : {}),
-    ...(args.get("parallel-leader-append") === "false" ? { parallelLeaderAppend: false } : {}),
   });
   const out = (v: unknown): void => void process.stdout.write(JSON.stringify(v) + "\n");
   const state = () => ({ ...node.status(), leaderId: node.leaderId, count: sm.count, hash: sm.hash });

@@ -68,8 +68,10 @@ export class Raft {
   readonly voters: readonly NodeId[];
   readonly observers: readonly NodeId[];
   readonly prs = new Map<NodeId, Progress>();
-  /** Outgoing messages since the last Ready. */
+  /** Outgoing messages since the last Ready that may leave before anything is persisted. */
   msgs: Message[] = [];
+  /** Outgoing messages that promise local durable state (acks, votes): sent after the Ready's save. */
+  msgsAfterPersist: Message[] = [];
   readStates: ReadState[] = [];
 
   readonly #isVoter: boolean;
@@ -248,7 +250,42 @@ export class Raft {
       rejectHint: 0,
       ...partial,
     };
-    this.msgs.push(m);
+    if (this.#needsPersist(m)) this.msgsAfterPersist.push(m);
+    else this.msgs.push(m);
+  }
+
+  /**
+   * Messages that promise something about this node's disk wait for the Ready's save (thesis
+   * §3.8): an append ack promises the entries, a vote or a vote request the term and vote (a
+   * candidate's Vote goes out only once its self-vote is durable, so no one can elect it on a
+   * vote it may forget). Everything else (Apps, heartbeats and their answers, snapshots,
+   * pre-votes, reads) leaves at once: App's commit index is a quorum of durable acks, and the
+   * leader acks itself only through persisted() (etcd's MsgStorageAppendResp).
+   */
+  #needsPersist(m: Message): boolean {
+    switch (m.type) {
+      case MessageType.AppResp:
+        return this.#bugs.ackBeforePersist !== true;
+      case MessageType.Vote:
+      case MessageType.VoteResp:
+      case MessageType.PreVoteResp:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * The shell made entries up to (index, term) and/or a snapshot durable (saves complete in
+   * order). A leader counts its own entries toward the quorum only now.
+   */
+  persisted(entries: { index: number; term: number } | undefined, snapshotIndex: number | undefined): void {
+    if (snapshotIndex !== undefined) this.raftLog.stableSnapTo(snapshotIndex);
+    if (entries !== undefined) this.raftLog.stableTo(entries.index, entries.term);
+    if (this.role !== StateRole.Leader) return;
+    const self = this.prs.get(this.id)!;
+    // The leader never truncates its own log, so its durable prefix is all of its own entries.
+    if (self.maybeUpdate(this.raftLog.stableIndex()) && this.#maybeCommit()) this.#bcastAppend();
   }
 
   /** Sends an App (or a snapshot) to `to` if flow control allows. Returns whether it sent. */
@@ -333,7 +370,9 @@ export class Raft {
     for (const id of this.voters) this.prs.set(id, new Progress(next, this.#maxInflight, false));
     for (const id of this.observers) this.prs.set(id, new Progress(next, this.#maxInflight, true));
     const self = this.prs.get(this.id);
-    if (self !== undefined) self.match = this.raftLog.lastIndex();
+    // Only what is durable here counts toward a quorum (entries still being saved are acked
+    // through persisted()).
+    if (self !== undefined) self.match = this.#bugs.commitUnpersistedSelf === true ? this.raftLog.lastIndex() : this.raftLog.stableIndex();
     this.#readOnly.reset();
     this.#pendingReadIndexMessages = [];
   }
@@ -609,10 +648,11 @@ export class Raft {
     let index = this.raftLog.lastIndex();
     const ents: Entry[] = es.map((e) => ({ index: ++index, term: this.term, type: e.type, data: e.data }));
     const last = this.raftLog.append(ents);
-    // The leader counts itself as holding the entries: its Ready persists them before any
-    // message that reveals the new commit index is sent or any entry is applied.
-    this.prs.get(this.id)!.maybeUpdate(last);
-    this.#maybeCommit();
+    // The leader's own copy counts only once durable (persisted()): Apps leave before its save.
+    if (this.#bugs.commitUnpersistedSelf === true) {
+      this.prs.get(this.id)!.maybeUpdate(last);
+      this.#maybeCommit();
+    }
   }
 
   #maybeCommit(): boolean {

@@ -211,10 +211,21 @@ export class RaftLog {
     if (this.#snapshot !== undefined) this.#snapshotInProgress = true;
   }
 
-  /** Highest index that may be applied: committed and at least handed to the shell to persist. */
+  /**
+   * Last index of the log prefix that is durable here: in storage and not superseded by
+   * unstable entries. 0 while a received snapshot is not yet persisted.
+   */
+  stableIndex(): number {
+    return this.#snapshot !== undefined ? 0 : this.#offset - 1;
+  }
+
+  /**
+   * Highest index that may be applied: committed and durable here. Committed alone is not
+   * enough: a follower may learn a commit index before its own copy of the entries is synced,
+   * and a state machine must never get ahead of the log that rebuilds it after a crash.
+   */
   #maxAppliable(): number {
-    if (this.#snapshot !== undefined && !this.#snapshotInProgress) return 0;
-    return Math.min(this.committed, this.#offsetInProgress - 1);
+    return Math.min(this.committed, this.stableIndex());
   }
 
   hasNextCommittedEnts(): boolean {

@@ -1,9 +1,11 @@
 // RawNode: the shell-facing API of the core (etcd's RawNode). It wraps Raft and batches its
 // outputs into Ready values; see types.ts for the order a shell must handle a Ready in.
 //
-// Concurrency contract: the shell handles Readys one at a time, in order. It may keep calling
-// tick/step/propose while a Ready is being persisted; whatever that produces goes into the next
-// Ready, and committed entries are only handed out once they have been handed out to persist.
+// Concurrency contract (etcd's asynchronous storage writes): the shell may take a new Ready
+// while earlier ones are still being persisted, and keep calling tick/step/propose meanwhile;
+// each Ready holds only what is new since the previous one. Saves complete in Ready order and
+// are reported with persisted(rd); committed entries are handed out only once durable here,
+// and reported applied with applied(rd).
 import { Raft } from "./raft.js";
 import {
   MessageType,
@@ -112,6 +114,7 @@ export class RawNode {
       r.raftLog.nextUnstableSnapshot() !== undefined ||
       r.raftLog.hasNextUnstableEnts() ||
       r.msgs.length > 0 ||
+      r.msgsAfterPersist.length > 0 ||
       r.readStates.length > 0 ||
       r.raftLog.hasNextCommittedEnts()
     );
@@ -137,29 +140,40 @@ export class RawNode {
       ...(snapshot !== undefined ? { snapshot } : {}),
       entries,
       messages: r.msgs,
+      messagesAfterPersist: r.msgsAfterPersist,
       committedEntries,
       readStates: r.readStates,
       mustSync,
     };
     r.msgs = [];
+    r.msgsAfterPersist = [];
     r.readStates = [];
     this.#prevSoft = soft;
     this.#prevHard = hard;
     return rd;
   }
 
-  /** The shell has persisted, sent and applied `rd`. */
-  advance(rd: Ready): void {
+  /**
+   * `rd`'s snapshot, entries and hard state are durable (and so are every earlier Ready's:
+   * saves complete in order). Call before sending rd.messagesAfterPersist is fine too: they
+   * only need the save itself to be done.
+   */
+  persisted(rd: Ready): void {
+    const last = rd.entries[rd.entries.length - 1];
+    this.#raft.persisted(last === undefined ? undefined : { index: last.index, term: last.term }, rd.snapshot?.meta.index);
+  }
+
+  /** The state machine has installed rd.snapshot (if any) and applied rd.committedEntries. */
+  applied(rd: Ready): void {
     const log = this.#raft.raftLog;
-    if (rd.snapshot !== undefined) {
-      log.stableSnapTo(rd.snapshot.meta.index);
-      log.appliedTo(rd.snapshot.meta.index);
-    }
-    if (rd.entries.length > 0) {
-      const last = rd.entries[rd.entries.length - 1]!;
-      log.stableTo(last.index, last.term);
-    }
+    if (rd.snapshot !== undefined) log.appliedTo(rd.snapshot.meta.index);
     if (rd.committedEntries.length > 0) log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1]!.index);
+  }
+
+  /** For shells that handle a Ready fully in order: persisted(rd) and applied(rd). */
+  advance(rd: Ready): void {
+    this.persisted(rd);
+    this.applied(rd);
   }
 
   status(): RaftStatus {

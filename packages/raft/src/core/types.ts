@@ -1,14 +1,19 @@
 // The contract between the pure Raft core and its shells (level storage, gRPC transport,
 // the deterministic simulator). Everything here is plain data: no I/O, no clocks.
 //
-// Driving the core (etcd-raft style, see ../../README.md):
+// Driving the core (etcd-raft's asynchronous storage writes, Raft thesis §10.2.1; see
+// ../../README.md):
 //   1. feed inputs: tick(), step(message), propose(data)
-//   2. if hasReady(): const rd = ready()
-//   3. persist rd.hardState, rd.entries (and rd.snapshot) durably   -- BEFORE step 4
-//   4. send rd.messages                                              (Raft thesis §3.8:
-//      a vote or an append ack must not leave before what it promises is on disk)
-//   5. install rd.snapshot into the state machine, apply rd.committedEntries in order
-//   6. advance(rd)
+//   2. if hasReady(): const rd = ready(). The shell may take the next Ready while earlier
+//      Readys are still being persisted (pipelining); saves must complete in Ready order.
+//   3. at once: send rd.messages, apply rd.committedEntries in order (they are committed and
+//      already durable here), then applied(rd)
+//   4. persist rd.snapshot, rd.entries and rd.hardState durably (fsync if rd.mustSync); once
+//      that save and every earlier one is durable: send rd.messagesAfterPersist (append acks
+//      and votes promise what is on disk, thesis §3.8), install rd.snapshot into the state
+//      machine, and call persisted(rd). A leader counts its own entries toward commit only
+//      from persisted() on.
+//   advance(rd) = persisted(rd) + applied(rd), for a shell that does everything in order.
 
 export type NodeId = number;
 
@@ -25,7 +30,7 @@ export interface Entry {
   readonly data: Uint8Array;
 }
 
-/** Durable per-node state. Must be synced before messages in the same Ready are sent. */
+/** Durable per-node state. Must be synced before the Ready's messagesAfterPersist are sent. */
 export interface HardState {
   readonly term: number;
   readonly vote: NodeId; // 0 = none
@@ -121,12 +126,17 @@ export interface Ready {
   readonly entries: readonly Entry[];
   /** Snapshot to persist and install; present only when one was received. */
   readonly snapshot?: Snapshot;
-  /** Messages to send after the above is durable. */
+  /** Messages that may leave now, before this Ready (or any earlier one) is durable. */
   readonly messages: readonly Message[];
-  /** Committed entries to apply, in order. */
+  /**
+   * Messages that may leave only once this Ready's hardState, entries and snapshot, and those
+   * of every earlier Ready, are durable: append acks, votes and vote requests.
+   */
+  readonly messagesAfterPersist: readonly Message[];
+  /** Committed entries already durable here: apply now, in order (before this Ready's save completes). */
   readonly committedEntries: readonly Entry[];
   readonly readStates: readonly ReadState[];
-  /** True when hardState/entries must be fsynced before messages go out. */
+  /** True when hardState/entries must be fsynced before messagesAfterPersist go out. */
   readonly mustSync: boolean;
 }
 
@@ -207,6 +217,10 @@ export interface TestingBugs {
   readonly commitPreviousTermByCount?: true;
   /** Grant votes without the log up-to-date check (breaks leader completeness, Raft §5.4.1). */
   readonly voteWithoutLogCheck?: true;
+  /** The leader counts its own entries toward commit before they are durable (breaks thesis §10.2.1). */
+  readonly commitUnpersistedSelf?: true;
+  /** A follower acknowledges entries before they are durable (breaks thesis §3.8). */
+  readonly ackBeforePersist?: true;
 }
 
 /** Where an accepted proposal landed; it committed iff the entry at `index` still has `term`. */

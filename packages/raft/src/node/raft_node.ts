@@ -1,15 +1,21 @@
 // RaftNode: the shell that runs one Raft core with real time, real disk and a real network.
-// It owns the only timer (the tick), the Ready loop, the waiters of callers' proposals and
+// It owns the only timer (the tick), the Ready pipeline, the waiters of callers' proposals and
 // reads, and local snapshots.
 //
-// The Ready loop (one at a time, etcd-raft's order; Raft thesis §3.8):
-//   1. persist hard state, entries and a received snapshot in one synced level batch
-//      (a leader's App/Heartbeat messages go out while it does: see #splitMessages)
-//   2. send the Ready's other messages  -- only now: votes and acks promise what is on disk
-//   3. restore a received snapshot, apply committed entries, resolve proposals and reads
-//   4. advance the core; every `snapshotEveryEntries` applied entries, snapshot and compact
-// Group commit falls out of this: while step 1 awaits its fsync, proposals and messages keep
-// flowing into the core, and the next Ready carries all of them in one batch.
+// The Ready pipeline (etcd-raft's asynchronous storage writes; Raft thesis §10.2.1):
+//   take   whenever the core has a Ready, take it at once, even while earlier saves are in
+//          flight: send rd.messages (Apps, heartbeats, ... : nothing that promises our disk),
+//          queue rd.committedEntries (committed and already durable here) for applying, and
+//          queue rd for saving
+//   save   one storage write at a time; every Ready queued while one is in flight goes into
+//          the next write together (group commit: one level batch, one fsync); when it lands,
+//          each of its Readys in order: send rd.messagesAfterPersist (acks and votes, thesis
+//          §3.8), restore a received snapshot, core.persisted(rd) (a leader counts its own
+//          entries toward commit only now)
+//   apply  one at a time, in order: apply entries, resolve proposals and reads, core.applied,
+//          and every `snapshotEveryEntries` applied entries snapshot the state machine and
+//          compact (the old entries are deleted in the background, off this path)
+// A commit is applied as soon as it is known: it never waits for an unrelated fsync.
 //
 // Timing: one tick per heartbeatIntervalMs (default 20 ms, a heartbeat every tick); elections
 // after electionTimeoutMs (default 300 ms), randomized by the core in [1x, 2x). With pre-vote
@@ -23,7 +29,6 @@ import { NotLeaderError as CoreNotLeaderError } from "../core/errors.js";
 import { RawNode } from "../core/raw_node.js";
 import {
   EntryType,
-  MessageType,
   StateRole,
   type Entry,
   type HardState,
@@ -34,6 +39,7 @@ import {
   type Snapshot,
 } from "../core/types.js";
 import { LevelStorage } from "../storage/level_storage.js";
+import { takeBatch, type SaveBatch } from "./save_batch.js";
 import { GrpcTransport } from "../transport/grpc_transport.js";
 import { NotLeaderError, ProposalOutcomeUnknownError, RaftNodeClosedError, RaftTimeoutError } from "./errors.js";
 import { ProposalDroppedError } from "../core/errors.js";
@@ -56,8 +62,6 @@ export interface RaftNodeOptions {
   readonly heartbeatIntervalMs?: number;
   readonly snapshotEveryEntries?: number;
   readonly maxEntryBytes?: number;
-  /** Let the leader's App/Heartbeat messages leave while it fsyncs (default true; see #splitMessages). */
-  readonly parallelLeaderAppend?: boolean;
   /** Deadline for readIndex() and transferLeadership(). */
   readonly requestTimeoutMs?: number;
   /** Uniform [0, 1); seeds the core's election jitter and the transport's backoff. */
@@ -104,10 +108,17 @@ export class RaftNode {
   #role: StateRole = StateRole.Follower;
   #term = 0;
   #applied: number;
-  #loopRunning = false;
-  #loopScheduled = false;
-  #loopDone: Promise<void> = Promise.resolve();
+  #takeScheduled = false;
   #closed: string | undefined;
+  /** Readys taken but not yet handed to storage, oldest first. */
+  readonly #saveQueue: Ready[] = [];
+  /** The storage write in flight (with the Readys it covers), if any. */
+  #saving: Promise<void> | undefined;
+  /** Applies, restores and local snapshots, chained in log order. */
+  #applyChain: Promise<void> = Promise.resolve();
+  /** Last log index handed out for saving so far (to spot Readys that overwrite entries). */
+  #lastTaken: number;
+  #compacting: Promise<void> | undefined;
   /** A commit-only hard state not yet written; saved with the next write. */
   #deferredHardState: HardState | undefined;
 
@@ -117,6 +128,7 @@ export class RaftNode {
     this.#core = core;
     this.#transport = transport;
     this.#applied = applied;
+    this.#lastTaken = storage.lastIndex();
     this.#log = opts.logger.child({ component: "raft-node", node: opts.id });
     this.#addresses = new Map([...(opts.observers ?? []), ...opts.voters]);
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
@@ -303,11 +315,11 @@ export class RaftNode {
 
   async close(): Promise<void> {
     if (this.#closed !== undefined) {
-      await this.#loopDone;
+      await this.#quiesce();
       return;
     }
     this.#shutdown("closed");
-    await this.#loopDone;
+    await this.#quiesce();
     await this.#transport.close();
     await this.#storage.close();
   }
@@ -326,102 +338,122 @@ export class RaftNode {
     this.#kick();
   }
 
-  /** Schedules the Ready loop; setImmediate lets a burst of proposals land in one Ready. */
+  /** Schedules taking Readys; setImmediate lets a burst of proposals land in one Ready. */
   #kick(): void {
-    if (this.#loopRunning || this.#loopScheduled || this.#closed !== undefined) return;
-    this.#loopScheduled = true;
+    if (this.#takeScheduled || this.#closed !== undefined) return;
+    this.#takeScheduled = true;
     setImmediate(() => {
-      this.#loopScheduled = false;
-      this.#loopDone = this.#runLoop();
+      this.#takeScheduled = false;
+      try {
+        while (this.#closed === undefined && this.#core.hasReady()) this.#take(this.#core.ready());
+        this.#pumpSaves();
+      } catch (err) {
+        this.#fail(err);
+      }
     });
   }
 
-  async #runLoop(): Promise<void> {
-    if (this.#loopRunning || this.#closed !== undefined) return;
-    this.#loopRunning = true;
-    try {
-      while (this.#closed === undefined && this.#core.hasReady()) {
-        const rd = this.#core.ready();
-        await this.#handleReady(rd);
-        if (this.#closed !== undefined) return;
-        this.#core.advance(rd);
-        await this.#maybeSnapshot();
-      }
-    } catch (err) {
-      // Storage or the state machine failed: continuing could ack what is not durable.
-      this.#log.error({ err }, "raft node stopping after a failure in the Ready loop");
-      this.#shutdown(`failure: ${(err as Error).message}`);
-      void this.#transport.close();
-    } finally {
-      this.#loopRunning = false;
-    }
-  }
-
-  async #handleReady(rd: Ready): Promise<void> {
+  /** Everything of `rd` that need not wait for its save; the rest is queued. */
+  #take(rd: Ready): void {
     if (rd.softState !== undefined || rd.hardState !== undefined) this.#noteLeadership(rd);
-    const [early, late] = this.#splitMessages(rd);
-    if (early.length > 0) this.#transport.send(early);
-    const lastBefore = this.#storage.lastIndex();
-    // The commit index is volatile state in Raft (§5, Figure 2): persisting it only speeds up
-    // replay after a restart. A Ready that changes nothing but commit therefore writes nothing;
-    // the newest commit rides along with the next write instead.
-    const durable = this.#storage.hardState();
-    const hs = rd.hardState ?? this.#deferredHardState;
-    const commitOnly = hs !== undefined && hs.term === durable.term && hs.vote === durable.vote;
-    // Committed entries that an earlier Ready already made durable here are applied while this
-    // Ready's batch is being fsynced, not after it. Without this, at a steady moderate rate every
-    // commit waited for the fsync of the next, unrelated proposals (a busy leader always has
-    // some), which added one full fsync to every commit's latency and most of its tail.
-    // Safe: they are committed (durable on a quorum) and, being below this Ready's first entry
-    // (which may rewrite an uncommitted suffix), exactly what is on our disk. A Ready carrying
-    // a snapshot keeps the strict order (restore first, then apply).
-    const durableLast = Math.min(lastBefore, (rd.entries[0]?.index ?? Infinity) - 1);
-    const [applyNow, applyAfter] = rd.snapshot === undefined ? splitDurable(rd.committedEntries, durableLast) : [[], rd.committedEntries];
-    const applying = applyNow.length > 0 ? this.#apply(applyNow) : undefined;
-    if (rd.snapshot !== undefined || rd.entries.length > 0 || (hs !== undefined && !commitOnly)) {
-      const saving = this.#storage.save(hs, rd.entries, rd.snapshot, rd.mustSync);
-      await (applying === undefined ? saving : bothSettled(saving, applying));
-      this.#deferredHardState = undefined;
-    } else {
-      if (hs !== undefined) this.#deferredHardState = hs;
-      await applying;
-    }
-    if (this.#closed !== undefined) return;
-    this.#dropOverwrittenProposals(rd, lastBefore);
-    this.#transport.send(late);
-    if (rd.snapshot !== undefined) await this.#installSnapshot(rd.snapshot);
-    if (applyAfter.length > 0) await this.#apply(applyAfter);
+    this.#dropOverwrittenProposals(rd);
+    if (rd.snapshot !== undefined) this.#lastTaken = rd.snapshot.meta.index;
+    if (rd.entries.length > 0) this.#lastTaken = rd.entries[rd.entries.length - 1]!.index;
+    if (rd.messages.length > 0) this.#transport.send(rd.messages);
     for (const rs of rd.readStates) {
       const w = this.#reads.get(Buffer.from(rs.context).toString("hex"));
       if (w !== undefined) w.index = rs.index;
     }
-    this.#settleReads();
+    if (rd.committedEntries.length > 0) {
+      this.#chainApply(async () => {
+        await this.#apply(rd.committedEntries);
+        this.#core.applied(rd);
+        await this.#maybeSnapshot();
+      });
+    } else if (rd.readStates.length > 0) {
+      this.#settleReads();
+    }
+    this.#saveQueue.push(rd);
   }
 
-  /**
-   * The leader's App and Heartbeat messages may leave before its own fsync (Raft thesis
-   * §10.2.1: the leader writes its log in parallel with replicating it). This is safe here
-   * because of the serial loop: the commit index these messages carry is a quorum index, so
-   * with two or more voters it never exceeds what some follower has acknowledged, and followers only acknowledge entries
-   * sent in earlier Readys, whose save has completed before this Ready was handed out. The
-   * leader applies nothing before its own save either. Everything else (votes, responses,
-   * snapshots), and everything when this Ready changes term or vote, waits for the save.
-   */
-  #splitMessages(rd: Ready): [readonly Message[], readonly Message[]] {
-    // With a single voter the quorum is the leader alone, so the commit index would include
-    // its unsynced entries; observers must not learn it early.
-    if (this.#opts.parallelLeaderAppend === false || this.#opts.voters.size < 2 || !this.isLeader || rd.messages.length === 0) {
-      return [[], rd.messages];
-    }
+  /** Starts the next storage write if none is in flight. */
+  #pumpSaves(): void {
+    if (this.#saving !== undefined || this.#saveQueue.length === 0 || this.#closed !== undefined) return;
+    const batch = takeBatch(this.#saveQueue);
+    this.#saving = this.#save(batch).then(
+      () => {
+        this.#saving = undefined;
+        if (this.#closed !== undefined) return;
+        for (const rd of batch.readys) this.#persisted(rd);
+        this.#kick();
+        this.#pumpSaves();
+      },
+      (err: unknown) => {
+        this.#saving = undefined;
+        this.#fail(err);
+      },
+    );
+  }
+
+  async #save(batch: SaveBatch): Promise<void> {
+    // The commit index is volatile state in Raft (§5, Figure 2): persisting it only speeds up
+    // replay after a restart. A batch that changes nothing but commit therefore writes nothing;
+    // the newest commit rides along with the next write instead.
     const durable = this.#storage.hardState();
-    if (rd.hardState !== undefined && (rd.hardState.term !== durable.term || rd.hardState.vote !== durable.vote)) return [[], rd.messages];
-    const early: Message[] = [];
-    const late: Message[] = [];
-    for (const m of rd.messages) {
-      if ((m.type === MessageType.App || m.type === MessageType.Heartbeat) && m.term === durable.term) early.push(m);
-      else late.push(m);
+    const hs = batch.hardState ?? this.#deferredHardState;
+    const commitOnly = hs !== undefined && hs.term === durable.term && hs.vote === durable.vote;
+    if (batch.snapshot === undefined && batch.entries.length === 0 && (hs === undefined || commitOnly)) {
+      if (hs !== undefined) this.#deferredHardState = hs;
+      return;
     }
-    return [early, late];
+    await this.#storage.save(hs, batch.entries, batch.snapshot, batch.mustSync);
+    this.#deferredHardState = undefined;
+  }
+
+  /** `rd` is durable: what waited for that may happen now. */
+  #persisted(rd: Ready): void {
+    if (rd.messagesAfterPersist.length > 0) this.#transport.send(rd.messagesAfterPersist);
+    if (rd.snapshot !== undefined) {
+      const snap = rd.snapshot;
+      this.#chainApply(async () => {
+        await this.#installSnapshot(snap);
+        this.#core.applied(rd);
+      });
+    }
+    this.#core.persisted(rd);
+  }
+
+  #chainApply(work: () => Promise<void>): void {
+    this.#applyChain = this.#applyChain.then(async () => {
+      if (this.#closed !== undefined) return;
+      try {
+        await work();
+      } catch (err) {
+        this.#fail(err);
+        return;
+      }
+      this.#settleReads();
+      this.#kick();
+    });
+  }
+
+  /** Storage or the state machine failed: continuing could ack what is not durable. */
+  #fail(err: unknown): void {
+    if (this.#closed !== undefined) return;
+    this.#log.error({ err }, "raft node stopping after a failure in the Ready pipeline");
+    this.#shutdown(`failure: ${(err as Error).message}`);
+    void this.#transport.close();
+  }
+
+  /** Waits for the write, applies and compaction in flight (so level is not closed under them). */
+  async #quiesce(): Promise<void> {
+    for (;;) {
+      const saving = this.#saving;
+      const compacting = this.#compacting;
+      const chain = this.#applyChain;
+      await Promise.allSettled([saving, compacting, chain]);
+      if (saving === this.#saving && compacting === this.#compacting && chain === this.#applyChain) return;
+    }
   }
 
   #noteLeadership(rd: Ready): void {
@@ -447,10 +479,10 @@ export class RaftNode {
    * it). Proposals whose entry is gone can never be applied at their index with their term, and
    * if the new log is shorter no entry may reach that index for a long time: fail them now.
    */
-  #dropOverwrittenProposals(rd: Ready, lastBefore: number): void {
+  #dropOverwrittenProposals(rd: Ready): void {
     if (this.#proposals.size === 0) return;
     const first = rd.entries[0]?.index;
-    const from = rd.snapshot !== undefined ? rd.snapshot.meta.index + 1 : first !== undefined && first <= lastBefore ? first : undefined;
+    const from = rd.snapshot !== undefined ? rd.snapshot.meta.index + 1 : first !== undefined && first <= this.#lastTaken ? first : undefined;
     if (from === undefined) return;
     for (const [index, w] of this.#proposals) {
       if (index < from) continue;
@@ -495,14 +527,29 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Every `snapshotEveryEntries` applied entries: take the state machine's snapshot here, in the
+   * apply chain (its contract: never concurrent with apply), then store it and compact the log
+   * without holding up applies; storage deletes the compacted entries in the background.
+   */
   async #maybeSnapshot(): Promise<void> {
-    const snapIndex = this.#storage.snapshot().meta.index;
-    if (this.#applied - snapIndex < this.#snapshotEvery) return;
-    const index = this.#applied;
-    const data = await this.#opts.stateMachine.snapshot();
+    if (this.#compacting !== undefined) return;
     const prev = this.#storage.snapshot().meta;
-    await this.#storage.compact({ meta: { index, term: this.#storage.term(index), voters: prev.voters, observers: prev.observers }, data });
-    this.#log.debug({ index, bytes: data.byteLength }, "took snapshot and compacted the log");
+    if (this.#applied - prev.index < this.#snapshotEvery) return;
+    const index = this.#applied;
+    const term = this.#storage.term(index);
+    const data = await this.#opts.stateMachine.snapshot();
+    const started = performance.now();
+    this.#compacting = this.#storage.compact({ meta: { index, term, voters: prev.voters, observers: prev.observers }, data }).then(
+      () => {
+        this.#compacting = undefined;
+        this.#log.debug({ index, bytes: data.byteLength, ms: performance.now() - started }, "took snapshot and compacted the log");
+      },
+      (err: unknown) => {
+        this.#compacting = undefined;
+        this.#fail(err);
+      },
+    );
   }
 
   #translate(err: unknown): Error {
@@ -521,20 +568,4 @@ export class RaftNode {
     }
     this.#reads.clear();
   }
-}
-
-/** Splits committed entries into those already durable here (index <= `durableLast`) and the rest. */
-function splitDurable(entries: readonly Entry[], durableLast: number): [readonly Entry[], readonly Entry[]] {
-  let n = 0;
-  while (n < entries.length && entries[n]!.index <= durableLast) n++;
-  return n === entries.length ? [entries, []] : [entries.slice(0, n), entries.slice(n)];
-}
-
-/**
- * Waits for both, then rethrows the first failure. Unlike Promise.all it never returns while
- * a storage batch is still in flight, so the shutdown that follows cannot close level under it.
- */
-async function bothSettled(a: Promise<unknown>, b: Promise<unknown>): Promise<void> {
-  const results = await Promise.allSettled([a, b]);
-  for (const r of results) if (r.status === "rejected") throw r.reason;
 }

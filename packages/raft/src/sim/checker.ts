@@ -10,6 +10,9 @@
 //                       the synced values across restarts)
 //   durable before ack  when a leader gets an append ack or a vote, the sender's synced disk
 //                       already holds those entries / that term and vote (thesis §3.8)
+//   durable commit      whenever a node learns a commit index, a majority of voters' synced
+//                       disks hold that entry (so a leader never counts its own unsynced copy)
+//   durable apply       a node applies only entries its own synced disk holds
 //   no acked loss       an acknowledged proposal is in the global sequence at its index
 //   linearizable reads  a ReadIndex answer is at least the highest index applied anywhere
 //                       when the read was issued
@@ -112,7 +115,7 @@ export class SafetyChecker {
    * Node `id` moved its commit index from `prev` to `commit`: the entries in between, as its
    * log holds them, are committed and must agree with what any node ever committed there.
    */
-  onCommit(id: NodeId, prev: number, commit: number, storage: MemoryStorage): void {
+  onCommit(id: NodeId, prev: number, commit: number, storage: LogView): void {
     const lo = Math.max(prev + 1, storage.firstIndex());
     for (let i = lo; i <= commit; i++) {
       const t = storage.term(i);
@@ -120,6 +123,27 @@ export class SafetyChecker {
       if (known !== undefined && known !== t) fail(`committed entry changed: node ${id} committed term ${t} at ${i}, term ${known} was committed there before`);
       while (this.#committed.length < i) this.#committed.push(undefined);
       this.#committed[i] = t;
+    }
+  }
+
+  /**
+   * Node `id` learned commit index `commit` (entry term `term`): a majority of the voters'
+   * synced stores must hold that entry, or a snapshot covering it.
+   */
+  checkCommitDurable(id: NodeId, commit: number, term: number, votersSynced: Iterable<MemoryStorage>): void {
+    let voters = 0;
+    let holding = 0;
+    for (const s of votersSynced) {
+      voters++;
+      if (s.snapshot().meta.index >= commit || (s.lastIndex() >= commit && s.term(commit) === term)) holding++;
+    }
+    if (holding <= voters / 2) fail(`node ${id} learned commit ${commit} (term ${term}) but only ${holding} of ${voters} voters hold it durably`);
+  }
+
+  /** Node `id` applies `e`: its own synced store must hold it. */
+  checkAppliedDurable(id: NodeId, e: Entry, synced: MemoryStorage): void {
+    if (e.index < synced.firstIndex() || e.index > synced.lastIndex() || synced.term(e.index) !== e.term) {
+      fail(`node ${id} applied ${e.index} (term ${e.term}) before it was durable there`);
     }
   }
 

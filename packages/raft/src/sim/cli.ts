@@ -5,7 +5,7 @@ import { argv, exit, stderr, stdout } from "node:process";
 import type { Logger, TestingBugs } from "../core/types.js";
 import { replayCommand, runSeed, type SimResult } from "./cluster.js";
 
-const BUGS = ["skipPersistVote", "commitPreviousTermByCount", "voteWithoutLogCheck"] as const;
+const BUGS = ["skipPersistVote", "commitPreviousTermByCount", "voteWithoutLogCheck", "commitUnpersistedSelf", "ackBeforePersist"] as const;
 
 interface Args {
   seeds: number;

@@ -1,8 +1,11 @@
 // SimCluster: N RawNodes in one process, driven by one seeded Prng through a faulty network,
 // crashes that lose unsynced writes, and skewed clocks. Time is discrete units; every unit
 // delivers due messages, ticks nodes whose clock is due, injects faults and client requests,
-// and then handles every node's Ready the way a real shell does (persist, sync, send, apply,
-// advance), with the SafetyChecker watching each step.
+// and then drives every node's Readys the way RaftNode does (asynchronous storage writes):
+// a Ready's messages leave and its committed entries are applied as soon as it is taken;
+// its save completes some units later, in order with the node's other saves, and only then
+// do its acks and votes leave and is the core told (persisted). Several saves may be in
+// flight; a crash loses every one not yet synced. The SafetyChecker watches each step.
 //
 // A run has two phases: `faultUnits` of faulty running (safety checked throughout), then all
 // faults heal, every node restarts, and a fresh proposal must be applied by every node within
@@ -11,7 +14,7 @@ import { NotLeaderError, ProposalDroppedError } from "../core/errors.js";
 import { RawNode } from "../core/raw_node.js";
 import type { MemoryStorage } from "../core/memory_storage.js";
 import { EntryType, MessageType, StateRole, type Entry, type HardState, type Logger, type Message, type NodeId, type Ready } from "../core/types.js";
-import { SafetyChecker, SafetyViolation, entryKey } from "./checker.js";
+import { SafetyChecker, SafetyViolation, entryKey, type LogView } from "./checker.js";
 import { SimNetwork } from "./network.js";
 import { Prng } from "./prng.js";
 import { SimDisk } from "./sim_disk.js";
@@ -60,10 +63,8 @@ class SimNode {
   sinceSnapshot = 0;
   lastHard: HardState = { term: 0, vote: 0, commit: 0 };
   lastCommitChecked = 0;
-  /** A Ready being persisted by the (asynchronous) shell, and when that finishes. */
-  inflight: { readonly rd: Ready; readonly doneAt: number } | undefined;
-  /** The last of the inflight Ready's committed entries already applied (0: none). */
-  appliedEarly = 0;
+  /** Readys being persisted by the (asynchronous) shell, oldest first; they complete in order. */
+  saves: { readonly rd: Ready; readonly doneAt: number }[] = [];
   readonly proposals = new Map<number, PendingProposal>();
   readonly reads = new Map<string, number>();
   constructor(
@@ -142,8 +143,7 @@ export class SimCluster {
   crash(n: SimNode, downFor: number): void {
     if (n.raw === undefined) return;
     n.raw = undefined;
-    n.inflight = undefined;
-    n.appliedEarly = 0;
+    n.saves = [];
     n.disk.crash();
     n.proposals.clear();
     n.reads.clear();
@@ -314,31 +314,23 @@ export class SimCluster {
     for (const n of this.nodes) this.#driveReady(n);
   }
 
-  /** The shell's Ready loop: one Ready at a time, each persisted (maybe slowly) before the next. */
+  /**
+   * The shell's Ready loop, pipelined like RaftNode's: complete the saves that are due (in
+   * order), take new Readys while earlier saves are still in flight.
+   */
   #driveReady(n: SimNode): void {
     for (let i = 0; i < 100 && n.raw !== undefined; i++) {
-      if (n.inflight !== undefined) {
-        if (this.now < n.inflight.doneAt) return;
-        const rd = n.inflight.rd;
-        n.inflight = undefined;
-        this.#handleReady(n, rd);
+      const head = n.saves[0];
+      if (head !== undefined && this.now >= head.doneAt) {
+        n.saves.shift();
+        this.#completeSave(n, head.rd);
         continue;
       }
       if (!n.raw.hasReady()) return;
       const rd = n.raw.ready();
-      // Like RaftNode: committed entries already durable here are applied as the Ready is taken,
-      // while its batch is still being persisted (they are below its first entry).
-      if (rd.snapshot === undefined) {
-        const durableLast = Math.min(n.disk.synced.lastIndex(), (rd.entries[0]?.index ?? Infinity) - 1);
-        for (const e of rd.committedEntries) {
-          if (e.index > durableLast) break;
-          this.#applyEntry(n, e);
-          n.appliedEarly = e.index;
-        }
-      }
+      this.#takeReady(n, rd);
       const delay = this.options.ioDelayMax === 0 ? 0 : this.#rng.int(this.options.ioDelayMax + 1);
-      if (delay === 0) this.#handleReady(n, rd);
-      else n.inflight = { rd, doneAt: this.now + delay };
+      n.saves.push({ rd, doneAt: Math.max(this.now + delay, n.saves.at(-1)?.doneAt ?? 0) });
     }
   }
 
@@ -393,29 +385,53 @@ export class SimCluster {
     }
   }
 
-  #handleReady(n: SimNode, rd: Ready): void {
+  /** A Ready is taken: check what it reveals, send what may leave now, apply what is durable. */
+  #takeReady(n: SimNode, rd: Ready): void {
     const raw = n.raw!;
-    const disk = n.disk;
     if (rd.hardState !== undefined) {
       this.checker.onHardState(n.id, n.lastHard, rd.hardState);
       n.lastHard = rd.hardState;
       if (rd.hardState.term > this.stats.maxTerm) this.stats.maxTerm = rd.hardState.term;
-    }
-    if (rd.snapshot !== undefined) disk.writeSnapshot(rd.snapshot);
-    disk.writeEntries(rd.entries);
-    if (rd.hardState !== undefined) disk.writeHardState(rd.hardState);
-    this.checker.onWritten(n.id, disk.current, rd.entries, this.#storages());
-    if (rd.hardState !== undefined && rd.hardState.commit > n.lastCommitChecked) {
-      this.checker.onCommit(n.id, n.lastCommitChecked, rd.hardState.commit, disk.current);
-      n.lastCommitChecked = rd.hardState.commit;
+      if (rd.hardState.commit > n.lastCommitChecked) {
+        const log = logView(raw);
+        this.checker.onCommit(n.id, n.lastCommitChecked, rd.hardState.commit, log);
+        this.checker.checkCommitDurable(n.id, rd.hardState.commit, log.term(rd.hardState.commit), this.#votersSynced());
+        n.lastCommitChecked = rd.hardState.commit;
+      }
     }
     const st = raw.status();
     if (st.role === StateRole.Leader) {
       if (!this.checker.leaderOfTerm.has(st.term)) this.stats.leaders++;
       // The whole log, unstable tail included: with a slow shell, entries a new leader holds
       // may not have reached its disk yet.
-      this.checker.onLeader(n.id, st.term, n.isObserver, { firstIndex: () => raw.firstIndex(), lastIndex: () => st.lastIndex, term: (i) => raw.termAt(i) });
+      this.checker.onLeader(n.id, st.term, n.isObserver, logView(raw));
     }
+    this.#send(n, rd.messages);
+    for (const e of rd.committedEntries) {
+      this.checker.checkAppliedDurable(n.id, e, n.disk.synced);
+      this.#applyEntry(n, e);
+    }
+    if (n.applied > this.stats.applied) this.stats.applied = n.applied;
+    for (const rs of rd.readStates) {
+      const ctx = new TextDecoder().decode(rs.context);
+      const min = n.reads.get(ctx);
+      if (min === undefined) continue; // issued by an earlier incarnation
+      n.reads.delete(ctx);
+      this.checker.onRead(n.id, rs.index, min);
+      this.stats.reads++;
+    }
+    if (rd.snapshot === undefined) raw.applied(rd);
+    this.#maybeSnapshot(n);
+  }
+
+  /** A Ready's save completes (after every earlier one): write, sync, then what waited for it. */
+  #completeSave(n: SimNode, rd: Ready): void {
+    const raw = n.raw!;
+    const disk = n.disk;
+    if (rd.snapshot !== undefined) disk.writeSnapshot(rd.snapshot);
+    disk.writeEntries(rd.entries);
+    if (rd.hardState !== undefined) disk.writeHardState(rd.hardState);
+    this.checker.onWritten(n.id, disk.current, rd.entries, this.#storages());
     if (rd.mustSync) {
       if (this.crashBeforeSync.delete(n.id)) {
         this.crash(n, Number.MAX_SAFE_INTEGER);
@@ -429,39 +445,40 @@ export class SimCluster {
       disk.sync();
       this.checker.onSynced(n.id, disk.synced.hardState());
     }
-    for (const m of rd.messages) {
-      this.stats.messages++;
-      if (m.type === MessageType.Snap) this.stats.snapshotsSent++;
-      if (!this.net.send(this.now, m) && m.type === MessageType.Snap) raw.reportSnapshot(m.to, false);
-    }
+    this.#send(n, rd.messagesAfterPersist);
+    raw.persisted(rd);
     if (rd.snapshot !== undefined) {
       const meta = rd.snapshot.meta;
       const hash = new DataView(rd.snapshot.data.buffer, rd.snapshot.data.byteOffset).getUint32(4);
       this.checker.onSnapshotInstalled(n.id, meta.index, hash);
       n.applied = meta.index;
       n.hash = hash;
+      raw.applied(rd);
     }
-    for (const e of rd.committedEntries) if (e.index > n.appliedEarly) this.#applyEntry(n, e);
-    n.appliedEarly = 0;
-    if (n.applied > this.stats.applied) this.stats.applied = n.applied;
-    for (const rs of rd.readStates) {
-      const ctx = new TextDecoder().decode(rs.context);
-      const min = n.reads.get(ctx);
-      if (min === undefined) continue; // issued by an earlier incarnation
-      n.reads.delete(ctx);
-      this.checker.onRead(n.id, rs.index, min);
-      this.stats.reads++;
+  }
+
+  #send(n: SimNode, msgs: readonly Message[]): void {
+    for (const m of msgs) {
+      this.stats.messages++;
+      if (m.type === MessageType.Snap) this.stats.snapshotsSent++;
+      if (!this.net.send(this.now, m) && m.type === MessageType.Snap) n.raw!.reportSnapshot(m.to, false);
     }
-    raw.advance(rd);
-    if (this.options.snapshotEvery > 0 && n.sinceSnapshot >= this.options.snapshotEvery) {
-      const data = new Uint8Array(8);
-      const dv = new DataView(data.buffer);
-      dv.setUint32(0, n.applied);
-      dv.setUint32(4, n.hash);
-      disk.snapshotAndCompact(n.applied, data, this.options.snapshotRetain);
-      this.checker.onSynced(n.id, disk.synced.hardState());
-      n.sinceSnapshot = 0;
-    }
+  }
+
+  #maybeSnapshot(n: SimNode): void {
+    if (this.options.snapshotEvery === 0 || n.sinceSnapshot < this.options.snapshotEvery) return;
+    const data = new Uint8Array(8);
+    const dv = new DataView(data.buffer);
+    dv.setUint32(0, n.applied);
+    dv.setUint32(4, n.hash);
+    n.disk.snapshotAndCompact(n.applied, data, this.options.snapshotRetain);
+    this.checker.onSynced(n.id, n.disk.synced.hardState());
+    n.sinceSnapshot = 0;
+  }
+
+  /** Every voter's synced store (crashed ones included: their disks keep what was synced). */
+  *#votersSynced(): Generator<MemoryStorage> {
+    for (const n of this.nodes) if (!n.isObserver) yield n.disk.synced;
   }
 
   *#storages(): Generator<[NodeId, MemoryStorage]> {
@@ -507,6 +524,12 @@ export class SimCluster {
       }
     }
   }
+}
+
+/** A live core's whole log (unstable tail included), as the checker reads it. */
+function logView(raw: RawNode): LogView {
+  const last = raw.status().lastIndex;
+  return { firstIndex: () => raw.firstIndex(), lastIndex: () => last, term: (i) => raw.termAt(i) };
 }
 
 /**

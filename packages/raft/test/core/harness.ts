@@ -79,7 +79,7 @@ export class Harness {
         if (rd.snapshot !== undefined) n.storage.applySnapshot(rd.snapshot);
         n.storage.append(rd.entries);
         if (rd.hardState !== undefined) n.storage.setHardState(rd.hardState);
-        for (const m of rd.messages) {
+        for (const m of [...rd.messages, ...rd.messagesAfterPersist]) {
           this.sent.push(m);
           if (!this.cut.has(`${m.from}->${m.to}`) && this.drop?.(m) !== true) this.queue.push(m);
         }

@@ -31,7 +31,7 @@ function drain(node: RawNode, storage: MemoryStorage): Message[] {
     if (rd.snapshot !== undefined) storage.applySnapshot(rd.snapshot);
     storage.append(rd.entries);
     if (rd.hardState !== undefined) storage.setHardState(rd.hardState);
-    out.push(...rd.messages);
+    out.push(...rd.messages, ...rd.messagesAfterPersist);
     node.advance(rd);
   }
   return out;

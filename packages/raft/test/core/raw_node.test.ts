@@ -31,31 +31,81 @@ describe("RawNode basics", () => {
   });
 });
 
-describe("RawNode with an asynchronous shell (inputs arrive between ready() and advance())", () => {
-  it("hands each entry out once to persist and once to apply, in order", () => {
+describe("RawNode with an asynchronous shell (inputs arrive between ready() and persisted())", () => {
+  it("the leader's Apps leave before its save; its own entries count toward commit only once persisted", () => {
     const h = new Harness([1, 2, 3]);
     h.elect(1);
     const leader = h.get(1);
+    const term = leader.node.status().term;
     leader.node.propose(data("a"));
     const rd1 = leader.node.ready(); // persisting "a" is now in flight
     expect(rd1.entries.map(text)).toEqual(["a"]);
+    // Thesis §10.2.1: the App carrying "a" may go out while the leader writes it.
+    expect(rd1.messages.filter((m) => m.type === MessageType.App && m.entries.length === 1).map((m) => m.to).sort()).toEqual([2, 3]);
     leader.node.proposeBatch([data("b"), data("c")]); // arrives while rd1 is being persisted
-    expect(leader.node.hasReady()).toBe(true);
-    // Followers ack everything (as if rd1's and later messages were already out).
-    const term = leader.node.status().term;
-    for (const id of [2, 3]) {
-      leader.node.step({ type: MessageType.AppResp, from: id, to: 1, term, index: 4, logTerm: 0, commit: 0, entries: [], reject: false, rejectHint: 0 });
-    }
-    expect(leader.node.status().commit).toBe(4);
+    const ack = (from: number, index: number) =>
+      leader.node.step({ type: MessageType.AppResp, from, to: 1, term, index, logTerm: 0, commit: 0, entries: [], reject: false, rejectHint: 0 });
+    ack(2, 4);
+    // One follower's durable copy plus the leader's unsynced one is not a quorum of durable copies.
+    expect(leader.node.status().commit).toBe(1);
     leader.storage.append(rd1.entries);
-    leader.node.advance(rd1);
+    leader.node.persisted(rd1);
+    expect(leader.node.status().commit).toBe(2); // "a": leader and follower 2 hold it durably
     const rd2 = leader.node.ready();
     expect(rd2.entries.map(text)).toEqual(["b", "c"]);
-    expect(rd2.committedEntries.map(text)).toEqual(["a", "b", "c"]); // persisted before applied: same Ready
+    expect(rd2.committedEntries.map(text)).toEqual(["a"]); // committed and durable: apply now
+    leader.node.applied(rd2);
+    expect(leader.node.status().applied).toBe(2);
     leader.storage.append(rd2.entries);
-    leader.node.advance(rd2);
+    leader.node.persisted(rd2);
+    expect(leader.node.status().commit).toBe(4);
+    const rd3 = leader.node.ready();
+    expect(rd3.committedEntries.map(text)).toEqual(["b", "c"]);
+    leader.node.advance(rd3);
     expect(leader.node.hasReady()).toBe(false);
     expect(leader.node.status().applied).toBe(4);
+  });
+
+  it("a quorum of followers commits without the leader's copy, but nothing is applied before it is durable here", () => {
+    const h = new Harness([1, 2, 3]);
+    h.elect(1);
+    const leader = h.get(1);
+    const term = leader.node.status().term;
+    leader.node.propose(data("a"));
+    const rd1 = leader.node.ready();
+    for (const from of [2, 3]) {
+      leader.node.step({ type: MessageType.AppResp, from, to: 1, term, index: 2, logTerm: 0, commit: 0, entries: [], reject: false, rejectHint: 0 });
+    }
+    expect(leader.node.status().commit).toBe(2);
+    const rd2 = leader.node.ready();
+    expect(rd2.committedEntries).toEqual([]); // "a" is committed, but not yet on our disk
+    leader.node.advance(rd2);
+    leader.storage.append(rd1.entries);
+    leader.node.advance(rd1);
+    expect(leader.node.ready().committedEntries.map(text)).toEqual(["a"]);
+  });
+
+  it("append acks, votes and vote requests wait for the save; pre-votes and heartbeat answers do not", () => {
+    const h = new Harness([1, 2, 3]);
+    const f = h.get(2);
+    f.node.step({
+      type: MessageType.App, from: 1, to: 2, term: 1, index: 0, logTerm: 0, commit: 0, reject: false, rejectHint: 0,
+      entries: [{ index: 1, term: 1, type: EntryType.Normal, data: data("x") }],
+    });
+    f.node.step({ type: MessageType.Heartbeat, from: 1, to: 2, term: 1, index: 0, logTerm: 0, commit: 0, entries: [], reject: false, rejectHint: 0 });
+    const rd = f.node.ready();
+    expect(rd.messagesAfterPersist.map((m) => m.type)).toEqual([MessageType.AppResp]);
+    expect(rd.messages.map((m) => m.type)).toEqual([MessageType.HeartbeatResp]);
+    const c = h.get(3).node;
+    c.campaign(); // pre-vote: changes neither term nor vote, so nothing to wait for
+    const pre = c.ready();
+    expect(pre.messages.map((m) => m.type)).toEqual([MessageType.PreVote, MessageType.PreVote]);
+    c.advance(pre);
+    for (const from of [1, 2]) c.step({ type: MessageType.PreVoteResp, from, to: 3, term: 1, index: 0, logTerm: 0, commit: 0, entries: [], reject: false, rejectHint: 0 });
+    const vote = c.ready();
+    expect(vote.hardState).toMatchObject({ term: 1, vote: 3 });
+    expect(vote.messages.filter((m) => m.type === MessageType.Vote)).toEqual([]);
+    expect(vote.messagesAfterPersist.filter((m) => m.type === MessageType.Vote).length).toBe(2);
   });
 
   it("a follower whose in-flight entries are replaced before advance() persists the replacement", () => {

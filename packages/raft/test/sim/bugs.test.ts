@@ -27,6 +27,9 @@ const ELECTIONS: SwarmOverrides = {
   garbageRate: 0, ioDelayMax: 0,
 };
 
+// Saves that take a while, so Readys pile up behind them and messages overtake them.
+const SLOW_DISKS: SwarmOverrides = { ioDelayMax: 8, crashRate: 0.002, crashMidReadyRate: 0.01, proposeRate: 0.2 };
+
 const HUNTS: Hunt[] = [
   // Forgetting the vote across a crash lets a node vote twice in one term: two leaders.
   { bug: "skipPersistVote", voters: 3, profile: ELECTIONS, maxSeeds: 300, expect: /two leaders in term|vote not durable/ },
@@ -34,6 +37,11 @@ const HUNTS: Hunt[] = [
   { bug: "commitPreviousTermByCount", voters: 3, profile: LEADER_ISOLATION, maxSeeds: 400, expect: /leader \d+ of term \d+ (has term|ends at)|committed entry changed|state machine safety|acknowledged/ },
   // Voting without the up-to-date check: a leader missing committed entries.
   { bug: "voteWithoutLogCheck", voters: 5, profile: { ioDelayMax: 0 }, maxSeeds: 100, expect: /leader \d+ of term \d+ (has term|ends at)|committed entry changed|state machine safety/ },
+  // Asynchronous storage writes (thesis §10.2.1): the leader's Apps leave before its own save,
+  // so counting its own unsynced copy lets a commit rest on fewer durable copies than a quorum.
+  { bug: "commitUnpersistedSelf", voters: 3, profile: SLOW_DISKS, maxSeeds: 50, expect: /learned commit \d+ \(term \d+\) but only \d+ of \d+ voters hold it durably/ },
+  // A follower answering an App before its save: the ack promises what a crash can take back.
+  { bug: "ackBeforePersist", voters: 5, profile: SLOW_DISKS, maxSeeds: 50, expect: /acked \d+ to leader \d+ \(term \d+\) but (only \d+ is durable|its durable entry)/ },
 ];
 
 describe("the simulator catches injected bugs", () => {

@@ -31,11 +31,14 @@ describe("scenarios", () => {
     const l1 = electLeader(c);
     const before = commit(c, "before");
     c.crashBeforeSync.add(l1);
+    // Cut the leader off first: its App for the tail would otherwise leave before its own save.
+    c.isolate(l1);
     const tail = c.proposeOn(l1, "tail")!;
     expect(tail).toBeDefined();
     c.runUnits(1); // the leader writes the tail, then loses power before fsync
     expect(c.node(l1).raw).toBeUndefined();
     expect(c.node(l1).disk.synced.lastIndex()).toBe(tail.index - 1);
+    c.reconnect();
     const l2 = electLeader(c, [l1]);
     expect(l2).not.toBe(l1);
     const after = commit(c, "after");
@@ -44,6 +47,24 @@ describe("scenarios", () => {
     expect(c.checker.ackedKeyAt(tail.index) ?? "").not.toMatch(/tail$/);
     expect(c.checker.appliedKeyAt(tail.index)).not.toMatch(/tail$/);
     expect(c.checker.appliedKeyAt(before.index)).toMatch(/before$/);
+    c.settle();
+  });
+
+  it("a leader's App leaves before its own save: the tail survives the leader's crash on the followers, unacknowledged", () => {
+    const c = new SimCluster(15, 3, { ...QUIET, ioDelayMax: 0 });
+    const l1 = electLeader(c);
+    commit(c, "before");
+    c.crashBeforeSync.add(l1);
+    const tail = c.proposeOn(l1, "tail")!;
+    c.runUnits(1); // the App goes out, then the leader loses power before its fsync
+    expect(c.node(l1).raw).toBeUndefined();
+    expect(c.node(l1).disk.synced.lastIndex()).toBe(tail.index - 1);
+    electLeader(c, [l1]);
+    // The followers hold the tail durably, so the next leader commits it with its own first entry.
+    c.runUntil(() => c.checker.appliedKeyAt(tail.index) !== undefined, BOUND, "the tail being applied");
+    expect(c.checker.appliedKeyAt(tail.index)).toMatch(/tail$/);
+    expect(c.checker.isAcked(tail.index)).toBe(false); // its proposer died with the old leader
+    c.restartNode(l1);
     c.settle();
   });
 
