@@ -2,9 +2,10 @@
 // in scripts/docker's recipe) with fixed host ports, and the faults the failover suite
 // injects through the Docker API: SIGKILL + restart, pause, network disconnect.
 //
-// Each node listens on <clientPortBase+N>, published on the same host port and advertised as
-// 127.0.0.1:<port>; peers reach that address through loopback relays that forward by name
-// (as docker-compose.yml does). Fixed ports survive kill/start and disconnect/reconnect.
+// Two client listeners per node, as docker-compose.yml has: INTERNAL (nodeN:9092, by name) for
+// the peers, and EXTERNAL (container port 19092, published on host port clientPortBase+N and
+// advertised as 127.0.0.1:<that port>) for the test process on the host. Fixed host ports
+// survive kill/start and disconnect/reconnect.
 
 import {
   GenericContainer,
@@ -16,6 +17,8 @@ import {
 } from "testcontainers";
 
 export const IMAGE = process.env["BROOK_IMAGE"] ?? "brook/node:local";
+/** The EXTERNAL listener's port inside every container (as in docker-compose.yml). */
+const EXTERNAL_PORT = 19092;
 
 export interface ClusterNode {
   readonly id: number;
@@ -56,15 +59,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         .withEnvironment({
           BROOK_NODE_ID: String(id),
           BROOK_CONTROLLER_QUORUM_VOTERS: voters,
-          BROOK_LISTENERS: `PLAINTEXT://0.0.0.0:${clientPort},CONTROLLER://0.0.0.0:9093`,
-          BROOK_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${clientPort}`,
-          BROOK_LOOPBACK_RELAYS: ids.filter((peer) => peer !== id).map((peer) => `${options.clientPortBase + peer}=node${peer}:${options.clientPortBase + peer}`).join(","),
+          BROOK_LISTENERS: `INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:${EXTERNAL_PORT},CONTROLLER://0.0.0.0:9093`,
+          BROOK_ADVERTISED_LISTENERS: `INTERNAL://node${id}:9092,EXTERNAL://127.0.0.1:${clientPort}`,
+          BROOK_INTER_BROKER_LISTENER_NAME: "INTERNAL",
+          BROOK_LISTENER_SECURITY_PROTOCOL_MAP: "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT",
           BROOK_DEFAULT_REPLICATION_FACTOR: String(Math.min(3, size)),
           BROOK_MIN_INSYNC_REPLICAS: String(Math.min(2, size)),
           BROOK_OFFSETS_TOPIC_REPLICATION_FACTOR: String(Math.min(3, size)),
           ...options.env,
         })
-        .withExposedPorts({ container: clientPort, host: clientPort }, { container: 8080, host: options.httpPortBase + id })
+        .withExposedPorts({ container: EXTERNAL_PORT, host: clientPort }, { container: 8080, host: options.httpPortBase + id })
         .withWaitStrategy(Wait.forHttp(`/${options.waitFor ?? "healthz"}`, 8080).forStatusCode(200))
         .withStartupTimeout(120_000)
         .start();
