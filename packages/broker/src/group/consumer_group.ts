@@ -32,6 +32,13 @@ export interface GroupConfig {
   readonly maxSessionTimeoutMs: number;
   readonly defaultRebalanceTimeoutMs: number;
   readonly maxMembers: number;
+  /**
+   * How long the coordinator may hold a heartbeat that has nothing new for its member,
+   * answering as soon as something changes for it (0 = answer at once, members then poll at
+   * heartbeatIntervalMs). Holding turns the heartbeat into a long poll: a member learns of a
+   * revocation or a freed partition within milliseconds instead of at its next interval.
+   */
+  readonly heartbeatHoldMs?: number;
 }
 
 const RECONCILING_HEARTBEAT_MS = 50;
@@ -43,6 +50,7 @@ export const DEFAULT_GROUP_CONFIG: GroupConfig = {
   maxSessionTimeoutMs: 300_000,
   defaultRebalanceTimeoutMs: 60_000,
   maxMembers: 1_000,
+  heartbeatHoldMs: 250,
 };
 
 export interface HeartbeatInput {
@@ -123,11 +131,21 @@ export class ConsumerGroup {
   private target = new Map<string, Set<TpKey>>();
   private subscriptionMetadata = "";
   readonly offsets = new Map<TpKey, CommittedOffset>();
+  /** Revocations members reported done; with groupEpoch, what can hand a waiting member something new. */
+  private revocationsDone = 0;
 
   constructor(
     readonly groupId: string,
     private readonly config: GroupConfig = DEFAULT_GROUP_CONFIG,
   ) {}
+
+  /**
+   * Grows whenever a member might have something new to learn: a new group epoch (new target)
+   * or a member that finished revoking (its partitions are free for their next owner).
+   */
+  get changeStamp(): number {
+    return this.groupEpoch + this.revocationsDone;
+  }
 
   get memberCount(): number {
     return this.members.size;
@@ -198,6 +216,7 @@ export class ConsumerGroup {
       if (member.pendingRevocation.size > 0 && ![...member.pendingRevocation].some((tp) => owned.has(tp))) {
         member.pendingRevocation.clear();
         member.revocationDeadlineMs = null;
+        this.revocationsDone++;
       }
     }
 

@@ -81,6 +81,8 @@ const err = (e: unknown): { code: number; message: string } =>
 
 export class GroupCoordinator implements GroupCoordinatorApi {
   private readonly partitions = new Map<number, PartitionState>();
+  /** Held heartbeats per group id, woken by notifyGroup. */
+  private readonly waiters = new Map<string, Set<() => void>>();
   private readonly config: GroupConfig;
 
   constructor(private readonly opts: GroupCoordinatorOptions) {
@@ -111,7 +113,10 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   onLeadershipChange(topic: string, partition: number, isLeader: boolean, leaderEpoch: number): void {
     if (topic !== OFFSETS_TOPIC) return;
     if (!isLeader) {
+      const lost = this.partitions.get(partition);
       this.partitions.delete(partition);
+      // Held heartbeats of these groups re-evaluate now and get NOT_COORDINATOR.
+      if (lost !== undefined) for (const groupId of lost.groups.keys()) this.notifyGroup(groupId);
       return;
     }
     const existing = this.partitions.get(partition);
@@ -152,7 +157,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   /** Removes expired members of every loaded group; call it periodically (e.g. every 250 ms). */
   expireMembers(): void {
     const now = this.opts.clock();
-    for (const state of this.partitions.values()) for (const g of state.groups.values()) g.expire(now);
+    for (const state of this.partitions.values()) for (const g of state.groups.values()) if (g.expire(now).length > 0) this.notifyGroup(g.groupId);
   }
 
   private partitionFor(groupId: string): { partition: number; state: PartitionState } {
@@ -209,11 +214,57 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     return { error: ok, nodeId: broker.id, host: broker.host, port: broker.port };
   }
 
+  /**
+   * A heartbeat that brings its member nothing new (no assignment change, same epoch) is held
+   * up to heartbeatHoldMs and re-evaluated whenever the group changes (new epoch, a member
+   * done revoking, a member removed, leadership lost); it is answered as soon as the member
+   * has something to act on, else at the end of the hold with heartbeatIntervalMs 0 (send the
+   * next one at once). Holding adds no state: a re-evaluation is the same heartbeat again.
+   */
   async consumerGroupHeartbeat(req: ConsumerGroupHeartbeatRequest): Promise<ConsumerGroupHeartbeatResponse> {
+    const holdMs = this.config.heartbeatHoldMs ?? 0;
+    let res = this.heartbeatNow(req);
+    if (holdMs <= 0 || req.memberEpoch < 0) return res;
+    const deadline = Date.now() + holdMs;
+    for (;;) {
+      const failed = res.error !== undefined && res.error.code !== 0;
+      if (failed) return res;
+      if (req.memberEpoch === 0 || res.assignment !== undefined || res.memberEpoch !== req.memberEpoch) return { ...res, heartbeatIntervalMs: 0 };
+      const left = deadline - Date.now();
+      if (left <= 0) return { ...res, heartbeatIntervalMs: 0 };
+      await this.groupChange(req.groupId, left);
+      res = this.heartbeatNow(req);
+    }
+  }
+
+  /** Resolves at the next change of the group (see notifyGroup) or after `ms`. */
+  private groupChange(groupId: string, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let set = this.waiters.get(groupId);
+      if (set === undefined) this.waiters.set(groupId, (set = new Set()));
+      const waiters = set;
+      const wake = (): void => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        if (waiters.size === 0 && this.waiters.get(groupId) === waiters) this.waiters.delete(groupId);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      waiters.add(wake);
+    });
+  }
+
+  private notifyGroup(groupId: string): void {
+    const set = this.waiters.get(groupId);
+    if (set !== undefined) for (const wake of [...set]) wake();
+  }
+
+  private heartbeatNow(req: ConsumerGroupHeartbeatRequest): ConsumerGroupHeartbeatResponse {
     try {
       const { partition, state, group } = this.groupFor(req.groupId, true);
       const g = group!;
       const epochBefore = g.groupEpoch;
+      const stampBefore = g.changeStamp;
       const res = g.heartbeat(
         {
           memberId: req.memberId,
@@ -240,6 +291,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
           (e: unknown) => this.opts.onError?.(e, `persisting epoch of ${g.groupId}`),
         );
       }
+      if (g.changeStamp !== stampBefore) this.notifyGroup(g.groupId);
       return {
         error: ok,
         memberId: res.memberId,

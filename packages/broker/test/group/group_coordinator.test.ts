@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { MetadataView, PartitionView } from "../../src/metadata/view.js";
 import { GroupCode } from "../../src/group/codes.js";
 import { GroupCoordinator, OFFSETS_TOPIC, type OffsetsLog } from "../../src/group/group_coordinator.js";
+import { DEFAULT_GROUP_CONFIG } from "../../src/group/consumer_group.js";
 import { murmur2 } from "@brook/protocol";
 import { offsetsPartitionFor } from "../../src/group/offsets_partition.js";
 import { decodeOffsetsRecord, encodeOffsetsRecord, type RawRecord } from "../../src/group/offsets_records.js";
@@ -212,5 +213,53 @@ describe("GroupCoordinator", () => {
     await lead(c2);
     const listed = await c2.listGroups({});
     expect(listed.groups.map((g) => g.groupId)).toEqual(["busy"]);
+  });
+
+  it("holds a heartbeat with nothing new and answers it as soon as the group changes for its member", async () => {
+    let ids = 0;
+    const now = { t: 0 };
+    // A hold far longer than the test's timeout: only a wake-up can answer in time.
+    const c = new GroupCoordinator({
+      nodeId: 1,
+      log: new MemoryOffsetsLog(),
+      metadata,
+      clock: () => now.t,
+      newMemberId: () => `m${++ids}`,
+      config: { ...DEFAULT_GROUP_CONFIG, heartbeatHoldMs: 600_000 },
+    });
+    await lead(c);
+    const a = await c.consumerGroupHeartbeat(join("g"));
+    expect(a.assignment?.partitions[0]?.partitions.length).toBe(12);
+    expect(a.heartbeatIntervalMs).toBe(0);
+    const owned = [{ topic: "t", partitions: a.assignment!.partitions[0]!.partitions }];
+    // Nothing new for a: held.
+    let answered = false;
+    const held = c.consumerGroupHeartbeat({ ...join("g"), memberId: a.memberId, memberEpoch: a.memberEpoch, ownedPartitions: owned }).then((r) => {
+      answered = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(answered).toBe(false);
+    // b joins: a's held heartbeat is answered at once with the partitions a keeps (6 revoked).
+    const b = await c.consumerGroupHeartbeat(join("g"));
+    expect(b.assignment?.partitions ?? []).toEqual([]); // all 12 still owned by a
+    const revoke = await held;
+    expect(revoke.error?.code).toBe(0);
+    const kept = revoke.assignment!.partitions[0]!.partitions;
+    expect(kept.length).toBe(6);
+    // b waits, held; a reports the revocation done; b's heartbeat is answered with the 6.
+    const bHeld = c.consumerGroupHeartbeat({ ...join("g"), memberId: b.memberId, memberEpoch: b.memberEpoch });
+    await new Promise((r) => setTimeout(r, 20));
+    const aDone = c.consumerGroupHeartbeat({ ...join("g"), memberId: a.memberId, memberEpoch: revoke.memberEpoch, ownedPartitions: [{ topic: "t", partitions: kept }] });
+    const granted = await bHeld;
+    expect(granted.assignment?.partitions[0]?.partitions.length).toBe(6);
+    expect(granted.assignment!.partitions[0]!.partitions.some((p) => kept.includes(p))).toBe(false);
+    const aNow = await aDone;
+    expect(aNow.error?.code).toBe(0);
+    // Losing leadership answers held heartbeats with NOT_COORDINATOR.
+    const aHeld = c.consumerGroupHeartbeat({ ...join("g"), memberId: a.memberId, memberEpoch: aNow.memberEpoch, ownedPartitions: [{ topic: "t", partitions: kept }] });
+    await new Promise((r) => setTimeout(r, 20));
+    c.onLeadershipChange(OFFSETS_TOPIC, offsetsPartitionFor("g", N), false, 2);
+    expect((await aHeld).error?.code).toBe(GroupCode.NOT_COORDINATOR);
   });
 });
