@@ -9,6 +9,8 @@
 // BENCH_KILLS (default 20), BENCH_SESSION_MS (the controller's broker session timeout in the
 // failover phase, default 1,000; failover time is dominated by it). BENCH_KILLS=0 skips the
 // failover phase. BROOK_BROKER_NODE_ARGS passes node flags (e.g. --cpu-prof) to the brokers.
+// Produce throughput goes over the ProduceStream RPC (one unary comparison row at 1 KiB).
+// BENCH_ONLY=latency runs only the latency phases, BENCH_ONLY=failover only the failover phase.
 import { Code } from "../errors.js";
 import { encodeBatch } from "../harness/batches.js";
 import { existsSync, readFileSync } from "node:fs";
@@ -17,9 +19,13 @@ import { CONTROLLER_BIN, LocalCluster } from "../harness/local_cluster.js";
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 6);
 const KILLS = Number(process.env["BENCH_KILLS"] ?? 20);
 const FAILOVER_SESSION_MS = Number(process.env["BENCH_SESSION_MS"] ?? 1_000);
+const ONLY = process.env["BENCH_ONLY"] ?? "";
 const PARTITIONS = 6;
-/** The controller quorum's fixed ports (this benchmark's assigned range is 4900-4999). */
-const QUORUM_PORT_BASE = 4900;
+/**
+ * The controller quorum's ports (this benchmark's assigned range is 4900-4999); BENCH_QUORUM_PORT
+ * moves it so two runs (two engineers) can share the machine.
+ */
+const QUORUM_PORT_BASE = Number(process.env["BENCH_QUORUM_PORT"] ?? 4900);
 const assignments = Array.from({ length: PARTITIONS }, (_, i) => [1, 2, 3].map((_, j) => ((i + j) % 3) + 1));
 
 const REAL = process.env["BENCH_SCRIPTED"] !== "1" && existsSync(CONTROLLER_BIN);
@@ -76,7 +82,13 @@ const cpuPerRecord = (before: number | null, after: number | null, records: numb
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function produceThroughput(cluster: LocalCluster, topic: string, recordBytes: number, leaderOf: number[]): Promise<{ records: number; bytes: number; seconds: number }> {
+async function produceThroughput(
+  cluster: LocalCluster,
+  topic: string,
+  recordBytes: number,
+  leaderOf: number[],
+  via: "stream" | "unary" = "stream",
+): Promise<{ records: number; bytes: number; seconds: number }> {
   const perBatch = Math.max(1, Math.floor((64 * 1024) / recordBytes));
   const batch = encodeBatch(Array.from({ length: perBatch }, () => Buffer.alloc(recordBytes, 0x61)));
   const inflightPerBroker = 4;
@@ -92,7 +104,8 @@ async function produceThroughput(cluster: LocalCluster, topic: string, recordByt
       workers.push(
         (async () => {
           while (Date.now() < deadline) {
-            const res = await node.client.produceMany(topic, led.map((partition) => ({ partition, records: batch })), -1, 10_000);
+            const parts = led.map((partition) => ({ partition, records: batch }));
+            const res = via === "stream" ? await node.client.produceStreamed(topic, parts, -1, 10_000) : await node.client.produceMany(topic, parts, -1, 10_000);
             for (const p of res.topics[0]!.partitions) {
               if (p.errorCode === Code.NONE) records += perBatch;
               else errors++;
@@ -205,15 +218,23 @@ async function main(): Promise<void> {
   // throughput run into a failover run); the failover phase gets its own cluster.
   let cluster = await startCluster(15_000, QUORUM_PORT_BASE);
   try {
-    for (const mode of ["durable", "replicated"] as const) {
-      for (const size of [100, 1024]) {
+    for (const mode of ONLY === "failover" ? [] : (["durable", "replicated"] as const)) {
+      for (const size of ONLY === "" ? [100, 1024] : []) {
         const topic = `bench-${mode}-${size}`;
         const ls = await createTopic(cluster, topic, PARTITIONS, topicConfigs(mode));
         const cpu0 = brokersCpuMs(cluster);
         const p = await produceThroughput(cluster, topic, size, ls);
         console.log(
-          `produce ${mode.padEnd(10)} ${String(size).padStart(4)} B: ${fmt(p.records / p.seconds)} records/s, ${fmt(p.bytes / p.seconds / 1e6, 1)} MB/s (acks=all, RF 3, min.insync 2, ${PARTITIONS} partitions)${cpuPerRecord(cpu0, brokersCpuMs(cluster), p.records)}`,
+          `produce ${mode.padEnd(10)} ${String(size).padStart(4)} B: ${fmt(p.records / p.seconds)} records/s, ${fmt(p.bytes / p.seconds / 1e6, 1)} MB/s (acks=all, RF 3, min.insync 2, ${PARTITIONS} partitions, ProduceStream)${cpuPerRecord(cpu0, brokersCpuMs(cluster), p.records)}`,
         );
+        if (mode === "durable" && size === 1024) {
+          // The same load over unary Produce calls, for comparison with the stream.
+          const ucpu0 = brokersCpuMs(cluster);
+          const u = await produceThroughput(cluster, topic, size, ls, "unary");
+          console.log(
+            `produce ${mode.padEnd(10)} ${String(size).padStart(4)} B: ${fmt(u.records / u.seconds)} records/s, ${fmt(u.bytes / u.seconds / 1e6, 1)} MB/s (unary Produce calls)${cpuPerRecord(ucpu0, brokersCpuMs(cluster), u.records)}`,
+          );
+        }
         if (size === 1024) {
           const fcpu0 = brokersCpuMs(cluster);
           const f = await fetchThroughput(cluster, topic, ls);
@@ -228,7 +249,7 @@ async function main(): Promise<void> {
       const lcpu0 = brokersCpuMs(cluster);
       const lat = await latencyAtRate(cluster, lt, 1_000, ls);
       console.log(
-        `latency ${mode.padEnd(10)} at 1,000 records/s: p50 ${fmt(pct(lat, 50), 2)} ms, p99 ${fmt(pct(lat, 99), 2)} ms, p99.9 ${fmt(pct(lat, 99.9), 2)} ms (${lat.length} acks)${cpuPerRecord(lcpu0, brokersCpuMs(cluster), lat.length)}`,
+        `latency ${mode.padEnd(10)} at 1,000 records/s: p50 ${fmt(pct(lat, 50), 2)} ms, p99 ${fmt(pct(lat, 99), 2)} ms, p99.9 ${fmt(pct(lat, 99.9), 2)} ms, max ${fmt(lat[lat.length - 1] ?? NaN, 2)} ms (${lat.length} acks)${cpuPerRecord(lcpu0, brokersCpuMs(cluster), lat.length)}`,
       );
     }
     await cluster.stop();

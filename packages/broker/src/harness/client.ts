@@ -1,5 +1,5 @@
 // Harness (tests and benchmarks): a promise-returning client of brook.v1.Broker over real gRPC.
-import { credentials } from "@grpc/grpc-js";
+import { credentials, type ClientDuplexStream } from "@grpc/grpc-js";
 import {
   BrokerClient,
   type FetchResponse,
@@ -9,6 +9,9 @@ import {
   type InitProducerIdResponse,
   type CreateTopicsResponse,
   type DescribeClusterResponse,
+  type ProduceRequest,
+  type ProduceStreamRequest,
+  type ProduceStreamResponse,
 } from "@brook/protocol/gen/brook/v1/broker";
 
 export class TestClient {
@@ -35,6 +38,40 @@ export class TestClient {
 
   produceMany(topic: string, partitions: { partition: number; records: Buffer }[], acks = -1, timeoutMs = 10_000): Promise<ProduceResponse> {
     return this.call(this.c.produce, { acks, timeoutMs, transactionalId: "", topics: [{ topic, partitions }] });
+  }
+
+  /** Produce on this client's ProduceStream (opened on first use); answers are matched by correlation id. */
+  produceStreamed(topic: string, partitions: { partition: number; records: Buffer }[], acks = -1, timeoutMs = 10_000): Promise<ProduceResponse> {
+    return this.streamed({ acks, timeoutMs, transactionalId: "", topics: [{ topic, partitions }] });
+  }
+
+  private stream: ClientDuplexStream<ProduceStreamRequest, ProduceStreamResponse> | undefined;
+  private readonly pending = new Map<number, { resolve: (r: ProduceResponse) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+
+  private streamed(request: ProduceRequest): Promise<ProduceResponse> {
+    if (this.stream === undefined) {
+      const s = this.c.produceStream();
+      s.on("data", (m: ProduceStreamResponse) => {
+        const p = this.pending.get(m.correlationId);
+        this.pending.delete(m.correlationId);
+        if (m.response !== undefined && m.errorCode === 0) p?.resolve(m.response);
+        else p?.reject(new Error(`ProduceStream request failed: ${m.errorCode} ${m.errorMessage}`));
+      });
+      const broken = (err?: Error) => {
+        if (this.stream === s) this.stream = undefined;
+        for (const p of this.pending.values()) p.reject(err ?? new Error("ProduceStream ended"));
+        this.pending.clear();
+      };
+      s.on("error", broken);
+      s.on("end", () => broken());
+      this.stream = s;
+    }
+    const correlationId = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(correlationId, { resolve, reject });
+      this.stream!.write({ correlationId, request });
+    });
   }
 
   fetch(topic: string, partition: number, fetchOffset: number, opts: { maxWaitMs?: number; maxBytes?: number } = {}): Promise<FetchResponse> {
@@ -68,6 +105,7 @@ export class TestClient {
   }
 
   close(): void {
+    this.stream?.cancel();
     this.c.close();
   }
 }

@@ -35,6 +35,7 @@ import {
   topicNameError,
 } from "./limits.js";
 import { type BrokerMetricsSink, meteredFetch, meteredProduce } from "../metrics.js";
+import { produceStreamHandler } from "./produce_stream.js";
 import { ProducerIdAllocator } from "./producer_ids.js";
 
 export interface BrokerServiceDeps {
@@ -208,9 +209,11 @@ export function brokerServer(deps: BrokerServiceDeps): BrokerServer {
       return g === undefined ? fallback(req) : pick(g, req);
     });
 
+  const meteredProduceFn = meteredProduce(produce, deps.metrics);
   return {
     metadata: unary("metadata", logger, metadata),
-    produce: unary("produce", logger, meteredProduce(produce, deps.metrics)),
+    produce: unary("produce", logger, meteredProduceFn),
+    produceStream: produceStreamHandler(meteredProduceFn, logger),
     fetch: unary("fetch", logger, meteredFetch(fetch, deps.metrics)),
     listOffsets: unary("listOffsets", logger, listOffsets),
     initProducerId: unary("initProducerId", logger, initProducerId),

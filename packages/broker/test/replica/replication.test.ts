@@ -108,6 +108,34 @@ describe("ISR replication between three brokers", () => {
     for (const id of [2, 3]) await until(`follower ${id} learns HW`, () => brokers.get(id)!.replicas.partition("t", 0)?.log.highWatermark() === 20);
   });
 
+  it("ProduceStream answers many requests on one stream by correlation id, in append order, with typed errors per request", async () => {
+    const c = clients.get(1)!;
+    const values = Array.from({ length: 30 }, () => `s${seq++}`);
+    // All in flight at once on the one stream: the broker appends them in arrival order.
+    const answers = await Promise.all(values.map((v) => c.produceStreamed("t", [{ partition: 0, records: encodeBatch([Buffer.from(v)]) }], -1)));
+    const offsets = answers.map((r) => {
+      expect(r.topics[0]!.partitions[0]!.errorCode).toBe(Code.NONE);
+      return r.topics[0]!.partitions[0]!.baseOffset;
+    });
+    for (let i = 1; i < offsets.length; i++) expect(offsets[i]).toBe(offsets[i - 1]! + 1);
+    acked.push(...values);
+    // Bad input on the stream is a per-partition error; the stream keeps serving.
+    const corrupt = encodeBatch([Buffer.from("x")]);
+    corrupt[corrupt.length - 1]! ^= 0xff;
+    const [bad, unknown, good] = await Promise.all([
+      c.produceStreamed("t", [{ partition: 0, records: corrupt }], -1),
+      c.produceStreamed("nope", [{ partition: 0, records: encodeBatch([Buffer.from("x")]) }], -1),
+      c.produceStreamed("t", [{ partition: 0, records: encodeBatch([Buffer.from(`s${seq}`)]) }], -1),
+    ]);
+    expect(bad.topics[0]!.partitions[0]!.errorCode).toBe(Code.CORRUPT_MESSAGE);
+    expect(unknown.topics[0]!.partitions[0]!.errorCode).toBe(Code.UNKNOWN_TOPIC_OR_PARTITION);
+    expect(good.topics[0]!.partitions[0]!.errorCode).toBe(Code.NONE);
+    acked.push(`s${seq++}`);
+    const toFollower = (await clients.get(2)!.produceStreamed("t", [{ partition: 0, records: encodeBatch([Buffer.from("x")]) }], -1)).topics[0]!.partitions[0]!;
+    expect(toFollower.errorCode).toBe(Code.NOT_LEADER_OR_FOLLOWER);
+    expect(await readAll(1)).toEqual(acked);
+  });
+
   it("rejects bad input with typed errors and leaves the log intact", async () => {
     const c = clients.get(1)!;
     const corrupt = encodeBatch([Buffer.from("x")]);
