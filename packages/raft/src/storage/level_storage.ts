@@ -13,6 +13,12 @@
 //   what makes term, vote and appended entries durable before anything depending on them
 //   leaves (Raft thesis §3.8). Many proposals in one Ready share one synced batch (group commit).
 // - Writes are serialized: one runs at a time, in call order.
+// - Compaction is cheap on the write path: `compact` writes only the snapshot (one small synced
+//   batch) and forgets the covered entries in the mirror; the run records it made unnecessary
+//   are deleted afterwards in the background, in bounded range deletes (`clear`), outside the
+//   write chain. Until then they are garbage below the snapshot, which `open` ignores (and
+//   deletes), so a crash at any point of a sweep is harmless. A run across the snapshot point
+//   is kept whole; open skips its covered head.
 // - `open` checks everything it reads (per-record CRC-32, entry indexes contiguous from the
 //   snapshot, terms non-decreasing, commit within the log) and throws CorruptStorageError
 //   instead of starting on a damaged log.
@@ -62,6 +68,8 @@ const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
 /** Caps on one run record, so rewriting a run cut by truncation or compaction stays cheap. */
 const RUN_MAX_ENTRIES = 4096;
 const RUN_MAX_BYTES = 4 * 1024 * 1024;
+/** Run records deleted per background range delete (each ~1-2 ms of LevelDB work off-thread). */
+const SWEEP_CHUNK = 512;
 
 export class LevelStorage implements RaftStorage {
   readonly #db: Db;
@@ -70,19 +78,27 @@ export class LevelStorage implements RaftStorage {
   #snapshot: Snapshot;
   /** entries[i] has log index snapshot.meta.index + 1 + i. */
   #entries: Entry[];
-  /** First index of every run record on disk, ascending; runs tile [firstIndex, lastIndex]. */
+  /**
+   * First index of every live run record, ascending; runs tile [firstIndex, lastIndex]. The
+   * first may start below firstIndex (a run across the snapshot point).
+   */
   #runs: number[];
+  /** Starts of run records wholly below the snapshot, ascending, still to be deleted. */
+  readonly #garbage: number[];
+  #sweeping: Promise<void> | undefined;
   #writeChain: Promise<void> = Promise.resolve();
   #syncedWrites = 0;
   #closed = false;
 
-  private constructor(db: Db, dir: string, hardState: HardState, snapshot: Snapshot, entries: Entry[], runs: number[]) {
+  private constructor(db: Db, dir: string, loaded: Loaded) {
     this.#db = db;
     this.#dir = dir;
-    this.#hardState = hardState;
-    this.#snapshot = snapshot;
-    this.#entries = entries;
-    this.#runs = runs;
+    this.#hardState = loaded.hardState;
+    this.#snapshot = loaded.snapshot;
+    this.#entries = loaded.entries;
+    this.#runs = loaded.runs;
+    this.#garbage = loaded.garbage;
+    this.#sweep();
   }
 
   /** Opens (creating if absent) the store in `dir` and verifies it. */
@@ -91,7 +107,7 @@ export class LevelStorage implements RaftStorage {
     await db.open();
     try {
       const loaded = await load(db, dir, options);
-      return new LevelStorage(db, dir, loaded.hardState, loaded.snapshot, loaded.entries, loaded.runs);
+      return new LevelStorage(db, dir, loaded);
     } catch (err) {
       await db.close();
       throw err;
@@ -147,6 +163,16 @@ export class LevelStorage implements RaftStorage {
     return this.#hardState;
   }
 
+  /** Run records below the snapshot not yet deleted by the background sweep. */
+  get garbageRuns(): number {
+    return this.#garbage.length;
+  }
+
+  /** Resolves once the background sweep has nothing left to delete (for tests). */
+  async swept(): Promise<void> {
+    while (this.#sweeping !== undefined) await this.#sweeping;
+  }
+
   /** Synced batches written by save() so far (group commit makes this far fewer than entries). */
   get syncedWrites(): number {
     return this.#syncedWrites;
@@ -166,8 +192,13 @@ export class LevelStorage implements RaftStorage {
       let log = this.#entries;
       let runs = this.#runs;
       let appendInPlace: readonly Entry[] | undefined;
+      let garbage: number[] = [];
       if (snapshot !== undefined && snapshot.meta.index > snap.meta.index) {
-        for (const first of runs) ops.push({ type: "del", key: runKey(first) });
+        // The received snapshot replaces the whole log. Runs reaching past it must go in this
+        // batch (open would read them as the log after it); runs wholly below are garbage.
+        const [below, rest] = this.#splitRuns(snapshot.meta.index);
+        for (const first of rest) ops.push({ type: "del", key: runKey(first) });
+        garbage = below;
         ops.push(...snapshotOps(snapshot));
         snap = snapshot;
         log = [];
@@ -190,7 +221,20 @@ export class LevelStorage implements RaftStorage {
             else kept.push(start);
           }
           const cut = kept.at(-1);
-          if (cut !== undefined && !runs.includes(first)) ops.push({ type: "put", key: runKey(cut), value: encodeRun(log.slice(cut - offset, first - offset)) });
+          if (cut !== undefined && !runs.includes(first)) {
+            if (cut >= offset) {
+              ops.push({ type: "put", key: runKey(cut), value: encodeRun(log.slice(cut - offset, first - offset)) });
+            } else {
+              // The run across the snapshot point: its covered head is not in the mirror, so
+              // its live part moves to a key of its own (first > commit >= snapshot index).
+              ops.push({ type: "del", key: runKey(cut) });
+              kept.pop();
+              if (first > offset) {
+                ops.push({ type: "put", key: runKey(offset), value: encodeRun(log.slice(0, first - offset)) });
+                kept.push(offset);
+              }
+            }
+          }
           runs = kept;
         }
         const newRuns = runs === this.#runs ? [...runs] : runs;
@@ -214,12 +258,17 @@ export class LevelStorage implements RaftStorage {
       this.#entries = log;
       this.#runs = runs;
       if (appendInPlace !== undefined) for (const e of appendInPlace) this.#entries.push(e);
+      if (garbage.length > 0) {
+        this.#garbage.push(...garbage);
+        this.#sweep();
+      }
     });
   }
 
   /**
-   * Stores a snapshot the local state machine took at an applied index and drops the entries
-   * it covers; entries after it stay. The snapshot must fall inside the current log.
+   * Stores a snapshot the local state machine took at an applied index; entries after it stay.
+   * The snapshot must fall inside the current log. Only the snapshot is written (one synced
+   * batch); the run records it covers are deleted later by the background sweep.
    */
   compact(snapshot: Snapshot): Promise<void> {
     return this.#serialize(async () => {
@@ -229,33 +278,51 @@ export class LevelStorage implements RaftStorage {
       if (index > this.lastIndex()) throw new StorageContractError(`snapshot at ${index} is past the log end ${this.lastIndex()}`);
       const term = this.term(index);
       if (term !== snapshot.meta.term) throw new StorageContractError(`snapshot at ${index} has term ${snapshot.meta.term}, log has ${term}`);
-      const ops: BatchOp[] = [];
-      const runs: number[] = [];
-      for (let k = 0; k < this.#runs.length; k++) {
-        const start = this.#runs[k]!;
-        const end = k + 1 < this.#runs.length ? this.#runs[k + 1]! - 1 : this.lastIndex();
-        if (start > index) runs.push(start);
-        else {
-          ops.push({ type: "del", key: runKey(start) });
-          // A run across the snapshot point keeps its tail under a new key.
-          if (end > index) {
-            ops.push({ type: "put", key: runKey(index + 1), value: encodeRun(this.#entries.slice(index - snapIndex, end - snapIndex)) });
-            runs.push(index + 1);
-          }
-        }
-      }
-      ops.push(...snapshotOps(snapshot));
-      await writeChained(this.#db, ops, true);
+      await writeChained(this.#db, snapshotOps(snapshot), true);
+      const [below, rest] = this.#splitRuns(index);
       this.#entries = this.#entries.slice(index - snapIndex);
-      this.#runs = runs;
+      this.#runs = rest;
       this.#snapshot = snapshot;
+      this.#garbage.push(...below);
+      this.#sweep();
     });
+  }
+
+  /** Live runs split at `index`: [those ending at or before it, the rest (maybe one across it)]. */
+  #splitRuns(index: number): [number[], number[]] {
+    const last = this.lastIndex();
+    let k = 0;
+    while (k < this.#runs.length && (k + 1 < this.#runs.length ? this.#runs[k + 1]! - 1 : last) <= index) k++;
+    return [this.#runs.slice(0, k), this.#runs.slice(k)];
+  }
+
+  /**
+   * Deletes garbage run records in the background, a bounded key range at a time. Outside the
+   * write chain: no save waits for it, and the keys it deletes (below the snapshot) are never
+   * written again. Garbage is always a prefix of the run keys, so a range holds nothing live.
+   */
+  #sweep(): void {
+    if (this.#sweeping !== undefined || this.#garbage.length === 0 || this.#closed) return;
+    const chunk = this.#garbage.splice(0, SWEEP_CHUNK);
+    this.#sweeping = this.#db.clear({ gte: runKey(chunk[0]!), lte: runKey(chunk[chunk.length - 1]!) }).then(
+      () => {
+        this.#sweeping = undefined;
+        this.#sweep();
+      },
+      () => {
+        // Harmless: garbage stays below the snapshot and is ignored; retried at the next
+        // compaction or open.
+        this.#sweeping = undefined;
+        this.#garbage.unshift(...chunk);
+      },
+    );
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#writeChain.catch(() => undefined);
+    await this.#sweeping;
     await this.#db.close();
   }
 
@@ -309,11 +376,15 @@ function snapshotOps(snapshot: Snapshot): BatchOp[] {
   ];
 }
 
-async function load(
-  db: Db,
-  dir: string,
-  options: LevelStorageOptions,
-): Promise<{ hardState: HardState; snapshot: Snapshot; entries: Entry[]; runs: number[] }> {
+interface Loaded {
+  readonly hardState: HardState;
+  readonly snapshot: Snapshot;
+  readonly entries: Entry[];
+  readonly runs: number[];
+  readonly garbage: number[];
+}
+
+async function load(db: Db, dir: string, options: LevelStorageOptions): Promise<Loaded> {
   const corrupt = (detail: string): CorruptStorageError => new CorruptStorageError(dir, detail);
   const decode = <T>(what: string, fn: () => T): T => {
     try {
@@ -347,10 +418,33 @@ async function load(
   }
   const entries: Entry[] = [];
   const runs: number[] = [];
-  let expected = snapshot.meta.index + 1;
+  const garbage: number[] = [];
+  const snapIndex = snapshot.meta.index;
+  let expected = snapIndex + 1;
   let lastTerm = snapshot.meta.term;
   for await (const [key, value] of db.iterator({ gte: RUN_KEY_LOW, lt: RUN_KEY_HIGH })) {
     const first = decode("run key", () => runKeyIndex(key));
+    if (runs.length === 0 && first <= snapIndex) {
+      // Below the snapshot: garbage a compaction left for the background sweep (maybe cut
+      // short by a crash), or the run across the snapshot point, whose tail is live.
+      const run = decode(`run at ${first}`, () => decodeRun(value));
+      if (run.length === 0 || run[0]!.index !== first) throw corrupt(`run under key ${first} is empty or misnumbered`);
+      const end = first + run.length - 1;
+      if (end <= snapIndex) {
+        garbage.push(first);
+        continue;
+      }
+      const at = run[snapIndex - first]!;
+      if (at.term !== snapshot.meta.term) throw corrupt(`run at ${first} has term ${at.term} at the snapshot index ${snapIndex}, the snapshot says ${snapshot.meta.term}`);
+      for (const entry of run.slice(snapIndex + 1 - first)) {
+        if (entry.term < lastTerm) throw corrupt(`entry ${entry.index} has term ${entry.term} below the previous ${lastTerm}`);
+        lastTerm = entry.term;
+        entries.push(entry);
+      }
+      runs.push(first);
+      expected = end + 1;
+      continue;
+    }
     if (first !== expected) {
       throw corrupt(first < expected ? `run at ${first} overlaps the snapshot or the previous run (expected ${expected})` : `log gap: expected entry ${expected}, found a run at ${first}`);
     }
@@ -368,5 +462,5 @@ async function load(
   const lastIndex = snapshot.meta.index + entries.length;
   if (hardState.commit > lastIndex) throw corrupt(`commit ${hardState.commit} is past the last entry ${lastIndex}`);
   if (lastTerm > hardState.term) throw corrupt(`log term ${lastTerm} is newer than the hard state term ${hardState.term}`);
-  return { hardState, snapshot, entries, runs };
+  return { hardState, snapshot, entries, runs, garbage };
 }

@@ -153,13 +153,78 @@ describe("LevelStorage", () => {
     await s.save({ term: 2, vote: 2, commit: 3 }, [4, 5].map((i) => entry(i, 2, `t2-${i}`)));
     s = await reopen(s);
     expect(texts(s.entries(1, 6, Infinity))).toEqual(["e1", "e2", "e3", "t2-4", "t2-5"]);
-    // Compact at 2: the run [1..3] is cut, its tail [3] kept under a new key.
+    // Compact at 2: the run [1..3] stays whole (open skips its covered head).
     await s.compact({ meta: { index: 2, term: 1, voters, observers: [] }, data: new Uint8Array(0) });
     await s.save(undefined, [entry(6, 2)]);
     s = await reopen(s);
     expect([s.firstIndex(), s.lastIndex()]).toEqual([3, 6]);
     expect(texts(s.entries(3, 7, Infinity))).toEqual(["e3", "t2-4", "t2-5", "e6"]);
     await s.close();
+  });
+
+  it("compaction writes only the snapshot; the covered runs are swept in the background", async () => {
+    let s = await LevelStorage.open(dir, { voters });
+    for (let i = 1; i <= 40; i++) await s.save({ term: 1, vote: 1, commit: i - 1 }, [entry(i, 1)]);
+    await s.compact({ meta: { index: 30, term: 1, voters, observers: [] }, data: Uint8Array.of(7) });
+    expect([s.firstIndex(), s.lastIndex()]).toEqual([31, 40]);
+    await s.swept();
+    expect(s.garbageRuns).toBe(0);
+    s = await reopen(s);
+    expect(texts(s.entries(31, 41, Infinity))).toEqual(Array.from({ length: 10 }, (_, k) => `e${31 + k}`));
+    await s.close();
+    await rawDb(async (db) => {
+      const keys = await db.keys({ lt: runKey(31) }).all();
+      expect(keys.filter((k) => k.length === runKey(1).length && k[0] === runKey(1)[0])).toEqual([]);
+    });
+  });
+
+  it("a crash in the middle of a sweep leaves garbage below the snapshot, ignored and deleted on open", async () => {
+    let s = await LevelStorage.open(dir, { voters });
+    for (let i = 1; i <= 10; i++) await s.save({ term: 1, vote: 1, commit: i - 1 }, [entry(i, 1)]);
+    await s.compact({ meta: { index: 6, term: 1, voters, observers: [] }, data: new Uint8Array(0) });
+    await s.close();
+    // What a sweep cut short leaves: run records wholly below the snapshot (even with gaps).
+    await rawDb(async (db) => {
+      await db.put(runKey(2), encodeRun([entry(2, 1)]));
+      await db.put(runKey(4), encodeRun([entry(4, 1), entry(5, 1)]));
+    });
+    s = await LevelStorage.open(dir, { voters });
+    expect([s.firstIndex(), s.lastIndex()]).toEqual([7, 10]);
+    expect(texts(s.entries(7, 11, Infinity))).toEqual(["e7", "e8", "e9", "e10"]);
+    await s.swept();
+    expect(s.garbageRuns).toBe(0);
+    await s.close();
+    await rawDb(async (db) => {
+      expect(await db.get(runKey(2))).toBeUndefined();
+      expect(await db.get(runKey(4))).toBeUndefined();
+    });
+  });
+
+  it("keeps a run across the snapshot point whole, and cuts it correctly when a later leader overwrites its tail", async () => {
+    let s = await LevelStorage.open(dir, { voters });
+    await s.save({ term: 1, vote: 1, commit: 6 }, Array.from({ length: 10 }, (_, k) => entry(k + 1, 1)));
+    await s.compact({ meta: { index: 5, term: 1, voters, observers: [] }, data: new Uint8Array(0) });
+    s = await reopen(s);
+    expect([s.firstIndex(), s.lastIndex()]).toEqual([6, 10]);
+    await s.save({ term: 2, vote: 2, commit: 6 }, [entry(8, 2, "t2-8")]);
+    s = await reopen(s);
+    expect(texts(s.entries(6, 9, Infinity))).toEqual(["e6", "e7", "t2-8"]);
+    expect([s.term(7), s.term(8)]).toEqual([1, 2]);
+    // Overwriting right from the snapshot point drops the crossing run's live part entirely.
+    await s.save({ term: 3, vote: 3, commit: 5 }, [entry(6, 3, "t3-6")]);
+    s = await reopen(s);
+    expect(texts(s.entries(6, 7, Infinity))).toEqual(["t3-6"]);
+    expect(s.lastIndex()).toBe(6);
+    await s.close();
+  });
+
+  it("refuses to open when the run across the snapshot point disagrees with the snapshot's term", async () => {
+    const s = await LevelStorage.open(dir, { voters });
+    await s.save({ term: 2, vote: 1, commit: 4 }, [1, 2, 3, 4, 5].map((i) => entry(i, 1)));
+    await s.compact({ meta: { index: 3, term: 1, voters, observers: [] }, data: new Uint8Array(0) });
+    await s.close();
+    await rawDb((db) => db.put(runKey(1), encodeRun([entry(1, 1), entry(2, 1), entry(3, 2), entry(4, 2), entry(5, 2)])));
+    await expect(LevelStorage.open(dir, { voters })).rejects.toThrow(/term 2 at the snapshot index 3, the snapshot says 1/);
   });
 
   it("splits a large append into several runs that reload in order", async () => {
