@@ -1,6 +1,6 @@
 // Broker-wide group commit (DESIGN.md, durability): callers ask for a log to be flushed up to
 // an offset; each log runs its own fsync loop, and every append that arrived before a log's
-// fsync started shares it. Requests made while that log's fsync runs wait for its next one, so
+// fsync started shares it. No timer anywhere: an idle log starts its fsync at once. Requests made while that log's fsync runs wait for its next one, so
 // under load the disk sees one fsync per partition per round, not per append. Logs do not wait
 // for each other: a slow fsync on one partition never delays the acknowledgements of another.
 import type { PartitionLog } from "./partition_log.js";
@@ -33,9 +33,11 @@ export class LogFlusher {
         return;
       }
       this.pending.set(log, [w]);
-      // Start on the next turn of the event loop so every append completing in this one
-      // joins the first fsync.
-      setImmediate(() => void this.run(log));
+      // Start once the current microtasks have run (appends completing together still share
+      // the first fsync) but not a whole event-loop turn later: under load a turn is several
+      // milliseconds of other callbacks, all on the acks=all critical path. Appends arriving
+      // while this fsync runs join the next round, which is where group commit batches.
+      queueMicrotask(() => void this.run(log));
     });
   }
 
