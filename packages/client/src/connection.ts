@@ -1,8 +1,9 @@
 // One gRPC channel to one broker, and unary calls on it with a deadline each. Transport
 // failures become typed, retriable errors (the caller decides whether to retry).
 import { type CallOptions, type ClientUnaryCall, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { BrokerClient } from "@brook/protocol/gen/brook/v1/broker";
+import { BrokerClient, type ProduceRequest, type ProduceResponse } from "@brook/protocol/gen/brook/v1/broker";
 import { ClusterUnavailableError, InvalidRequestError, TimeoutError, type BrookError } from "./errors.js";
+import { ProduceStreamChannel } from "./producer/produce_stream.js";
 
 export type UnaryMethod<Req, Res> = (
   request: Req,
@@ -14,6 +15,7 @@ export type UnaryMethod<Req, Res> = (
 export class BrokerConnection {
   readonly client: BrokerClient;
   private readonly metadata = new Metadata();
+  private readonly produceStream: ProduceStreamChannel;
 
   constructor(
     readonly address: string,
@@ -30,6 +32,14 @@ export class BrokerConnection {
       "grpc-node.flow_control_window": 64 * 1024 * 1024,
     });
     this.metadata.set("client-id", clientId);
+    this.produceStream = new ProduceStreamChannel(this.client, this.metadata, address, (req, timeoutMs) =>
+      this.call((c) => c.produce, req, timeoutMs, "Produce"),
+    );
+  }
+
+  /** Produce on the connection's ProduceStream (unary Produce with brokers that lack it), with a deadline `timeoutMs` from now. */
+  produce(request: ProduceRequest, timeoutMs: number): Promise<ProduceResponse> {
+    return this.produceStream.produce(request, timeoutMs);
   }
 
   /** Calls `pick(client)` with a deadline `timeoutMs` from now. */
@@ -44,6 +54,7 @@ export class BrokerConnection {
   }
 
   close(): void {
+    this.produceStream.close();
     this.client.close();
   }
 }

@@ -426,7 +426,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
         transactionalId: "",
         topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
       };
-      res = await this.cluster.connection(leader).call((c) => c.produce, req, this.s.requestTimeoutMs + 5_000, "Produce");
+      res = await this.cluster.connection(leader).produce(req, this.s.requestTimeoutMs + 5_000);
     } catch (err) {
       for (const b of batches) this.onBatchError(b, toBrookError(err));
       this.schedule();

@@ -1,0 +1,102 @@
+// Produce requests of one connection on the broker's ProduceStream RPC: one long-lived bidi
+// stream, requests matched to answers by correlation id (answers may come out of order), a
+// deadline per request. A busy producer then pays no gRPC call per request.
+// Contract: every request settles exactly once: with the broker's answer, with a retriable
+// TimeoutError at its deadline, or with a retriable ClusterUnavailableError when its stream
+// breaks (the producer retries under its idempotent sequence rules; nothing is dropped
+// silently). A broker without the RPC (UNIMPLEMENTED) gets unary Produce calls from then on;
+// the requests that met that answer were never processed and go out again as unary calls.
+import { type ClientDuplexStream, type Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import type { BrokerClient, ProduceRequest, ProduceResponse, ProduceStreamRequest, ProduceStreamResponse } from "@brook/protocol/gen/brook/v1/broker";
+import { ClusterUnavailableError, errorFromCode, TimeoutError } from "../errors.js";
+
+interface Pending {
+  readonly request: ProduceRequest;
+  readonly timeoutMs: number;
+  readonly resolve: (r: ProduceResponse) => void;
+  readonly reject: (e: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface OpenStream {
+  readonly call: ClientDuplexStream<ProduceStreamRequest, ProduceStreamResponse>;
+  readonly pending: Map<number, Pending>;
+}
+
+export class ProduceStreamChannel {
+  private current: OpenStream | undefined;
+  private nextId = 1;
+  private unsupported = false;
+  private closed = false;
+
+  constructor(
+    private readonly client: BrokerClient,
+    private readonly metadata: Metadata,
+    private readonly address: string,
+    /** The unary fallback, for brokers without ProduceStream. */
+    private readonly unary: (req: ProduceRequest, timeoutMs: number) => Promise<ProduceResponse>,
+  ) {}
+
+  produce(request: ProduceRequest, timeoutMs: number): Promise<ProduceResponse> {
+    if (this.unsupported || this.closed) return this.unary(request, timeoutMs);
+    const s = this.open();
+    const correlationId = this.nextId++;
+    return new Promise<ProduceResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (!s.pending.delete(correlationId)) return;
+        // The broker may still append it: a retry is answered as a duplicate (idempotence).
+        reject(new TimeoutError(`Produce on ${this.address} got no answer within ${timeoutMs} ms (request.timeout.ms); retried`, -1, true, true));
+      }, timeoutMs);
+      s.pending.set(correlationId, { request, timeoutMs, resolve, reject, timer });
+      s.call.write({ correlationId, request });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    const s = this.current;
+    this.current = undefined;
+    if (s === undefined) return;
+    // Let answers still on their way arrive; the broker ends the stream after the last one.
+    s.call.end();
+  }
+
+  private open(): OpenStream {
+    if (this.current !== undefined) return this.current;
+    const call = this.client.produceStream(this.metadata);
+    const s: OpenStream = { call, pending: new Map() };
+    call.on("data", (m: ProduceStreamResponse) => {
+      const p = s.pending.get(m.correlationId);
+      if (p === undefined) return; // timed out meanwhile
+      s.pending.delete(m.correlationId);
+      clearTimeout(p.timer);
+      if (m.errorCode === 0 && m.response !== undefined) p.resolve(m.response);
+      else p.reject(errorFromCode(m.errorCode === 0 ? -1 : m.errorCode, m.errorMessage || "ProduceStream answer without a response", `Produce on ${this.address}`));
+    });
+    const broken = (err?: ServiceError) => {
+      if (this.current === s) this.current = undefined;
+      const waiting = [...s.pending.values()];
+      s.pending.clear();
+      if (err?.code === status.UNIMPLEMENTED) {
+        this.unsupported = true;
+        for (const p of waiting) {
+          clearTimeout(p.timer);
+          this.unary(p.request, p.timeoutMs).then(p.resolve, p.reject);
+        }
+        return;
+      }
+      for (const p of waiting) {
+        clearTimeout(p.timer);
+        p.reject(
+          new ClusterUnavailableError(`Produce on ${this.address}: the produce stream broke (${err?.details || err?.message || "ended"}); retried`, -1, true, true, {
+            cause: err,
+          }),
+        );
+      }
+    };
+    call.on("error", (err: ServiceError) => broken(err));
+    call.on("end", () => broken());
+    this.current = s;
+    return s;
+  }
+}
