@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { FetchBuffer } from "../src/consumer/fetch_buffer.js";
 import { Accumulator } from "../src/producer/accumulator.js";
 
 const rec = (size: number, id: number) => ({ record: { key: null, value: null, headers: [], timestamp: 0 }, size, handle: id });
@@ -71,17 +70,5 @@ describe("Accumulator", () => {
     acc.append("t", 0, rec(10, 1), 0);
     expect(acc.drain(0, () => false)).toEqual([]);
     expect(acc.drain(0, all).length).toBe(1);
-  });
-});
-
-describe("FetchBuffer", () => {
-  it("drops chunks of an outdated generation and reports fullness", () => {
-    const buf = new FetchBuffer<number>(3);
-    buf.push({ topic: "t", partition: 0, generation: 0, records: [1, 2], nextOffset: 2, highWatermark: 2 });
-    buf.push({ topic: "t", partition: 1, generation: 0, records: [7], nextOffset: 1, highWatermark: 1 });
-    expect(buf.full).toBe(true);
-    const got = buf.take((_t, p) => p === 1);
-    expect(got?.records).toEqual([7]);
-    expect(buf.size).toBe(0);
   });
 });

@@ -13,9 +13,10 @@ import { backoffDelay } from "../backoff.js";
 import { type Cluster, sleep } from "../cluster.js";
 import { intInRange } from "../config.js";
 import { BrookError, ClosedError, ConfigError, errorFromCode, GroupMembershipError, isRetriable, SerializationError } from "../errors.js";
-import { type DecodedRecord, decodeBatches } from "../records/record_batch.js";
 import type { Deserializer } from "../serde.js";
 import { FetchBuffer } from "./fetch_buffer.js";
+import { indexBatches, RecordCursor } from "./record_cursor.js";
+import { Wakeup } from "./wakeup.js";
 
 export type OffsetReset = "earliest" | "latest" | { readonly timestamp: number };
 
@@ -85,7 +86,7 @@ const key = (t: string, p: number): string => `${t}\u0000${p}`;
 
 export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIterable<ConsumedMessage<K, V>> {
   private readonly positions = new Map<string, Position>();
-  private readonly buffer: FetchBuffer<DecodedRecord>;
+  private readonly buffer: FetchBuffer<RecordCursor>;
   private readonly settings;
   private subscription: { names: string[]; regex: string } | null = null;
   private listener: RebalanceListener = {};
@@ -95,9 +96,12 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   private running = false;
   private closed = false;
   private readonly loops: Promise<void>[] = [];
-  private wakeFetch: (() => void) | null = null;
-  private wakeDeliver: (() => void) | null = null;
-  private wakeHeartbeat: (() => void) | null = null;
+  private readonly fetchWake = new Wakeup();
+  private readonly deliverWake = new Wakeup();
+  private readonly heartbeatWake = new Wakeup();
+  /** Positions (by key) inside an in-flight Fetch; the others may start their own at once. */
+  private readonly fetching = new Set<string>();
+  private fetchAttempt = 0;
   private deliveringNow: Promise<void> = Promise.resolve();
   private lastAutoCommitMs = Date.now();
 
@@ -144,7 +148,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     this.subscription = topics instanceof RegExp ? { names: [], regex: topics.source } : { names: [...topics], regex: "" };
     this.listener = listener;
     if (this.running && !this.heartbeating) this.startHeartbeats();
-    this.wakeHeartbeat?.();
+    this.heartbeatWake.wake();
   }
 
   private heartbeating = false;
@@ -161,7 +165,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     for (const [k, p] of this.positions) if (!wanted.has(k)) this.removePosition(p);
     const added = partitions.filter((p) => !this.positions.has(key(p.topic, p.partition)));
     await this.addPositions(added);
-    this.wakeFetch?.();
+    this.fetchWake.wake();
   }
 
   /** Starts consuming from `offset` (the next record handed out has this offset or later). */
@@ -173,7 +177,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     p.consumed = offset;
     p.generation++;
     this.buffer.drop(topic, partition);
-    this.wakeFetch?.();
+    this.fetchWake.wake();
   }
 
   pause(partitions: readonly TopicPartition[]): void {
@@ -193,7 +197,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
       const p = this.positions.get(key(tp.topic, tp.partition));
       if (p !== undefined) p.paused = false;
     }
-    this.wakeFetch?.();
+    this.fetchWake.wake();
   }
 
   /** Runs the loops and hands records to `eachMessage`/`eachBatch` until close(). */
@@ -208,21 +212,18 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     while (!this.closed) {
       const chunk = this.buffer.take((t, p, g) => this.positions.get(key(t, p))?.generation === g && !this.positions.get(key(t, p))!.paused);
       if (chunk === undefined) {
-        this.wakeFetch?.();
-        await new Promise<void>((r) => {
-          this.wakeDeliver = r;
-          setTimeout(r, 100);
-        });
+        this.fetchWake.wake();
+        await this.deliverWake.wait(100);
         continue;
       }
       const pos = this.positions.get(key(chunk.topic, chunk.partition))!;
-      for (const rec of chunk.records) {
-        if (pos.generation !== chunk.generation) break;
-        const m = this.toMessage(chunk.topic, chunk.partition, rec);
-        pos.consumed = rec.offset + 1;
+      const cur = chunk.records;
+      while (pos.generation === chunk.generation && cur.next()) {
+        const m = this.toMessage(chunk.topic, chunk.partition, cur);
+        pos.consumed = cur.offset + 1;
         yield m;
       }
-      this.wakeFetch?.();
+      this.fetchWake.wake();
       await this.maybeAutoCommit();
     }
   }
@@ -355,13 +356,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
       try {
         await this.heartbeatOnce(groupId);
         attempt = 0;
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, this.heartbeatIntervalMs);
-          this.wakeHeartbeat = () => {
-            clearTimeout(t);
-            r();
-          };
-        });
+        await this.heartbeatWake.wait(this.heartbeatIntervalMs);
       } catch (err) {
         if (this.closed) return;
         if (err instanceof GroupMembershipError && !err.retriable) {
@@ -407,7 +402,9 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     if (res.error !== undefined && res.error.code !== 0) throw errorFromCode(res.error.code, res.error.message, `Heartbeat to ${groupId}`);
     this.memberId = res.memberId;
     this.memberEpoch = res.memberEpoch;
-    if (res.heartbeatIntervalMs > 0) this.heartbeatIntervalMs = res.heartbeatIntervalMs;
+    // 0: the coordinator holds heartbeats that have nothing new (a long poll), so the next
+    // one goes at once and answers to it arrive as soon as the group changes.
+    if (res.heartbeatIntervalMs >= 0) this.heartbeatIntervalMs = res.heartbeatIntervalMs;
     if (res.assignment !== undefined) await this.reconcile(res.assignment.partitions);
   }
 
@@ -435,13 +432,13 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
       }
       for (const p of revoked) this.positions.delete(key(p.topic, p.partition));
       // Tell the coordinator at once so the next owner can start.
-      this.wakeHeartbeat?.();
+      this.heartbeatWake.wake();
     }
     const added = target.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }))).filter((tp) => !this.positions.has(key(tp.topic, tp.partition)));
     if (added.length > 0) {
       await this.addPositions(added);
       await this.callListener("onPartitionsAssigned", added);
-      this.wakeFetch?.();
+      this.fetchWake.wake();
     }
   }
 
@@ -455,42 +452,62 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
 
   // ---- fetching ----
 
+  /**
+   * Starts a Fetch per leader for the live positions not already inside one, and waits for a
+   * change (a fetch done, partitions added, resumed, room in the buffer). So partitions
+   * assigned while a long poll is in flight are fetched at once rather than after it.
+   */
   private async fetchLoop(): Promise<void> {
-    let attempt = 0;
     while (!this.closed) {
-      const live = [...this.positions.values()].filter((p) => !p.paused);
-      if (live.length === 0 || this.buffer.full) {
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, 100);
-          this.wakeFetch = () => {
-            clearTimeout(t);
-            r();
-          };
-        });
+      const idle: Position[] = [];
+      if (!this.buffer.full) for (const [k, p] of this.positions) if (!p.paused && !this.fetching.has(k)) idle.push(p);
+      if (idle.length === 0) {
+        await this.fetchWake.wait(100);
         continue;
       }
+      const byLeader = new Map<number, Position[]>();
       try {
-        const byLeader = new Map<number, Position[]>();
-        for (const p of live) {
+        for (const p of idle) {
           const meta = await this.cluster.topicMetadata(p.topic);
           const leader = meta.partitions.find((x) => x.partition === p.partition)?.leader ?? -1;
           if (leader < 0) continue;
-          byLeader.set(leader, [...(byLeader.get(leader) ?? []), p]);
+          let list = byLeader.get(leader);
+          if (list === undefined) byLeader.set(leader, (list = []));
+          list.push(p);
         }
-        if (byLeader.size === 0) {
-          await this.cluster.refresh();
-          await sleep(100);
-          continue;
-        }
-        await Promise.all([...byLeader].map(([leader, ps]) => this.fetchFrom(leader, ps)));
-        attempt = 0;
       } catch (err) {
         if (this.closed) return;
-        if (err instanceof BrookError && err.staleMetadata) await this.cluster.refresh().catch(() => undefined);
-        if (!isRetriable(err)) this.cluster.options.logger.error({ err: String(err) }, "fetch failed");
-        await sleep(backoffDelay(this.cluster.options.backoff, attempt++, this.cluster.options.random));
+        await this.fetchFailed(err);
+        continue;
       }
+      if (byLeader.size === 0) {
+        await this.cluster.refresh().catch(() => undefined);
+        await this.fetchWake.wait(100);
+        continue;
+      }
+      for (const [leader, ps] of byLeader) {
+        const keys = ps.map((p) => key(p.topic, p.partition));
+        for (const k of keys) this.fetching.add(k);
+        void this.fetchFrom(leader, ps)
+          .then(
+            () => {
+              this.fetchAttempt = 0;
+            },
+            (err: unknown) => (this.closed ? undefined : this.fetchFailed(err)),
+          )
+          .finally(() => {
+            for (const k of keys) this.fetching.delete(k);
+            this.fetchWake.wake();
+          });
+      }
+      await this.fetchWake.wait(100);
     }
+  }
+
+  private async fetchFailed(err: unknown): Promise<void> {
+    if (err instanceof BrookError && err.staleMetadata) await this.cluster.refresh().catch(() => undefined);
+    if (!isRetriable(err)) this.cluster.options.logger.error({ err: String(err) }, "fetch failed");
+    await sleep(backoffDelay(this.cluster.options.backoff, this.fetchAttempt++, this.cluster.options.random));
   }
 
   private async fetchFrom(leader: number, ps: Position[]): Promise<void> {
@@ -523,19 +540,23 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
           continue;
         }
         if (part.errorCode !== 0) throw errorFromCode(part.errorCode, part.errorMessage, `Fetch ${t.topic}-${part.partition}`);
-        const batches = await decodeBatches(part.records);
-        const records: DecodedRecord[] = [];
-        let next = pos.fetch;
-        for (const b of batches) {
-          for (const r of b.records) if (r.offset >= pos.fetch) records.push(r);
-          next = Math.max(next, b.lastOffset + 1);
-        }
+        const indexed = await indexBatches(part.records);
         if (pos.generation !== gens.get(k)) continue;
+        const from = pos.fetch;
+        const next = Math.max(from, indexed.nextOffset);
         pos.fetch = next;
-        this.buffer.push({ topic: t.topic, partition: part.partition, generation: pos.generation, records, nextOffset: next, highWatermark: part.highWatermark });
+        this.buffer.push({
+          topic: t.topic,
+          partition: part.partition,
+          generation: pos.generation,
+          records: new RecordCursor(indexed.runs, from),
+          count: indexed.count,
+          nextOffset: next,
+          highWatermark: part.highWatermark,
+        });
       }
     }
-    this.wakeDeliver?.();
+    this.deliverWake.wake();
   }
 
   private async resetOutOfRange(pos: Position): Promise<void> {
@@ -550,18 +571,17 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
 
   // ---- delivery ----
 
-  private toMessage(topic: string, partition: number, r: DecodedRecord): ConsumedMessage<K, V> {
-    const headers: Record<string, Buffer | null> = {};
-    for (const h of r.headers) headers[h.key] = h.value;
+  /** The cursor's current record as the application sees it. */
+  private toMessage(topic: string, partition: number, r: RecordCursor): ConsumedMessage<K, V> {
     try {
       return {
         topic,
         partition,
         offset: r.offset,
         timestamp: r.timestamp,
-        key: this.config.keyDeserializer.deserialize(r.key, topic),
-        value: this.config.valueDeserializer.deserialize(r.value, topic),
-        headers,
+        key: this.config.keyDeserializer.deserialize(r.key(), topic),
+        value: this.config.valueDeserializer.deserialize(r.value(), topic),
+        headers: r.headers(),
       };
     } catch (err) {
       throw new SerializationError(`deserializing ${topic}-${partition}@${r.offset} failed: ${String(err)}`, -1, false, false, { cause: err });
@@ -572,15 +592,9 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     while (!this.closed) {
       const chunk = this.buffer.take((t, p, g) => this.positions.get(key(t, p))?.generation === g);
       if (chunk === undefined) {
-        this.wakeFetch?.();
+        this.fetchWake.wake();
         await this.maybeAutoCommit();
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, 100);
-          this.wakeDeliver = () => {
-            clearTimeout(t);
-            r();
-          };
-        });
+        await this.deliverWake.wait(100);
         continue;
       }
       const pos = this.positions.get(key(chunk.topic, chunk.partition))!;
@@ -588,14 +602,19 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
       this.deliveringNow = new Promise<void>((r) => (done = r));
       try {
         if (opts.eachBatch !== undefined) {
-          const messages = chunk.records.map((r) => this.toMessage(chunk.topic, chunk.partition, r));
-          await opts.eachBatch({ topic: chunk.topic, partition: chunk.partition, highWatermark: chunk.highWatermark, messages });
+          const messages: ConsumedMessage<K, V>[] = [];
+          const cur = chunk.records;
+          while (cur.next()) messages.push(this.toMessage(chunk.topic, chunk.partition, cur));
+          if (messages.length > 0) await opts.eachBatch({ topic: chunk.topic, partition: chunk.partition, highWatermark: chunk.highWatermark, messages });
           if (pos.generation === chunk.generation) pos.consumed = chunk.nextOffset;
         } else {
-          for (const r of chunk.records) {
-            if (pos.generation !== chunk.generation || this.closed) break;
-            await opts.eachMessage!(this.toMessage(chunk.topic, chunk.partition, r));
-            if (pos.generation === chunk.generation) pos.consumed = r.offset + 1;
+          const eachMessage = opts.eachMessage!;
+          const cur = chunk.records;
+          while (pos.generation === chunk.generation && !this.closed && cur.next()) {
+            const handled = eachMessage(this.toMessage(chunk.topic, chunk.partition, cur));
+            // Awaiting a handler that returned nothing would cost a microtask per record.
+            if (handled !== undefined) await handled;
+            if (pos.generation === chunk.generation) pos.consumed = cur.offset + 1;
           }
         }
       } catch (err) {
@@ -610,7 +629,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
       } finally {
         done();
       }
-      this.wakeFetch?.();
+      this.fetchWake.wake();
       await this.maybeAutoCommit();
     }
   }
@@ -619,9 +638,9 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.wakeFetch?.();
-    this.wakeDeliver?.();
-    this.wakeHeartbeat?.();
+    this.fetchWake.wake();
+    this.deliverWake.wake();
+    this.heartbeatWake.wake();
     await this.deliveringNow;
     const groupId = this.config.groupId;
     if (groupId !== undefined && this.settings.autoCommit) {

@@ -6,7 +6,10 @@ export interface Buffered<T> {
   readonly topic: string;
   readonly partition: number;
   readonly generation: number;
-  readonly records: T[];
+  /** The chunk's records (a cursor over their bytes in the consumer). */
+  readonly records: T;
+  /** How many records it holds, for the bound. */
+  readonly count: number;
   /** Offset after the last record of this chunk (the next fetch position). */
   readonly nextOffset: number;
   readonly highWatermark: number;
@@ -27,9 +30,9 @@ export class FetchBuffer<T> {
   }
 
   push(chunk: Buffered<T>): void {
-    if (chunk.records.length === 0) return;
+    if (chunk.count === 0) return;
     this.chunks.push(chunk);
-    this.count += chunk.records.length;
+    this.count += chunk.count;
   }
 
   /** Takes the oldest chunk whose generation is still current; stale chunks are dropped. */
@@ -37,7 +40,7 @@ export class FetchBuffer<T> {
     for (;;) {
       const c = this.chunks.shift();
       if (c === undefined) return undefined;
-      this.count -= c.records.length;
+      this.count -= c.count;
       if (isCurrent(c.topic, c.partition, c.generation)) return c;
     }
   }
@@ -47,7 +50,7 @@ export class FetchBuffer<T> {
     for (let i = this.chunks.length - 1; i >= 0; i--) {
       const c = this.chunks[i]!;
       if (c.topic === topic && c.partition === partition) {
-        this.count -= c.records.length;
+        this.count -= c.count;
         this.chunks.splice(i, 1);
       }
     }
