@@ -1,8 +1,9 @@
 // Kafka's listener rule on two real processes (the built dist/bin/brook.js) on loopback:
 // node 1 (controller + broker) has INTERNAL advertised as 127.0.0.1 and EXTERNAL advertised
-// as localhost; node 2 (broker only) has INTERNAL alone. A Metadata or DescribeCluster
-// request answers with the endpoints of the listener it arrived on, a broker without that
-// listener is left out, and replication runs over the inter-broker listener (INTERNAL):
+// as localhost; node 2 (broker only) has INTERNAL alone. A Metadata, DescribeCluster or
+// FindCoordinator request answers with the endpoints of the listener it arrived on, a broker
+// without that listener is left out (a coordinator without it is not available there), and
+// replication runs over the inter-broker listener (INTERNAL):
 // acks=all with min.insync.replicas=2 only succeeds if node 2 can fetch from node 1 and back.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -11,7 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { credentials, Metadata } from "@grpc/grpc-js";
-import { BrokerClient, type DescribeClusterResponse, type MetadataResponse } from "@brook/protocol/gen/brook/v1/broker";
+import { BrokerClient, type DescribeClusterResponse, type FindCoordinatorResponse, type MetadataResponse } from "@brook/protocol/gen/brook/v1/broker";
 import { Brook, stringSerde } from "@brook/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -52,7 +53,7 @@ function start(args: string[]): void {
   children.push(child);
 }
 
-function call<T>(address: string, method: "metadata" | "describeCluster"): Promise<T> {
+function call<T>(address: string, method: "metadata" | "describeCluster" | "findCoordinator", groupId = ""): Promise<T> {
   const client = new BrokerClient(address, credentials.createInsecure());
   const deadline = { deadline: new Date(Date.now() + 10_000) };
   return new Promise<T>((resolve, reject) => {
@@ -62,7 +63,8 @@ function call<T>(address: string, method: "metadata" | "describeCluster"): Promi
       else resolve(r);
     };
     if (method === "metadata") client.metadata({ topics: [], allowAutoTopicCreation: false }, new Metadata(), deadline, (e, r) => done(e, r as T));
-    else client.describeCluster({}, new Metadata(), deadline, (e, r) => done(e, r as T));
+    else if (method === "describeCluster") client.describeCluster({}, new Metadata(), deadline, (e, r) => done(e, r as T));
+    else client.findCoordinator({ groupId }, new Metadata(), deadline, (e, r) => done(e, r as T));
   });
 }
 
@@ -131,6 +133,28 @@ describe("listeners and advertised.listeners", () => {
     expect(endpoints(external.brokers)).toEqual([`1@localhost:${ports.external1}`]);
     const internal = await call<DescribeClusterResponse>(`127.0.0.1:${ports.internal1}`, "describeCluster");
     expect(endpoints(internal.brokers)).toEqual([`1@127.0.0.1:${ports.internal1}`, `2@127.0.0.1:${ports.internal2}`]);
+  });
+
+  it("answers FindCoordinator on the listener, and a coordinator without it is not available there", async () => {
+    // The first FindCoordinator creates __consumer_offsets (12 partitions over both brokers).
+    const coordinator = (groupId: string, address: string) => call<FindCoordinatorResponse>(address, "findCoordinator", groupId);
+    const internal = `127.0.0.1:${ports.internal1}`;
+    const byNode = new Map<number, string>();
+    for (let i = 0; byNode.size < 2 && i < 200; i++) {
+      const group = `g${i}`;
+      const r = await until(`a coordinator for ${group}`, async () => {
+        const res = await coordinator(group, internal);
+        return res.error?.code === 0 ? res : undefined;
+      });
+      expect(`${r.host}:${r.port}`).toBe(`127.0.0.1:${r.nodeId === 1 ? ports.internal1 : ports.internal2}`);
+      if (!byNode.has(r.nodeId)) byNode.set(r.nodeId, group);
+    }
+    expect([...byNode.keys()].sort()).toEqual([1, 2]);
+    const onOne = await coordinator(byNode.get(1)!, `127.0.0.1:${ports.external1}`);
+    expect(onOne).toMatchObject({ error: { code: 0 }, nodeId: 1, host: "localhost", port: ports.external1 });
+    const onTwo = await coordinator(byNode.get(2)!, `127.0.0.1:${ports.external1}`);
+    expect(onTwo.error?.code).toBe(15); // COORDINATOR_NOT_AVAILABLE: node 2 has no EXTERNAL listener
+    expect(onTwo.nodeId).toBe(-1);
   });
 
   it("replicates over the inter-broker listener: acks=all with min.insync.replicas=2 succeeds", async () => {
