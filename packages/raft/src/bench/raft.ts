@@ -6,6 +6,7 @@
 //   3. failover: SIGKILL the leader, time until a proposal commits on the new leader, N times
 // Every phase gets a fresh cluster, so one phase's leftovers (LevelDB compactions, a large
 // log mirror) do not bleed into the next. Bounded to a few minutes. Figures only.
+import { loadavg } from "node:os";
 import { ProcessCluster, type ProcessClusterOptions } from "../bin/cluster_harness.js";
 
 const KILLS = Number(process.env.RAFT_BENCH_KILLS ?? 20);
@@ -19,8 +20,14 @@ interface RateResult {
   issued: number;
   failed: number;
   p50: number;
+  p90: number;
   p99: number;
   max: number;
+  /** The leader process's CPU time per proposal (it also runs the load generator). */
+  cpuUsPerProposal: number;
+  /** The leader's event-loop delay: how long the machine kept it from running at all. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -52,14 +59,15 @@ async function main(): Promise<void> {
     return c.request<RateResult>(lead, "rate", { rate: 1_000, durationMs: 10_000, size: 100 }, 120_000);
   });
   console.log(
-    `latency at 1,000 proposals/s (100 B): p50 ${rate.p50.toFixed(2)} ms, p99 ${rate.p99.toFixed(2)} ms, ` +
-      `max ${rate.max.toFixed(2)} ms (${rate.issued} issued, ${rate.failed} failed)`,
+    `latency at 1,000 proposals/s (100 B): p50 ${rate.p50.toFixed(2)} ms, p90 ${rate.p90.toFixed(2)} ms, p99 ${rate.p99.toFixed(2)} ms, ` +
+      `max ${rate.max.toFixed(2)} ms (${rate.issued} issued, ${rate.failed} failed); leader CPU ${rate.cpuUsPerProposal.toFixed(0)} us/proposal, ` +
+      `its event-loop delay p99 ${rate.loopDelayP99Ms.toFixed(1)} ms, max ${rate.loopDelayMaxMs.toFixed(1)} ms; load average ${loadavg()[0].toFixed(1)}`,
   );
   const one = await withCluster({ size: 1 }, async (c, lead) => {
     await warm(c, lead);
     return c.request<RateResult>(lead, "rate", { rate: 1_000, durationMs: 5_000, size: 100 }, 60_000);
   });
-  console.log(`reference, 1 node at 1,000 proposals/s: p50 ${one.p50.toFixed(2)} ms, p99 ${one.p99.toFixed(2)} ms`);
+  console.log(`reference, 1 node at 1,000 proposals/s: p50 ${one.p50.toFixed(2)} ms, p99 ${one.p99.toFixed(2)} ms, event-loop delay max ${one.loopDelayMaxMs.toFixed(1)} ms`);
 
   const small = await withCluster({ snapshotEvery: 10_000 }, async (c, lead) => {
     await warm(c, lead);

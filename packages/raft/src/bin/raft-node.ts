@@ -14,7 +14,10 @@
 //   read                           -> readIndex barrier, then the state
 //   load { count, size, concurrency } -> proposes `count` values keeping `concurrency` in flight;
 //                                     { ms, committed, failed }
-//   rate { rate, durationMs, size } -> proposes at a fixed rate; commit latency percentiles
+//   rate { rate, durationMs, size } -> proposes at a fixed rate; commit latency percentiles,
+//        this process's CPU time per proposal and its event-loop delay (how much of a tail is
+//        the machine not running us, rather than Raft waiting)
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { crc32 } from "node:zlib";
 import { pino } from "pino";
@@ -125,6 +128,9 @@ async function main(): Promise<void> {
       let failed = 0;
       let issued = 0;
       const inflight = new Set<Promise<unknown>>();
+      const loop = monitorEventLoopDelay({ resolution: 1 });
+      loop.enable();
+      const cpu0 = process.cpuUsage();
       const start = performance.now();
       while (performance.now() - start < durationMs) {
         const due = Math.floor(((performance.now() - start) * rate) / 1000);
@@ -140,8 +146,14 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 1));
       }
       await Promise.all(inflight);
+      loop.disable();
+      const cpu = process.cpuUsage(cpu0);
       latencies.sort((a, b) => a - b);
-      return { issued, failed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? 0 };
+      return {
+        issued, failed, p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99), max: latencies.at(-1) ?? 0,
+        cpuUsPerProposal: (cpu.user + cpu.system) / Math.max(issued, 1),
+        loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6,
+      };
     },
   };
 

@@ -344,13 +344,17 @@ export class RaftNode {
     this.#takeScheduled = true;
     setImmediate(() => {
       this.#takeScheduled = false;
-      try {
-        while (this.#closed === undefined && this.#core.hasReady()) this.#take(this.#core.ready());
-        this.#pumpSaves();
-      } catch (err) {
-        this.#fail(err);
-      }
+      this.#drain();
     });
+  }
+
+  #drain(): void {
+    try {
+      while (this.#closed === undefined && this.#core.hasReady()) this.#take(this.#core.ready());
+      this.#pumpSaves();
+    } catch (err) {
+      this.#fail(err);
+    }
   }
 
   /** Everything of `rd` that need not wait for its save; the rest is queued. */
@@ -385,8 +389,8 @@ export class RaftNode {
         this.#saving = undefined;
         if (this.#closed !== undefined) return;
         for (const rd of batch.readys) this.#persisted(rd);
-        this.#kick();
-        this.#pumpSaves();
+        // At once rather than through #kick: a commit this save completed is applied now.
+        this.#drain();
       },
       (err: unknown) => {
         this.#saving = undefined;
