@@ -30,6 +30,24 @@ export interface LogConfig {
   readonly flushMode: FlushMode;
   /** producer.id.expiration.ms: idempotent-producer state unused this long is dropped. */
   readonly producerIdExpirationMs: number;
+  /**
+   * cleanup.policy: "delete" (retention only, the default), "compact" (the log cleaner keeps
+   * the latest record per key, see cleaner.ts; retention.ms/bytes do not apply) or both.
+   */
+  readonly cleanupPolicy?: CleanupPolicy;
+  /** min.cleanable.dirty.ratio: compaction runs once dirty bytes / cleanable bytes reach it. */
+  readonly minCleanableDirtyRatio?: number;
+  /** delete.retention.ms: how long a compacted log keeps tombstones. */
+  readonly deleteRetentionMs?: number;
+}
+
+export type CleanupPolicy = "delete" | "compact" | "compact,delete";
+
+/** cleanup.policy in any order or spacing ("delete,compact" too), or null when invalid. */
+export function parseCleanupPolicy(raw: string): CleanupPolicy | null {
+  const parts = new Set(raw.split(",").map((p) => p.trim()));
+  if (parts.size === 0 || [...parts].some((p) => p !== "delete" && p !== "compact")) return null;
+  return parts.has("compact") ? (parts.has("delete") ? "compact,delete" : "compact") : "delete";
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -65,6 +83,9 @@ const KAFKA_NAMES: Record<string, keyof LogConfig> = {
   "flush.mode": "flushMode",
   "message.timestamp.type": "messageTimestampType",
   "producer.id.expiration.ms": "producerIdExpirationMs",
+  "cleanup.policy": "cleanupPolicy",
+  "min.cleanable.dirty.ratio": "minCleanableDirtyRatio",
+  "delete.retention.ms": "deleteRetentionMs",
 };
 
 export class InvalidLogConfigError extends Error {
@@ -83,6 +104,14 @@ export function logConfigFromKafka(settings: Readonly<Record<string, string>>, b
     if (field === "flushMode") {
       if (raw !== "durable" && raw !== "replicated") throw new InvalidLogConfigError(`flush.mode must be durable or replicated, got ${raw}`);
       out[field] = raw;
+    } else if (field === "cleanupPolicy") {
+      const policy = parseCleanupPolicy(raw);
+      if (policy === null) throw new InvalidLogConfigError(`cleanup.policy must be delete, compact or both, got ${raw}`);
+      out[field] = policy;
+    } else if (field === "minCleanableDirtyRatio") {
+      const ratio = Number(raw);
+      if (raw.trim() === "" || !(ratio >= 0 && ratio <= 1)) throw new InvalidLogConfigError(`min.cleanable.dirty.ratio must be a number in [0, 1], got ${raw}`);
+      out[field] = ratio;
     } else if (field === "messageTimestampType") {
       if (raw !== "CreateTime" && raw !== "LogAppendTime")
         throw new InvalidLogConfigError(`message.timestamp.type must be CreateTime or LogAppendTime, got ${raw}`);
@@ -114,5 +143,10 @@ export function validateLogConfig(c: LogConfig): LogConfig {
   if (c.messageTimestampType !== "CreateTime" && c.messageTimestampType !== "LogAppendTime")
     throw new InvalidLogConfigError(`bad message.timestamp.type ${String(c.messageTimestampType)}`);
   if (c.flushMode !== "durable" && c.flushMode !== "replicated") throw new InvalidLogConfigError(`bad flush mode ${String(c.flushMode)}`);
+  if (c.cleanupPolicy !== undefined && parseCleanupPolicy(c.cleanupPolicy) !== c.cleanupPolicy) throw new InvalidLogConfigError(`bad cleanup.policy ${String(c.cleanupPolicy)}`);
+  if (c.minCleanableDirtyRatio !== undefined && !(c.minCleanableDirtyRatio >= 0 && c.minCleanableDirtyRatio <= 1))
+    throw new InvalidLogConfigError(`min.cleanable.dirty.ratio must be in [0, 1], got ${c.minCleanableDirtyRatio}`);
+  if (c.deleteRetentionMs !== undefined && !(Number.isSafeInteger(c.deleteRetentionMs) && c.deleteRetentionMs >= 0))
+    throw new InvalidLogConfigError(`delete.retention.ms must be an integer >= 0, got ${c.deleteRetentionMs}`);
   return c;
 }

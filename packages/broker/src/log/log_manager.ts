@@ -12,6 +12,7 @@ import { syncDir } from "./checkpoint_file.js";
 import { validateLogConfig, type LogConfig } from "./config.js";
 import { LogFlusher } from "./flusher.js";
 import type { LogIo } from "./log_file.js";
+import { CleanerRunner } from "./cleaner.js";
 import { PartitionLog } from "./partition_log.js";
 import type { LogStorageError } from "./errors.js";
 import type { Clock, LogLogger } from "./types.js";
@@ -26,6 +27,8 @@ export interface LogManagerOptions {
   readonly checkpointIntervalMs?: number;
   /** Called when a partition's log goes offline after a disk failure. */
   readonly onOffline?: (topic: string, partition: number, err: LogStorageError) => void;
+  /** How often the log cleaner looks for compacted logs to clean (log.cleaner.backoff.ms; default 15 s). */
+  readonly cleanerIntervalMs?: number;
   /** Per-topic overrides of the defaults, consulted when a partition found on disk is opened. */
   readonly topicConfigs?: (topic: string) => Partial<LogConfig> | undefined;
 }
@@ -60,6 +63,7 @@ export class LogManager {
   private readonly retentionIntervalMs: number;
   private readonly checkpointIntervalMs: number;
   private timer: NodeJS.Timeout | null = null;
+  private readonly cleaner: CleanerRunner;
   private polling: Promise<void> | null = null;
   private closed = false;
 
@@ -73,6 +77,7 @@ export class LogManager {
     const now = opts.clock.nowMs();
     this.nextRetentionMs = now + this.retentionIntervalMs;
     this.nextCheckpointMs = now + this.checkpointIntervalMs;
+    this.cleaner = new CleanerRunner(opts.clock, opts.logger, opts.cleanerIntervalMs);
   }
 
   /** Opens the data directory and every partition log in it (recovering each). */
@@ -208,7 +213,8 @@ export class LogManager {
         [...this.logs.values()].filter((l) => !l.offline).map((l) => l.checkpoint().catch((err: unknown) => this.warn(l, "checkpoint", err))),
       );
     }
-    return Math.max(0, Math.min(this.nextRetentionMs, this.nextCheckpointMs) - nowMs);
+    const nextCleanMs = this.cleaner.poll(nowMs, this.logs.values());
+    return Math.max(0, Math.min(this.nextRetentionMs, this.nextCheckpointMs, nextCleanMs) - nowMs);
   }
 
   private warn(log: PartitionLog, what: string, err: unknown): void {
@@ -236,6 +242,7 @@ export class LogManager {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     await this.polling;
+    await this.cleaner.stop();
   }
 
   /** Stops the timer and closes every log (each flushes and checkpoints). */

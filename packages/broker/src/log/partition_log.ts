@@ -26,6 +26,7 @@ import {
   type BatchHeader,
 } from "./batch.js";
 import { readJsonCheckpoint, writeJsonCheckpoint } from "./checkpoint_file.js";
+import { recoverCleanerFiles } from "./cleaner.js";
 import { validateFollowerInput, validateProduceInput } from "./append_validation.js";
 import { parsePartitionCheckpoint, type PartitionCheckpoint } from "./partition_checkpoint.js";
 import { validateLogConfig, type LogConfig } from "./config.js";
@@ -128,6 +129,7 @@ export class PartitionLog {
     const io = deps.io ?? nodeLogIo;
     const nowMs = deps.clock.nowMs();
     await mkdir(dir, { recursive: true });
+    await recoverCleanerFiles(dir, deps.logger);
     const names = await readdir(dir);
     await Promise.all(names.filter((n) => n.endsWith(".tmp")).map((n) => rm(join(dir, n), { force: true })));
     let cp: PartitionCheckpoint | null = null;
@@ -641,7 +643,11 @@ export class PartitionLog {
   deleteRecordsForRetention(nowMs: number): Promise<number> {
     return this.serialize(async () => {
       this.ensureWritable();
-      const { retentionMs, retentionBytes, producerIdExpirationMs } = this.config;
+      const { producerIdExpirationMs } = this.config;
+      // A compact-only log is bounded by the cleaner, not by retention (Kafka semantics).
+      const deletes = this.config.cleanupPolicy !== "compact";
+      const retentionMs = deletes ? this.config.retentionMs : -1;
+      const retentionBytes = deletes ? this.config.retentionBytes : -1;
       const expiredProducers = this.producers.expire(nowMs, producerIdExpirationMs);
       const expired = (s: LogSegment): boolean =>
         retentionMs >= 0 && s.sizeBytes > 0 && nowMs - (s.maxTimestamp >= 0 ? s.maxTimestamp : s.rollBaseMs) > retentionMs;
@@ -686,6 +692,17 @@ export class PartitionLog {
 
   applyRetention(): Promise<number> {
     return this.deleteRecordsForRetention(this.deps.clock.nowMs());
+  }
+
+  /**
+   * The log cleaner's door (cleaner.ts): runs `fn` in the log's queue with the live segment
+   * list, which `fn` may change in place (a segment replaced by its cleaned copy).
+   */
+  withSegments<T>(fn: (segments: LogSegment[], env: { io: LogIo; hw: number; logStart: number; config: LogConfig; nowMs: number }) => Promise<T>): Promise<T> {
+    return this.serialize(async () => {
+      this.ensureWritable();
+      return fn(this.segments, { io: this.deps.io, hw: this.hw, logStart: this.logStart, config: this.config, nowMs: this.deps.clock.nowMs() });
+    });
   }
 
   // ---- lifecycle ----
