@@ -48,9 +48,9 @@ export interface BrokerOptions {
   /** Every advertised endpoint to register (advertised.listeners); default: `advertised` alone. */
   readonly endpoints?: readonly { readonly name: string; readonly host: string; readonly port: number }[];
   /**
-   * Called after the broker stopped itself because its data directory failed (Kafka's rule
-   * for a broker whose only log dir goes offline): it first moved leadership away with a
-   * controlled shutdown, so nothing it acknowledged depends on the failed disk.
+   * Called when the broker cannot go on. A failed log directory is not such a case: the
+   * broker then stops serving its replicas and stays up, fenced, reporting the directory to
+   * the controller on every heartbeat (see README, Disk failures).
    */
   readonly onFatal?: (err: unknown) => void;
   /** Receives produce/fetch volumes and ISR changes (the node feeds Prometheus from it). */
@@ -61,8 +61,10 @@ export interface BrokerOptions {
 export interface BrokerParts {
   readonly logs: LogStore & {
     close(): Promise<void>;
-    /** Lets the broker react to a disk failure (see BrokerOptions.onFatal). */
+    /** Lets the broker react to its log directory failing (README, Disk failures). */
     onOffline?(handler: (topic: string, partition: number, err: unknown) => void): void;
+    /** The failed log directories, reported to the controller. */
+    offlineLogDirs?(): readonly string[];
   };
   readonly channel: ControllerChannel;
 }
@@ -76,6 +78,8 @@ export interface BrokerStatus {
   readonly partitions: number;
   readonly leaderPartitions: number;
   readonly underReplicatedPartitions: number;
+  /** Failed log directories; non-empty: no replica is served and the broker stays fenced. */
+  readonly offlineLogDirs: readonly string[];
 }
 
 export class Broker {
@@ -200,18 +204,25 @@ export class Broker {
       channel: parts.channel,
       heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
       metadataOffset: () => metadataOffset,
+      offlineLogDirs: () => parts.logs.offlineLogDirs?.() ?? [],
+      // Caught up with everything before our registration: logs of topics deleted (or
+      // replicas moved) while we were down can now be told apart and deleted.
+      onFirstUnfenced: () => {
+        void replicas.removeStrayLogs().then((removed) => {
+          if (removed.length > 0) logger.info({ removed }, "deleted partition logs no longer assigned to this broker");
+        });
+      },
       logger,
     });
     const broker = new Broker(options.nodeId, port, config, replicas, lifecycle, parts, server, ownsServer, logger);
     holder.broker = broker;
-    let failed = false;
     parts.logs.onOffline?.((topic, partition, err) => {
-      // One data directory per broker: a failed partition log means a failed disk.
-      if (failed) return;
-      failed = true;
-      logger.error({ topic, partition }, "data directory failed; moving leadership away and stopping the broker");
-      const fatal = () => options.onFatal?.(err);
-      broker.shutdown({ controlled: true }).then(fatal, fatal);
+      // One log directory per broker: every replica on it is gone. As Kafka does with an
+      // offline log dir: stop serving them all now, tell the controller (it moves the
+      // leaderships and shrinks the ISRs), and stay up, fenced, for health checks and metadata.
+      logger.error({ topic, partition, err: String(err) }, "log directory failed: replicas offline, reporting it to the controller");
+      replicas.failLogDir();
+      lifecycle?.reportOfflineLogDir();
     });
     onCreated?.(broker);
     broker.subscription = parts.channel.followMetadata((view) => {
@@ -269,6 +280,7 @@ export class Broker {
       ),
       leaderPartitions: led.length,
       underReplicatedPartitions: led.filter((p) => p.role.kind === "leader" && p.role.state.isr.length < p.view.replicas.length).length,
+      offlineLogDirs: this.parts.logs.offlineLogDirs?.() ?? [],
     };
   }
 

@@ -54,6 +54,30 @@ describe("session fencing and re-election", () => {
     expect(h.partition("t", 0)).toMatchObject({ leader: a, leaderEpoch: e + 1 });
   });
 
+  it("fences a broker that reports an offline log directory and keeps it fenced while it does", () => {
+    const h = new Harness({ sessionTimeoutMs: 1000 });
+    h.addBrokers(3);
+    h.createTopic("t", 6, 3);
+    const before = new Map([0, 1, 2, 3, 4, 5].map((i) => [i, h.partition("t", i)]));
+    expect([...before.values()].some((p) => p.leader === 2)).toBe(true);
+    const r = h.heartbeat(2, { offlineLogDirs: ["/data/broker"] });
+    expect(r.isFenced).toBe(true);
+    expect(h.image.cluster.brokers.get(2)?.fenced).toBe(true);
+    for (const [i, old] of before) {
+      const p = h.partition("t", i);
+      expect(p.leader).not.toBe(2);
+      expect(p.isr).not.toContain(2);
+      expect(old.isr).toContain(p.leader);
+      if (old.leader === 2) expect(p.leaderEpoch).toBe(old.leaderEpoch + 1);
+    }
+    // Alive and caught up, but still reporting the failed directory: stays fenced, no records.
+    const offset = h.offset;
+    expect(h.heartbeat(2, { offlineLogDirs: ["/data/broker"] }).isFenced).toBe(true);
+    expect(h.offset).toBe(offset);
+    // Restarted on a repaired disk (reports none): unfenced again.
+    expect(h.heartbeat(2).isFenced).toBe(false);
+  });
+
   it("elects outside the ISR only when the topic enables unclean election", () => {
     const h = new Harness();
     h.addBrokers(2);

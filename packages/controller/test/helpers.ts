@@ -59,7 +59,7 @@ export class Harness {
     return brokerEpoch;
   }
 
-  heartbeat(id: number, extra: { wantFence?: boolean; wantShutDown?: boolean; offset?: number } = {}) {
+  heartbeat(id: number, extra: { wantFence?: boolean; wantShutDown?: boolean; offset?: number; offlineLogDirs?: string[] } = {}) {
     const b = this.image.cluster.brokers.get(id);
     if (b === undefined) throw new Error(`no broker ${id}`);
     return this.commit(
@@ -69,6 +69,7 @@ export class Harness {
         currentMetadataOffset: extra.offset ?? this.offset,
         wantFence: extra.wantFence ?? false,
         wantShutDown: extra.wantShutDown ?? false,
+        offlineLogDirs: extra.offlineLogDirs ?? [],
       }),
     );
   }

@@ -200,7 +200,9 @@ export class ScriptedControllerServer {
           if (!leads) this.fence(b.id);
           return cb(null, { error: ok, controller: noHint, isCaughtUp: caughtUp, isFenced: b.fenced, shouldShutDown: !leads });
         }
-        if (b.fenced && caughtUp && !r.wantFence) this.unfence(b);
+        // A failed log directory: fenced (leaderships moved, out of the ISRs) while reported.
+        if (r.offlineLogDirs.length > 0) this.fence(b.id);
+        else if (b.fenced && caughtUp && !r.wantFence) this.unfence(b);
         cb(null, { error: ok, controller: noHint, isCaughtUp: caughtUp, isFenced: b.fenced, shouldShutDown: false });
       },
       alterPartition: (call, cb) => {

@@ -22,6 +22,8 @@ export interface HeartbeatRequest {
   readonly currentMetadataOffset: number;
   readonly wantFence: boolean;
   readonly wantShutDown: boolean;
+  /** Failed log directories (KIP-858); non-empty keeps this broker fenced. */
+  readonly offlineLogDirs: readonly string[];
 }
 
 export interface HeartbeatResult {

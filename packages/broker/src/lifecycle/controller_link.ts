@@ -120,6 +120,7 @@ export class ControllerLink implements ControllerChannel {
           currentMetadataOffset: req.currentMetadataOffset,
           wantFence: req.wantFence,
           wantShutDown: req.wantShutDown,
+          offlineLogDirs: [...req.offlineLogDirs],
         },
         3_000,
         1_500,

@@ -19,6 +19,8 @@ export class BrokerLifecycle {
   private shutdownGranted: (() => void) | undefined;
   private stopped = false;
   private beating = false;
+  private beatSoon = false;
+  private unfencedOnce = false;
 
   constructor(
     private readonly opts: {
@@ -31,6 +33,13 @@ export class BrokerLifecycle {
       channel: ControllerChannel;
       heartbeatIntervalMs: number;
       metadataOffset: () => number;
+      /** Failed log directories, reported on every heartbeat (they keep the broker fenced). */
+      offlineLogDirs?: () => readonly string[];
+      /**
+       * Called once, the first time the controller unfences this broker: its applied metadata
+       * is then at least as new as its registration (KRaft's "caught up").
+       */
+      onFirstUnfenced?: () => void;
       logger: Logger;
     },
   ) {}
@@ -79,21 +88,28 @@ export class BrokerLifecycle {
     this.beating = true;
     try {
       const offset = this.opts.metadataOffset();
+      const offlineLogDirs = this.opts.offlineLogDirs?.() ?? [];
       const r = await this.opts.channel.heartbeat({
         nodeId: this.opts.nodeId,
         brokerEpoch: this.brokerEpoch,
         currentMetadataOffset: offset,
-        wantFence: offset < 0, // not caught up with any metadata yet: stay fenced
+        // Not caught up with any metadata yet, or no working log directory: stay fenced.
+        wantFence: offset < 0 || offlineLogDirs.length > 0,
         wantShutDown: this.wantShutDown,
+        offlineLogDirs,
       });
       if (this.wantShutDown) {
         if (r.shouldShutDown) this.shutdownGranted?.();
-      } else if (r.isFenced) {
+      } else if (r.isFenced || (this.opts.offlineLogDirs?.() ?? []).length > 0) {
         if (this.state === "running") this.opts.logger.warn("controller fenced this broker");
         this.state = "fenced";
       } else {
         if (this.state !== "running") this.opts.logger.info("broker unfenced: serving");
         this.state = "running";
+        if (!this.unfencedOnce) {
+          this.unfencedOnce = true;
+          this.opts.onFirstUnfenced?.();
+        }
       }
     } catch (err) {
       // STALE_BROKER_EPOCH / unknown broker: the controller forgot us (e.g. session expired
@@ -108,7 +124,22 @@ export class BrokerLifecycle {
     } finally {
       this.beating = false;
     }
-    this.schedule(this.opts.heartbeatIntervalMs);
+    this.schedule(this.beatSoon ? 0 : this.opts.heartbeatIntervalMs);
+    this.beatSoon = false;
+  }
+
+  /**
+   * A log directory failed: stop counting as serving at once (writes are refused as fenced)
+   * and heartbeat now rather than at the next interval, so the controller moves leaderships
+   * away one round trip after the failure instead of up to an interval later.
+   */
+  reportOfflineLogDir(): void {
+    if (this.stopped || this.wantShutDown) return;
+    if (this.state === "running") this.state = "fenced";
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    // A beat in flight was sent without the directory: beat again as soon as it is answered.
+    if (this.beating) this.beatSoon = true;
+    else this.schedule(0);
   }
 
   /**

@@ -4,8 +4,11 @@
 // `poll(nowMs)`, which returns the milliseconds until it next needs to run; `start()` wraps
 // that in one timer for production use.
 //
-// A partition removed by `remove()` is first renamed to `<topic>-<partition>.<ms>-delete`
-// (so a crash mid-delete never resurrects it at the next start) and then deleted.
+// A partition removed by `remove()` is first renamed to `<topic>-<partition>.<ms>-delete` and
+// the rename made durable (so a crash mid-delete never resurrects it at the next start); the
+// files are then deleted in the background, as Kafka does, so removing a large partition
+// never holds up the caller (the broker applies metadata behind it). Leftover `-delete`
+// directories found at start are deleted in the background too.
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { syncDir } from "./checkpoint_file.js";
@@ -66,6 +69,8 @@ export class LogManager {
   private readonly cleaner: CleanerRunner;
   private polling: Promise<void> | null = null;
   private closed = false;
+  /** Background deletions of renamed partition directories; close() waits for them. */
+  private readonly deleting = new Set<Promise<void>>();
 
   private constructor(
     readonly dataDir: string,
@@ -90,7 +95,7 @@ export class LogManager {
     for (const d of names) {
       if (!d.isDirectory()) continue;
       if (d.name.endsWith(DELETE_SUFFIX)) {
-        await rm(join(dataDir, d.name), { recursive: true, force: true });
+        mgr.deleteInBackground(join(dataDir, d.name));
         continue;
       }
       const tp = parsePartitionDirName(d.name);
@@ -192,7 +197,20 @@ export class LogManager {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
       throw err;
     }
-    await rm(doomed, { recursive: true, force: true });
+    this.deleteInBackground(doomed);
+  }
+
+  /** Deletes an already renamed `-delete` directory without making anyone wait for it. */
+  private deleteInBackground(doomed: string): void {
+    const p: Promise<void> = rm(doomed, { recursive: true, force: true })
+      .catch((err: unknown) => this.opts.logger.warn({ dir: doomed, err: String(err) }, "deleting a removed partition directory failed; retried at the next start"))
+      .finally(() => this.deleting.delete(p));
+    this.deleting.add(p);
+  }
+
+  /** Resolves once every background deletion started so far has finished (tests, close). */
+  async deletionsSettled(): Promise<void> {
+    while (this.deleting.size > 0) await Promise.all([...this.deleting]);
   }
 
   /**
@@ -252,5 +270,6 @@ export class LogManager {
     await Promise.all([...this.opening.values()].map((p) => p.catch(() => undefined)));
     await Promise.all([...this.logs.values()].map((l) => l.close()));
     this.logs.clear();
+    await this.deletionsSettled();
   }
 }

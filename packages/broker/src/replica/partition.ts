@@ -48,6 +48,8 @@ export class Partition {
   }
 
   leaderState(): LeaderState {
+    if (this.role.kind === "offline" && this.storageFailed)
+      throw new BrokerError(Code.KAFKA_STORAGE_ERROR, `the log directory of ${this.name()} on broker ${this.localId} is offline`);
     if (this.role.kind !== "leader")
       throw new BrokerError(Code.NOT_LEADER_OR_FOLLOWER, `broker ${this.localId} is not the leader of ${this.name()}`, this.leaderHint());
     return this.role.state;
@@ -75,6 +77,7 @@ export class Partition {
 
   private async becomeLeaderNow(view: PartitionView): Promise<void> {
     this.view = view;
+    if (this.storageFailed) return;
     const start = this.log.logEndOffset();
     if (this.log.latestEpoch() < view.leaderEpoch) await this.log.assignEpoch(view.leaderEpoch, start);
     this.role = {
@@ -96,6 +99,7 @@ export class Partition {
 
   becomeFollower(view: PartitionView): void {
     this.view = view;
+    if (this.storageFailed) return;
     this.role = { kind: "follower", leader: view.leader, leaderEpoch: view.leaderEpoch };
     this.failWaiters(Code.NOT_LEADER_OR_FOLLOWER);
     this.wake();
@@ -113,6 +117,20 @@ export class Partition {
   goOffline(): void {
     this.role = { kind: "offline" };
     this.failWaiters(Code.NOT_LEADER_OR_FOLLOWER);
+    this.wake();
+  }
+
+  /** Set once the log directory failed: the replica is offline for good (until a restart). */
+  storageFailed = false;
+
+  /**
+   * The log directory failed. Waiting acks=all produces get KAFKA_STORAGE_ERROR: their batch
+   * may be written but not durable here, so it is never acknowledged by this broker.
+   */
+  failStorage(): void {
+    this.storageFailed = true;
+    this.role = { kind: "offline" };
+    this.failWaiters(Code.KAFKA_STORAGE_ERROR);
     this.wake();
   }
 

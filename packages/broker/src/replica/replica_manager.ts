@@ -23,6 +23,8 @@ import type {
 export interface LogStore {
   open(view: PartitionView, topicConfig: ReadonlyMap<string, string>): Promise<ReplicaLog>;
   remove(topic: string, partition: number): Promise<void>;
+  /** Deletes every local log `keep` rejects; returns the removed `<topic>-<partition>` names. */
+  removeStrays?(keep: (topic: string, partition: number) => boolean): Promise<string[]>;
 }
 
 export interface AlterPartitionRequest {
@@ -78,6 +80,8 @@ export class ReplicaManager {
   private isrTimer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<LeadershipListener>();
   private closed = false;
+  /** The log directory failed: no replica is served, opened or fetched on this broker any more. */
+  private storageFailed = false;
 
   constructor(
     private readonly opts: {
@@ -134,6 +138,9 @@ export class ReplicaManager {
     if (this.closed) return;
     const prev = this.view;
     this.view = next;
+    // Leader hints and metadata answers keep following the controller; the replicas stay
+    // offline (their logs are on the failed directory).
+    if (this.storageFailed) return;
     const changes = localChanges(prev, next, this.opts.localId);
     for (const d of changes.deletes) {
       const key = ReplicaManager.key(d.topic, d.partition);
@@ -232,6 +239,8 @@ export class ReplicaManager {
     if (p === undefined) {
       const v = this.view.topics.get(topic)?.partitions.get(partition);
       if (v === undefined) return fail(Code.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic-partition ${topic}-${partition}`, null);
+      if (this.storageFailed && v.replicas.includes(this.opts.localId))
+        return fail(Code.KAFKA_STORAGE_ERROR, `the log directory of broker ${this.opts.localId} is offline`, { leader: v.leader, leaderEpoch: v.leaderEpoch });
       return fail(Code.NOT_LEADER_OR_FOLLOWER, `broker ${this.opts.localId} is not the leader of ${topic}-${partition}`, {
         leader: v.leader,
         leaderEpoch: v.leaderEpoch,
@@ -424,6 +433,52 @@ export class ReplicaManager {
         if (p.role.kind === "leader" && p.role.state === state) state.pendingIsr = null;
         this.opts.logger.warn({ err, topic: p.topic, partition: p.index }, "AlterPartition failed");
       });
+  }
+
+  /**
+   * Deletes local logs the metadata no longer assigns to this broker: topics deleted, or
+   * replicas moved away, while it was down (the metadata deltas it replayed at start never
+   * named them: they are not in its first view). Call only once the applied metadata is at
+   * least as new as this broker's registration (the controller unfences it then), or a log
+   * could be taken for a stray before the record assigning it was applied. Runs in the
+   * metadata chain, so no view is applied halfway through it.
+   */
+  removeStrayLogs(): Promise<string[]> {
+    const run = this.applying.then(async () => {
+      if (this.closed || this.storageFailed || this.opts.logs.removeStrays === undefined) return [];
+      return this.opts.logs.removeStrays((topic, partition) => {
+        if (this.partitions.has(ReplicaManager.key(topic, partition))) return true;
+        const v = this.view.topics.get(topic)?.partitions.get(partition);
+        return v !== undefined && v.replicas.includes(this.opts.localId);
+      });
+    });
+    this.applying = run.then(
+      () => undefined,
+      (err: unknown) => this.opts.logger.error({ err }, "removing stray logs failed"),
+    );
+    return run;
+  }
+
+  /**
+   * The broker's log directory failed (one per broker): every replica goes offline at once,
+   * waiting acks=all produces fail with KAFKA_STORAGE_ERROR (never acknowledged), fetchers
+   * stop, and later metadata no longer makes this broker a leader or follower. The caller
+   * reports the directory to the controller, which moves leaderships and shrinks ISRs.
+   */
+  failLogDir(): void {
+    if (this.storageFailed) return;
+    this.storageFailed = true;
+    for (const f of this.fetchers.values()) f.close();
+    this.fetchers.clear();
+    for (const p of this.partitions.values()) {
+      const wasLeader = p.role.kind === "leader";
+      p.failStorage();
+      if (wasLeader) this.notify(p.topic, p.index, false, -1);
+    }
+  }
+
+  get logDirFailed(): boolean {
+    return this.storageFailed;
   }
 
   /** Stops fetchers and fails waiters; logs are closed by their owner. */

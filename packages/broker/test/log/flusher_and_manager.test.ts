@@ -98,10 +98,14 @@ describe("LogManager", () => {
     // A config arriving after load (from metadata) is applied to the open log.
     await mgr.getOrCreate("orders-eu", 1, { flushMode: "durable", retentionMs: 1000 });
     expect(mgr.get("orders-eu", 1)!.config).toMatchObject({ flushMode: "durable", retentionMs: 1000 });
+    await mgr.deletionsSettled();
     expect(await readdir(dir)).not.toContain("gone-0.123-delete");
 
     await mgr.remove("orders-eu", 0);
     expect(mgr.get("orders-eu", 0)).toBeUndefined();
+    // Renamed away (durably) before remove() returns; the files go in the background.
+    expect(await readdir(dir)).not.toContain("orders-eu-0");
+    await mgr.deletionsSettled();
     expect((await readdir(dir)).sort()).toEqual(["orders-eu-1"]);
     await mgr.close();
   });

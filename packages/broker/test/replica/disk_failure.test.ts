@@ -1,7 +1,9 @@
 // A broker whose data directory fails (here: every write under it fails with ENOSPC, injected
 // through the log's file seam into real files) answers KAFKA_STORAGE_ERROR without
-// acknowledging anything, moves its leaderships away with a controlled shutdown, and reports
-// the failure through onFatal; the new leader has every acknowledged record.
+// acknowledging anything, takes every replica on the directory offline, reports the directory
+// on its heartbeats (the controller fences it, moving its leaderships away) and stays up; the
+// new leader has every acknowledged record. disk_failure_quorum.test.ts does the same against
+// the product controller.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,7 +87,7 @@ describe("a failed data directory", () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it("is answered with KAFKA_STORAGE_ERROR, the leadership moves, and nothing acknowledged is lost", async () => {
+  it("is answered with KAFKA_STORAGE_ERROR, the leadership moves, the broker stays up, and nothing acknowledged is lost", async () => {
     const acked: string[] = [];
     for (let i = 0; i < 10; i++) {
       const r = (await clients.get(1)!.produce("d", 0, encodeBatch([Buffer.from(`a${i}`)]))).topics[0]!.partitions[0]!;
@@ -95,9 +97,19 @@ describe("a failed data directory", () => {
     disk.failing = true;
     const failed = (await clients.get(1)!.produce("d", 0, encodeBatch([Buffer.from("lost")]))).topics[0]!.partitions[0]!;
     expect(failed.errorCode).toBe(Code.KAFKA_STORAGE_ERROR);
-    await until("onFatal after the controlled shutdown", () => fatal !== null);
-    const leader = ctrl.current().topics.get("d")!.partitions.get(0)!.leader;
+    const leader = await until("leadership moved off broker 1", () => {
+      const p = ctrl.current().topics.get("d")!.partitions.get(0)!;
+      return p.leader !== 1 && p.leader >= 0 && !p.isr.includes(1) ? p.leader : false;
+    });
     expect([2, 3]).toContain(leader);
+    // Still up: fenced, reporting its directory, answering with a hint instead of writing.
+    const s1 = brokers.get(1)!.status();
+    expect(s1.offlineLogDirs.length).toBe(1);
+    expect(s1.state).toBe("fenced");
+    expect(fatal).toBeNull();
+    const again = (await clients.get(1)!.produce("d", 0, encodeBatch([Buffer.from("lost2")]))).topics[0]!.partitions[0]!;
+    expect([Code.KAFKA_STORAGE_ERROR, Code.NOT_LEADER_OR_FOLLOWER]).toContain(again.errorCode);
+    expect((await clients.get(1)!.metadata(["d"])).topics[0]!.partitions[0]!.leader).toBe(leader);
     const ok = await until("produce on the new leader", async () => {
       const r = (await clients.get(leader)!.produce("d", 0, encodeBatch([Buffer.from("after")]))).topics[0]!.partitions[0]!;
       return r.errorCode === Code.NONE;

@@ -63,6 +63,20 @@ export class ScriptedController {
     this.publish({ ...this.view, topics });
   }
 
+  deleteTopic(name: string): void {
+    const topics = new Map(this.view.topics);
+    topics.delete(name);
+    this.publish({ ...this.view, topics });
+  }
+
+  /** Moves a partition to `replicas` at once (no catch-up phase): leader = first live one. */
+  reassign(topic: string, partition: number, replicas: number[]): void {
+    const p = this.view.topics.get(topic)!.partitions.get(partition)!;
+    const isr = p.isr.filter((r) => replicas.includes(r));
+    const leader = replicas.includes(p.leader) ? p.leader : (isr[0] ?? -1);
+    this.setPartition({ ...p, replicas, isr, leader, leaderEpoch: leader === p.leader ? p.leaderEpoch : p.leaderEpoch + 1, partitionEpoch: p.partitionEpoch + 1 });
+  }
+
   /** A missed session: fence the broker, move its leaderships to live ISR members, shrink ISRs. */
   fence(id: number): void {
     const b = this.view.brokers.get(id);
@@ -107,7 +121,8 @@ export class ScriptedController {
           if (!b.fenced) this.fence(h.nodeId);
           return { isCaughtUp: caughtUp, isFenced: true, shouldShutDown: true };
         }
-        if (b.fenced && caughtUp && !h.wantFence) {
+        if (h.offlineLogDirs.length > 0 && !b.fenced) this.fence(h.nodeId);
+        if (b.fenced && caughtUp && !h.wantFence && h.offlineLogDirs.length === 0) {
           this.setBroker({ ...b, fenced: false });
           this.maybeElect(h.nodeId);
         }

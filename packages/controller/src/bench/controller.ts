@@ -27,7 +27,7 @@ const topic = (name: string, numPartitions: number, replicationFactor: number) =
 async function registerBrokers(cluster: ControllerCluster, n: number): Promise<void> {
   for (let id = 1; id <= n; id++) {
     const { res } = await cluster.call((c) => c.brokerRegistration, { brokerId: id, incarnationId: randomUUID(), endpoints: [{ name: "CLIENT", host: "127.0.0.1", port: 9000 + id }], rack: `r${id}` });
-    await cluster.call((c) => c.brokerHeartbeat, { brokerId: id, brokerEpoch: res.brokerEpoch, currentMetadataOffset: Number.MAX_SAFE_INTEGER, wantFence: false, wantShutDown: false });
+    await cluster.call((c) => c.brokerHeartbeat, { brokerId: id, brokerEpoch: res.brokerEpoch, currentMetadataOffset: Number.MAX_SAFE_INTEGER, wantFence: false, wantShutDown: false, offlineLogDirs: [] });
   }
 }
 
@@ -125,7 +125,7 @@ function imageMemory(): void {
   for (let id = 1; id <= 6; id++) {
     const r = logic.registerBroker(image, { brokerId: id, incarnationId: `i${id}`, endpoints: [{ name: "C", host: "h", port: id }], rack: "" });
     commit(r.records);
-    commit(logic.heartbeat(image, { brokerId: id, brokerEpoch: r.response.brokerEpoch, currentMetadataOffset: 1e9, wantFence: false, wantShutDown: false }).records);
+    commit(logic.heartbeat(image, { brokerId: id, brokerEpoch: r.response.brokerEpoch, currentMetadataOffset: 1e9, wantFence: false, wantShutDown: false, offlineLogDirs: [] }).records);
   }
   gc();
   const before = process.memoryUsage().heapUsed;

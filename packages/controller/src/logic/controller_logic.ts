@@ -227,7 +227,11 @@ export class ControllerLogic {
         onCommit: (offset) => this.#shutdownOffset.set(b.id, offset),
       };
     }
-    if (req.wantFence) {
+    // A broker whose log directory failed holds no usable replica (one directory per broker):
+    // fenced like a broker that asked for it, and kept fenced while it reports the failure.
+    // Older callers may leave the field out.
+    const dirsOffline = (req.offlineLogDirs ?? []).length > 0;
+    if (req.wantFence || dirsOffline) {
       if (b.fenced) return { records: NO_RECORDS, response: { isCaughtUp, isFenced: true, shouldShutDown: false } };
       return { records: [...removeBrokerRecords(image, b.id, active), fence], response: { isCaughtUp, isFenced: true, shouldShutDown: false } };
     }

@@ -46,9 +46,9 @@ describe("Controller gRPC service", () => {
     expect(reg.error?.code).toBe(0);
     const bad = await call((c) => c.brokerRegistration, { brokerId: 2, incarnationId: "", endpoints: [], rack: "" });
     expect(bad.error?.code).toBe(Codes.INVALID_REQUEST);
-    const hb = await call((c) => c.brokerHeartbeat, { brokerId: 1, brokerEpoch: reg.brokerEpoch, currentMetadataOffset: qc.image.offset, wantFence: false, wantShutDown: false });
+    const hb = await call((c) => c.brokerHeartbeat, { brokerId: 1, brokerEpoch: reg.brokerEpoch, currentMetadataOffset: qc.image.offset, wantFence: false, wantShutDown: false, offlineLogDirs: [] });
     expect(hb).toMatchObject({ isCaughtUp: true, isFenced: false });
-    const stale = await call((c) => c.brokerHeartbeat, { brokerId: 1, brokerEpoch: reg.brokerEpoch + 100, currentMetadataOffset: 0, wantFence: false, wantShutDown: false });
+    const stale = await call((c) => c.brokerHeartbeat, { brokerId: 1, brokerEpoch: reg.brokerEpoch + 100, currentMetadataOffset: 0, wantFence: false, wantShutDown: false, offlineLogDirs: [] });
     expect(stale.error?.code).toBe(Codes.STALE_BROKER_EPOCH);
 
     const vo = await call((c) => c.createTopics, { topics: [{ name: "orders", numPartitions: 4, replicationFactor: 1, configs: [], assignments: [] }], timeoutMs: 0, validateOnly: true });

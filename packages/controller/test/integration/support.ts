@@ -21,7 +21,7 @@ export async function registerBrokers(cluster: ControllerCluster, n: number): Pr
     epochs.set(id, res.brokerEpoch);
   }
   for (const [id, epoch] of epochs) {
-    const { res } = await cluster.call((c) => c.brokerHeartbeat, { brokerId: id, brokerEpoch: epoch, currentMetadataOffset: Number.MAX_SAFE_INTEGER, wantFence: false, wantShutDown: false });
+    const { res } = await cluster.call((c) => c.brokerHeartbeat, { brokerId: id, brokerEpoch: epoch, currentMetadataOffset: Number.MAX_SAFE_INTEGER, wantFence: false, wantShutDown: false, offlineLogDirs: [] });
     if (res.error?.code !== 0 || res.isFenced) throw new Error(`unfence ${id}: ${JSON.stringify(res)}`);
   }
   return epochs;
