@@ -8,8 +8,10 @@
 // Contract: ensure() starts at most one CreateTopics at a time and never throws; the caller
 // answers COORDINATOR_NOT_AVAILABLE (retriable) until the topic shows up in committed
 // metadata. Replication factor = min(offsets.topic.replication.factor, registered brokers).
-// The topic keeps its records forever (retention.ms=-1): the log has no compaction yet, and
-// time retention would delete the commits of a group that has not committed for a week.
+// The topic is compacted (cleanup.policy=compact): the broker's log cleaner keeps the latest
+// record per key (one commit per group/topic/partition, one metadata record per group), and
+// tombstones of deleted groups go after delete.retention.ms. Time retention never applies
+// (retention.ms=-1 as well): it would delete the commits of a group idle for a week.
 import type { CreateTopicsRequest, CreateTopicsResponse } from "@brook/protocol/gen/brook/v1/broker";
 import type { MetadataView } from "../metadata/view.js";
 
@@ -31,7 +33,10 @@ export function offsetsTopicRequest(settings: OffsetsTopicSettings, view: Metada
         name: OFFSETS_TOPIC,
         numPartitions: settings.partitions,
         replicationFactor,
-        configs: [{ name: "retention.ms", value: "-1", isDefault: false, readOnly: false }],
+        configs: [
+          { name: "cleanup.policy", value: "compact", isDefault: false, readOnly: false },
+          { name: "retention.ms", value: "-1", isDefault: false, readOnly: false },
+        ],
         assignments: [],
       },
     ],

@@ -14,10 +14,11 @@ const unusedLog: OffsetsLog = {
 };
 
 describe("__consumer_offsets creation", () => {
-  it("asks for the configured partitions, replication capped by the registered brokers, and no time retention", () => {
+  it("asks for the configured partitions, replication capped by the registered brokers, compacted, and no time retention", () => {
     const one = offsetsTopicRequest({ partitions: 12, replicationFactor: 3 }, viewWith(1)).topics[0]!;
     expect(one).toMatchObject({ name: OFFSETS_TOPIC, numPartitions: 12, replicationFactor: 1 });
     expect(one.configs).toContainEqual(expect.objectContaining({ name: "retention.ms", value: "-1" }));
+    expect(one.configs).toContainEqual(expect.objectContaining({ name: "cleanup.policy", value: "compact" }));
     expect(offsetsTopicRequest({ partitions: 12, replicationFactor: 3 }, viewWith(5)).topics[0]!.replicationFactor).toBe(3);
   });
 

@@ -15,9 +15,13 @@ const long = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
 };
 const oneOf = (...allowed: string[]) => (v: string) => (allowed.includes(v) ? undefined : `must be one of ${allowed.join(", ")}`);
 const bool = oneOf("true", "false");
+const ratio = (v: string) => (/^(0(\.\d+)?|1(\.0+)?)$/.test(v) ? undefined : "must be a number between 0 and 1");
 
 export const TOPIC_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map<string, ConfigDef>([
-  ["cleanup.policy", { default: "delete", check: oneOf("delete") }],
+  // The broker's log cleaner compacts "compact" topics (keeps the latest record per key).
+  ["cleanup.policy", { default: "delete", check: oneOf("delete", "compact", "compact,delete", "delete,compact") }],
+  ["min.cleanable.dirty.ratio", { default: "0.5", check: ratio }],
+  ["delete.retention.ms", { default: "86400000", check: long(0) }],
   ["retention.ms", { default: "604800000", check: long(-1) }],
   ["retention.bytes", { default: "-1", check: long(-1) }],
   ["segment.bytes", { default: "1073741824", check: long(14, 2 ** 31 - 1) }],
