@@ -13,6 +13,7 @@ import {
   type FlushMode,
   type LogConfig,
   type LogIo,
+  LogStorageError,
   type PartitionLog,
 } from "./log/index.js";
 import type { PartitionView } from "./metadata/view.js";
@@ -46,8 +47,13 @@ export interface OpenLogStoreOptions {
 export type ClosableLogStore = LogStore & {
   close(): Promise<void>;
   readonly manager: LogManager;
-  /** Registers the handler for a partition log going offline after a disk failure. */
+  /**
+   * Registers the handler for the log directory going offline: called once, for the first
+   * partition log whose write or fsync failed. The whole directory is offline from then on.
+   */
   onOffline(handler: (topic: string, partition: number, err: unknown) => void): void;
+  /** The failed log directories (none, or this store's one directory). */
+  offlineLogDirs(): readonly string[];
 };
 
 /**
@@ -82,7 +88,13 @@ export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): 
   const defaults: LogConfig = { ...DEFAULT_LOG_CONFIG, ...opts.defaults, ...(opts.flushMode ? { flushMode: opts.flushMode } : {}) };
   const logger = opts.logger.child({ part: "log" });
   let offlineHandler: ((topic: string, partition: number, err: unknown) => void) | undefined;
-  const manager = await LogManager.open(join(dataDir, "logs"), defaults, {
+  const logDir = join(dataDir, "logs");
+  // One log directory per broker: the first failed write or fsync in it takes all of it
+  // offline (Kafka's offline log dir). Nothing is opened, created or deleted in it afterwards;
+  // the partitions' fates are the controller's, and the directory is looked at again only
+  // when the broker restarts.
+  let dirFailure: LogStorageError | null = null;
+  const manager = await LogManager.open(logDir, defaults, {
     clock: systemClock,
     logger: {
       info: (o, m) => logger.info(o, m),
@@ -91,6 +103,10 @@ export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): 
     },
     onOffline: (topic, partition, err) => {
       logger.error({ topic, partition, err }, "partition log went offline");
+      if (dirFailure !== null) return;
+      dirFailure = new LogStorageError(`log directory ${logDir} is offline after a storage error in ${topic}-${partition}`, { cause: err });
+      // No more periodic checkpoints or retention writes into a failed directory.
+      void manager.stop();
       offlineHandler?.(topic, partition, err);
     },
     ...(opts.io !== undefined ? { io: opts.io } : {}),
@@ -117,6 +133,7 @@ export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): 
   return {
     manager,
     async open(view: PartitionView, configs: ReadonlyMap<string, string>): Promise<ReplicaLog> {
+      if (dirFailure !== null) throw dirFailure;
       const file = idFile(view.topic, view.partition);
       const stored = (await readFile(file, "utf8").catch(() => null))?.trim() ?? null;
       if (stored !== null && view.topicId !== "" && stored !== view.topicId) {
@@ -129,13 +146,38 @@ export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): 
       return adapt(log, manager);
     },
     async remove(topic, partition) {
+      // Left for the stray-log sweep after a restart on a working disk.
+      if (dirFailure !== null) return;
       await manager.remove(topic, partition);
       await rm(idFile(topic, partition), { force: true });
+    },
+    async removeStrays(keep) {
+      if (dirFailure !== null) return [];
+      const onDisk = [...manager.all(), ...manager.failedPartitions()];
+      const removed: string[] = [];
+      for (const { topic, partition } of onDisk) {
+        if (keep(topic, partition)) continue;
+        logger.info({ topic, partition }, "deleting a partition log no longer assigned to this broker (deleted or reassigned while it was down)");
+        await manager.remove(topic, partition);
+        await rm(idFile(topic, partition), { force: true });
+        removed.push(`${topic}-${partition}`);
+      }
+      return removed;
     },
     onOffline: (handler) => {
       offlineHandler = handler;
     },
-    close: () => manager.close(),
+    offlineLogDirs: () => (dirFailure === null ? [] : [logDir]),
+    close: async () => {
+      try {
+        await manager.close();
+      } catch (err) {
+        // Closing flushes and checkpoints: on a failed disk that fails too, and must not keep
+        // the broker from stopping.
+        if (dirFailure === null) throw err;
+        logger.warn({ err: String(err) }, "closing logs on the offline log directory failed");
+      }
+    },
   };
 }
 
