@@ -14,6 +14,16 @@ import { Code } from "../errors.js";
 import type { Partition } from "./partition.js";
 import { truncationOffset } from "./truncation.js";
 
+/**
+ * First retry after the leader answered that it does not lead this epoch yet
+ * (NOT_LEADER_OR_FOLLOWER, UNKNOWN_LEADER_EPOCH): right after an election both brokers apply
+ * the same metadata record, so the leader is usually milliseconds behind. Doubles per failed
+ * try up to NOT_READY_MAX_MS, so a leader that really does not serve is not hammered. (Was a
+ * flat 100-200 ms, i.e. on every failover where the follower applied the election first.)
+ */
+const NOT_READY_FIRST_MS = 10;
+const NOT_READY_MAX_MS = 320;
+
 /** HTTP/2 receive window of the replica stream (bytes): above one full response (maxBytes). */
 const REPLICA_FLOW_CONTROL_WINDOW = 64 * 1024 * 1024;
 
@@ -23,6 +33,8 @@ interface FollowedPartition {
   truncated: boolean;
   /** After a fencing error: wait for metadata to move on instead of hammering the leader. */
   pausedUntilMs: number;
+  /** Consecutive "leader not ready" answers, for the retry backoff. */
+  notReady: number;
 }
 
 export class ReplicaFetcher {
@@ -56,7 +68,7 @@ export class ReplicaFetcher {
   }
 
   add(key: string, partition: Partition, leaderEpoch: number): void {
-    this.followed.set(key, { partition, leaderEpoch, truncated: false, pausedUntilMs: 0 });
+    this.followed.set(key, { partition, leaderEpoch, truncated: false, pausedUntilMs: 0, notReady: 0 });
     this.wakeIdle?.();
     // The long poll in flight does not name this partition, and would leave it unfetched for
     // up to maxWaitMs (after a failover, the first acks=all produce on the new leader waits for
@@ -125,7 +137,8 @@ export class ReplicaFetcher {
   }
 
   private async truncatePending(client: ReplicaClient): Promise<void> {
-    const todo = [...this.followed.values()].filter((f) => !f.truncated);
+    const now = Date.now();
+    const todo = [...this.followed.values()].filter((f) => !f.truncated && f.pausedUntilMs <= now);
     if (todo.length === 0) return;
     const req = {
       replicaId: this.opts.localId,
@@ -143,9 +156,10 @@ export class ReplicaFetcher {
       const a = res.partitions.find((x) => x.topic === f.partition.topic && x.partition === f.partition.index);
       if (a === undefined || a.errorCode !== Code.NONE) {
         // The leader may not have applied its election yet; try again shortly.
-        f.pausedUntilMs = Date.now() + 100;
+        this.pauseAfter(f, a?.errorCode ?? Code.NOT_LEADER_OR_FOLLOWER);
         continue;
       }
+      f.notReady = 0;
       const log = f.partition.log;
       const latest = log.latestEpoch();
       const target =
@@ -218,11 +232,37 @@ export class ReplicaFetcher {
     f.pausedUntilMs = Date.now() + 50;
   }
 
+  /** Pauses a partition after an error answer: briefly when the leader is just behind. */
+  private pauseAfter(f: FollowedPartition, code: number): void {
+    if (code === Code.NOT_LEADER_OR_FOLLOWER || code === Code.UNKNOWN_LEADER_EPOCH) {
+      f.pausedUntilMs = Date.now() + Math.min(NOT_READY_MAX_MS, NOT_READY_FIRST_MS << Math.min(f.notReady, 10));
+      f.notReady++;
+    } else {
+      // FENCED_LEADER_EPOCH and the like: this broker is behind; new metadata re-adds it.
+      f.pausedUntilMs = Date.now() + 200;
+    }
+  }
+
+  /** Sleeps until the first paused partition may go again (at most 50 ms); add() cuts it short. */
+  private idle(): Promise<void> {
+    const now = Date.now();
+    let until = now + 50;
+    for (const f of this.followed.values()) if (f.pausedUntilMs > now) until = Math.min(until, f.pausedUntilMs);
+    return new Promise<void>((r) => {
+      const t = setTimeout(done, Math.max(1, until - now));
+      function done(): void {
+        clearTimeout(t);
+        r();
+      }
+      this.wakeIdle = done;
+    });
+  }
+
   private async fetchOnce(client: ReplicaClient): Promise<void> {
     const now = Date.now();
     const active = [...this.followed.values()].filter((f) => f.truncated && f.pausedUntilMs <= now);
     if (active.length === 0) {
-      await sleep(50);
+      await this.idle();
       return;
     }
     // What we report as our fetch offset counts toward the leader's HW, so it must be durable
@@ -269,9 +309,10 @@ export class ReplicaFetcher {
           return null;
         }
         if (r.errorCode !== Code.NONE) {
-          f.pausedUntilMs = Date.now() + 200;
+          this.pauseAfter(f, r.errorCode);
           return null;
         }
+        f.notReady = 0;
         let ok = false;
         if (r.records.length > 0) {
           try {
