@@ -18,6 +18,7 @@
 //   epoch without a group epoch bump, so a restart causes no rebalance.
 import { ASSIGNORS, type AssignorMember, type AssignorTopic, type TpKey, tpKey } from "./assignor.js";
 import { GroupCode, GroupError } from "./codes.js";
+import type { GroupMetadataRecord, MemberRecord } from "./offsets_records.js";
 
 /** What the group needs to know about topics; answered from the broker's metadata image. */
 export interface TopicsView {
@@ -133,6 +134,11 @@ export class ConsumerGroup {
   readonly offsets = new Map<TpKey, CommittedOffset>();
   /** Revocations members reported done; with groupEpoch, what can hand a waiting member something new. */
   private revocationsDone = 0;
+  /** Members whose persisted state is out of date (removed ones get a tombstone). */
+  private readonly dirtyMembers = new Set<string>();
+  private metadataDirty = false;
+  /** Rebuilt from records: the first heartbeat takes the topics' fingerprint as it finds it. */
+  private adoptSubscriptionMetadata = false;
 
   constructor(
     readonly groupId: string,
@@ -217,21 +223,34 @@ export class ConsumerGroup {
         member.pendingRevocation.clear();
         member.revocationDeadlineMs = null;
         this.revocationsDone++;
+        this.dirtyMembers.add(member.memberId);
       }
     }
 
+    const rebalanceTimeoutMs = input.rebalanceTimeoutMs === 0 ? this.config.defaultRebalanceTimeoutMs : input.rebalanceTimeoutMs;
+    if (member.sessionTimeoutMs !== sessionTimeoutMs || member.rebalanceTimeoutMs !== rebalanceTimeoutMs || member.clientId !== input.clientId || member.clientHost !== input.clientHost) {
+      this.dirtyMembers.add(member.memberId);
+    }
     member.sessionTimeoutMs = sessionTimeoutMs;
-    member.rebalanceTimeoutMs = input.rebalanceTimeoutMs === 0 ? this.config.defaultRebalanceTimeoutMs : input.rebalanceTimeoutMs;
+    member.rebalanceTimeoutMs = rebalanceTimeoutMs;
     member.sessionDeadlineMs = nowMs + sessionTimeoutMs;
     member.clientId = input.clientId;
     member.clientHost = input.clientHost;
-    if (this.updateSubscription(member, input)) this.groupEpoch++;
+    if (this.updateSubscription(member, input)) {
+      this.groupEpoch++;
+      this.dirtyMembers.add(member.memberId);
+    }
     if (input.serverAssignor !== "" && input.serverAssignor !== this.assignorName) {
       this.assignorName = input.serverAssignor;
       this.groupEpoch++;
     }
     const metadata = this.subscribedTopicsFingerprint(topics);
-    if (metadata !== this.subscriptionMetadata) {
+    if (this.adoptSubscriptionMetadata) {
+      // The topics as the group was last assigned are not persisted; after a failover the
+      // current ones are taken as they are rather than bumping the epoch for nothing.
+      this.adoptSubscriptionMetadata = false;
+      this.subscriptionMetadata = metadata;
+    } else if (metadata !== this.subscriptionMetadata) {
       this.subscriptionMetadata = metadata;
       this.groupEpoch++;
     }
@@ -306,6 +325,7 @@ export class ConsumerGroup {
     if (input.memberEpoch === -2 && member.instanceId !== "") {
       // Temporary leave of a static member: keep its partitions until its session ends.
       member.departed = true;
+      this.dirtyMembers.add(member.memberId);
     } else {
       this.removeMember(member);
     }
@@ -363,6 +383,8 @@ export class ConsumerGroup {
       this.groupEpoch++;
     }
     this.members.set(memberId, member);
+    this.dirtyMembers.add(memberId);
+    if (previous !== undefined) this.dirtyMembers.add(previous.memberId);
     return member;
   }
 
@@ -375,6 +397,7 @@ export class ConsumerGroup {
     this.members.delete(m.memberId);
     this.target.delete(m.memberId);
     this.groupEpoch++;
+    this.dirtyMembers.add(m.memberId);
   }
 
   private updateSubscription(m: Member, input: HeartbeatInput): boolean {
@@ -420,6 +443,8 @@ export class ConsumerGroup {
     }
     this.target = assignor.assign({ members, topics: subscribed, current: this.target });
     this.assignmentEpoch = this.groupEpoch;
+    for (const m of this.members.values()) this.dirtyMembers.add(m.memberId);
+    this.metadataDirty = true;
   }
 
   private ownedByOthers(self: Member): Set<TpKey> {
@@ -441,15 +466,21 @@ export class ConsumerGroup {
         m.pendingRevocation.add(tp);
       }
       m.revocationDeadlineMs = nowMs + m.rebalanceTimeoutMs;
+      this.dirtyMembers.add(m.memberId);
     }
     // Nothing new is granted while the member still holds partitions it must give up:
     // it has not yet reached a state consistent with the new epoch.
     if (m.pendingRevocation.size > 0) return;
     const taken = this.ownedByOthers(m);
-    for (const tp of target) if (!m.assigned.has(tp) && !taken.has(tp)) m.assigned.add(tp);
+    for (const tp of target)
+      if (!m.assigned.has(tp) && !taken.has(tp)) {
+        m.assigned.add(tp);
+        this.dirtyMembers.add(m.memberId);
+      }
     if (m.memberEpoch !== this.assignmentEpoch) {
       m.previousMemberEpoch = m.memberEpoch;
       m.memberEpoch = this.assignmentEpoch;
+      this.dirtyMembers.add(m.memberId);
     }
   }
 
@@ -462,11 +493,81 @@ export class ConsumerGroup {
   }
 
   /** Applies a replayed group-metadata record: epochs never go backwards across failovers. */
-  applyMetadata(groupEpoch: number, assignor: string): void {
-    // Replayed into a group without members: its (empty) target is current at that epoch.
-    this.groupEpoch = Math.max(this.groupEpoch, groupEpoch);
-    this.assignmentEpoch = this.groupEpoch;
-    if (ASSIGNORS.has(assignor)) this.assignorName = assignor;
+  applyMetadata(rec: GroupMetadataRecord): void {
+    this.groupEpoch = Math.max(this.groupEpoch, rec.groupEpoch);
+    // Old records (no assignment epoch) come from groups whose members were not persisted:
+    // their (empty) target is current at that epoch.
+    this.assignmentEpoch = Math.min(rec.assignmentEpoch ?? this.groupEpoch, this.groupEpoch);
+    if (ASSIGNORS.has(rec.assignor)) this.assignorName = rec.assignor;
+    this.adoptSubscriptionMetadata = true;
+  }
+
+  /**
+   * Applies a replayed member record (null: the member left). A rebuilt member gets a whole
+   * session from `nowMs` to heartbeat to this coordinator and keeps its partitions.
+   */
+  applyMember(memberId: string, rec: MemberRecord | null, nowMs: number): void {
+    if (rec === null) {
+      this.members.delete(memberId);
+      this.target.delete(memberId);
+      return;
+    }
+    this.members.set(memberId, {
+      memberId,
+      instanceId: rec.instanceId,
+      rackId: rec.rackId,
+      clientId: rec.clientId,
+      clientHost: rec.clientHost,
+      memberEpoch: rec.memberEpoch,
+      previousMemberEpoch: rec.previousMemberEpoch,
+      topicNames: [...rec.topicNames],
+      regex: rec.regex,
+      assigned: new Set(rec.assigned),
+      pendingRevocation: new Set(rec.pendingRevocation),
+      sessionTimeoutMs: rec.sessionTimeoutMs,
+      rebalanceTimeoutMs: rec.rebalanceTimeoutMs,
+      sessionDeadlineMs: nowMs + rec.sessionTimeoutMs,
+      revocationDeadlineMs: rec.pendingRevocation.length > 0 ? nowMs + rec.rebalanceTimeoutMs : null,
+      lastSentAssignment: null,
+      departed: rec.departed,
+    });
+    this.target.set(memberId, new Set(rec.target));
+    this.adoptSubscriptionMetadata = true;
+  }
+
+  /**
+   * The records that bring __consumer_offsets up to date with this group's membership since
+   * the last call: one per changed member (a tombstone for a removed one) and the group's
+   * metadata when its epochs moved.
+   */
+  takeChanges(): { metadata: GroupMetadataRecord | null; members: { memberId: string; value: MemberRecord | null }[] } {
+    const members = [...this.dirtyMembers].map((memberId) => {
+      const m = this.members.get(memberId);
+      return { memberId, value: m === undefined ? null : this.recordOf(m) };
+    });
+    this.dirtyMembers.clear();
+    const metadata = this.metadataDirty || members.length > 0 ? { groupEpoch: this.groupEpoch, assignor: this.assignorName, assignmentEpoch: this.assignmentEpoch } : null;
+    this.metadataDirty = false;
+    return { metadata, members };
+  }
+
+  private recordOf(m: Member): MemberRecord {
+    return {
+      instanceId: m.instanceId,
+      rackId: m.rackId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      memberEpoch: m.memberEpoch,
+      previousMemberEpoch: m.previousMemberEpoch,
+      rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+      sessionTimeoutMs: m.sessionTimeoutMs,
+      departed: m.departed,
+      regex: m.regex,
+      topicNames: m.topicNames,
+      assigned: [...m.assigned].sort(),
+      pendingRevocation: [...m.pendingRevocation].sort(),
+      target: [...(this.target.get(m.memberId) ?? [])].sort(),
+    };
   }
 }
 

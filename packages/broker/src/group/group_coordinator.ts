@@ -10,8 +10,10 @@
 // - Calls for a group whose partition this broker does not lead get NOT_COORDINATOR; while
 //   the partition is being replayed, COORDINATOR_LOAD_IN_PROGRESS (both retriable).
 // - Writes to one offsets partition are serialized, so replay order equals apply order.
-// - Membership lives in memory only: after a failover members get UNKNOWN_MEMBER_ID and
-//   rejoin (committed offsets are kept; the group epoch is persisted so it never goes back).
+// - Membership is persisted too (member records: subscription, epochs, target and current
+//   assignment; group records: epochs), written behind each change without delaying the
+//   answer. A new coordinator replays them: members keep their ids, epochs and partitions if
+//   they heartbeat within a session timeout of the load, with no rebalance.
 import type {
   ConsumerGroupHeartbeatRequest,
   ConsumerGroupHeartbeatResponse,
@@ -142,7 +144,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       const { records, nextOffset } = await this.opts.log.read(partition, offset);
       for (const raw of records) {
         const rec = decodeOffsetsRecord(raw);
-        if (rec !== null) applyRecord(state.groups, rec, this.config);
+        if (rec !== null) applyRecord(state.groups, rec, this.config, this.opts.clock());
       }
       if (nextOffset > offset) {
         offset = nextOffset;
@@ -157,7 +159,29 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   /** Removes expired members of every loaded group; call it periodically (e.g. every 250 ms). */
   expireMembers(): void {
     const now = this.opts.clock();
-    for (const state of this.partitions.values()) for (const g of state.groups.values()) if (g.expire(now).length > 0) this.notifyGroup(g.groupId);
+    for (const [partition, state] of this.partitions) {
+      if (state.status !== "loaded") continue;
+      for (const g of state.groups.values()) {
+        if (g.expire(now).length === 0) continue;
+        this.persistMembership(partition, state, g);
+        this.notifyGroup(g.groupId);
+      }
+    }
+  }
+
+  /**
+   * Writes the group's membership changes (members, epochs, target and current assignments)
+   * to __consumer_offsets, in order behind earlier writes, without waiting: a new coordinator
+   * replays them and keeps the members and their partitions. Any prefix of these writes is a
+   * consistent group (a partition is granted only in a record after the one releasing it), so
+   * a failover that loses the latest ones costs at most a fenced member's rejoin.
+   */
+  private persistMembership(partition: number, state: PartitionState, g: ConsumerGroup): void {
+    const { metadata, members } = g.takeChanges();
+    if (metadata === null && members.length === 0) return;
+    const records: OffsetsRecord[] = members.map((m) => ({ kind: "member", group: g.groupId, memberId: m.memberId, value: m.value }));
+    if (metadata !== null) records.push({ kind: "group", group: g.groupId, value: metadata });
+    void this.write(partition, state, records, false).catch((e: unknown) => this.opts.onError?.(e, `persisting membership of ${g.groupId}`));
   }
 
   private partitionFor(groupId: string): { partition: number; state: PartitionState } {
@@ -183,7 +207,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     return { partition, state, group };
   }
 
-  private write(partition: number, state: PartitionState, records: readonly OffsetsRecord[]): Promise<void> {
+  /** Appends records; with `apply`, they reach memory only once committed (commits, deletions). */
+  private write(partition: number, state: PartitionState, records: readonly OffsetsRecord[], apply = true): Promise<void> {
     const run = state.writes.then(async () => {
       const res = await this.opts.log.append(partition, records.map(encodeOffsetsRecord));
       if (res.errorCode !== 0) {
@@ -191,7 +216,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
         throw new GroupError(GroupCode.NOT_COORDINATOR, `could not persist to ${OFFSETS_TOPIC}-${partition}: ${res.errorMessage || res.errorCode}`);
       }
       if (this.partitions.get(partition) !== state) throw new GroupError(GroupCode.NOT_COORDINATOR, "coordinator moved during the write");
-      for (const r of records) applyRecord(state.groups, r, this.config);
+      if (apply) for (const r of records) applyRecord(state.groups, r, this.config, this.opts.clock());
     });
     state.writes = run.catch(() => undefined);
     return run;
@@ -263,7 +288,6 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     try {
       const { partition, state, group } = this.groupFor(req.groupId, true);
       const g = group!;
-      const epochBefore = g.groupEpoch;
       const stampBefore = g.changeStamp;
       const res = g.heartbeat(
         {
@@ -284,13 +308,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
         this.topicsView(),
         this.opts.newMemberId,
       );
-      if (g.groupEpoch !== epochBefore) {
-        // Persist the epoch so it never goes backwards after a failover. Membership itself is
-        // not persisted, so a failed write only weakens that guarantee; the answer stands.
-        void this.write(partition, state, [{ kind: "group", group: g.groupId, value: { groupEpoch: g.groupEpoch, assignor: g.assignorName } }]).catch(
-          (e: unknown) => this.opts.onError?.(e, `persisting epoch of ${g.groupId}`),
-        );
-      }
+      this.persistMembership(partition, state, g);
       if (g.changeStamp !== stampBefore) this.notifyGroup(g.groupId);
       return {
         error: ok,
@@ -447,7 +465,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   }
 }
 
-function applyRecord(groups: Map<string, ConsumerGroup>, rec: OffsetsRecord, config: GroupConfig): void {
+function applyRecord(groups: Map<string, ConsumerGroup>, rec: OffsetsRecord, config: GroupConfig, nowMs: number): void {
   let g = groups.get(rec.group);
   if (rec.kind === "group" && rec.value === null) {
     groups.delete(rec.group);
@@ -458,7 +476,8 @@ function applyRecord(groups: Map<string, ConsumerGroup>, rec: OffsetsRecord, con
     g = new ConsumerGroup(rec.group, config);
     groups.set(rec.group, g);
   }
-  if (rec.kind === "group") g.applyMetadata(rec.value!.groupEpoch, rec.value!.assignor);
+  if (rec.kind === "group") g.applyMetadata(rec.value!);
+  else if (rec.kind === "member") g.applyMember(rec.memberId, rec.value, nowMs);
   else g.applyOffset(rec.topic, rec.partition, rec.value);
 }
 

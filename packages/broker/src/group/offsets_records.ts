@@ -4,14 +4,50 @@
 // (tombstone) deletes.
 //   key v1  offset commit:  int16 1, string group, string topic, int32 partition
 //   key v3  group metadata: int16 3, string group
+//   key v5  group member:   int16 5, string group, string memberId
 //   value of v1: int16 0, int64 offset, int32 leaderEpoch, string metadata, int64 commitTimestampMs
 //   value of v3: int16 0, int32 groupEpoch, string assignor
+//            or int16 1, int32 groupEpoch, string assignor, int32 assignmentEpoch
+//   value of v5: int16 0, string instanceId, string rackId, string clientId, string clientHost,
+//                int32 memberEpoch, int32 previousMemberEpoch, int32 rebalanceTimeoutMs,
+//                int32 sessionTimeoutMs, int8 departed, string regex, strings topicNames,
+//                tps assigned, tps pendingRevocation, tps target
+//   strings = int32 count + string each; tps = int32 count + (string topic, int32 partition) each
+// Member records (KIP-848's member metadata, target and current assignment in one) let a new
+// coordinator rebuild the group after a failover; a member's tombstone removes it.
 // string = int16 byte length + UTF-8. Decoding rejects truncated or unknown input.
+import { parseTpKey, type TpKey, tpKey } from "./assignor.js";
 import type { CommittedOffset } from "./consumer_group.js";
+
+/** What a coordinator persists of one member (enough to rebuild it after a failover). */
+export interface MemberRecord {
+  readonly instanceId: string;
+  readonly rackId: string;
+  readonly clientId: string;
+  readonly clientHost: string;
+  readonly memberEpoch: number;
+  readonly previousMemberEpoch: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly departed: boolean;
+  readonly regex: string;
+  readonly topicNames: readonly string[];
+  readonly assigned: readonly TpKey[];
+  readonly pendingRevocation: readonly TpKey[];
+  readonly target: readonly TpKey[];
+}
+
+export interface GroupMetadataRecord {
+  readonly groupEpoch: number;
+  readonly assignor: string;
+  /** Absent in records written before membership was persisted (value version 0). */
+  readonly assignmentEpoch?: number;
+}
 
 export type OffsetsRecord =
   | { kind: "offset"; group: string; topic: string; partition: number; value: CommittedOffset | null }
-  | { kind: "group"; group: string; value: { groupEpoch: number; assignor: string } | null };
+  | { kind: "group"; group: string; value: GroupMetadataRecord | null }
+  | { kind: "member"; group: string; memberId: string; value: MemberRecord | null };
 
 export interface RawRecord {
   readonly key: Buffer;
@@ -20,6 +56,7 @@ export interface RawRecord {
 
 const KEY_OFFSET = 1;
 const KEY_GROUP = 3;
+const KEY_MEMBER = 5;
 
 class Writer {
   private parts: Buffer[] = [];
@@ -48,6 +85,23 @@ class Writer {
   }
   bytes(b: Buffer): this {
     this.parts.push(b);
+    return this;
+  }
+  int8(v: number): this {
+    this.parts.push(Buffer.from([v & 0xff]));
+    return this;
+  }
+  strings(list: readonly string[]): this {
+    this.int32(list.length);
+    for (const x of list) this.string(x);
+    return this;
+  }
+  tps(list: readonly TpKey[]): this {
+    this.int32(list.length);
+    for (const k of list) {
+      const { topic, partition } = parseTpKey(k);
+      this.string(topic).int32(partition);
+    }
     return this;
   }
   done(): Buffer {
@@ -79,6 +133,29 @@ class Reader {
     this.pos += 8;
     return v;
   }
+  int8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+  count(): number {
+    const n = this.int32();
+    // Each element takes at least 2 bytes: a count the rest cannot hold is corrupt.
+    if (n < 0 || n * 2 > this.buf.length - this.pos) throw new RangeError("bad list length in __consumer_offsets record");
+    return n;
+  }
+  strings(): string[] {
+    const out: string[] = [];
+    for (let i = this.count(); i > 0; i--) out.push(this.string());
+    return out;
+  }
+  tps(): TpKey[] {
+    const out: TpKey[] = [];
+    for (let i = this.count(); i > 0; i--) {
+      const topic = this.string();
+      out.push(tpKey(topic, this.int32()));
+    }
+    return out;
+  }
   string(): string {
     const n = this.int16();
     if (n < 0) throw new RangeError("negative string length");
@@ -97,8 +174,39 @@ export function encodeOffsetsRecord(r: OffsetsRecord): RawRecord {
       v === null ? null : new Writer().int16(0).int64(v.offset).int32(v.leaderEpoch).string(v.metadata).int64(v.commitTimestampMs).done();
     return { key, value };
   }
+  if (r.kind === "member") {
+    const key = new Writer().int16(KEY_MEMBER).string(r.group).string(r.memberId).done();
+    const m = r.value;
+    const value =
+      m === null
+        ? null
+        : new Writer()
+            .int16(0)
+            .string(m.instanceId)
+            .string(m.rackId)
+            .string(m.clientId)
+            .string(m.clientHost)
+            .int32(m.memberEpoch)
+            .int32(m.previousMemberEpoch)
+            .int32(m.rebalanceTimeoutMs)
+            .int32(m.sessionTimeoutMs)
+            .int8(m.departed ? 1 : 0)
+            .string(m.regex)
+            .strings(m.topicNames)
+            .tps(m.assigned)
+            .tps(m.pendingRevocation)
+            .tps(m.target)
+            .done();
+    return { key, value };
+  }
   const key = new Writer().int16(KEY_GROUP).string(r.group).done();
-  const value = r.value === null ? null : new Writer().int16(0).int32(r.value.groupEpoch).string(r.value.assignor).done();
+  const v = r.value;
+  const value =
+    v === null
+      ? null
+      : v.assignmentEpoch === undefined
+        ? new Writer().int16(0).int32(v.groupEpoch).string(v.assignor).done()
+        : new Writer().int16(1).int32(v.groupEpoch).string(v.assignor).int32(v.assignmentEpoch).done();
   return { key, value };
 }
 
@@ -123,10 +231,36 @@ export function decodeOffsetsRecord(raw: RawRecord): OffsetsRecord | null {
     const group = k.string();
     if (raw.value === null) return { kind: "group", group, value: null };
     const v = new Reader(raw.value);
-    if (v.int16() !== 0) throw new RangeError("unknown group-metadata value version");
+    const valueVersion = v.int16();
+    if (valueVersion !== 0 && valueVersion !== 1) throw new RangeError("unknown group-metadata value version");
     const groupEpoch = v.int32();
     const assignor = v.string();
-    return { kind: "group", group, value: { groupEpoch, assignor } };
+    if (valueVersion === 0) return { kind: "group", group, value: { groupEpoch, assignor } };
+    return { kind: "group", group, value: { groupEpoch, assignor, assignmentEpoch: v.int32() } };
+  }
+  if (version === KEY_MEMBER) {
+    const group = k.string();
+    const memberId = k.string();
+    if (raw.value === null) return { kind: "member", group, memberId, value: null };
+    const v = new Reader(raw.value);
+    if (v.int16() !== 0) throw new RangeError("unknown member value version");
+    const value: MemberRecord = {
+      instanceId: v.string(),
+      rackId: v.string(),
+      clientId: v.string(),
+      clientHost: v.string(),
+      memberEpoch: v.int32(),
+      previousMemberEpoch: v.int32(),
+      rebalanceTimeoutMs: v.int32(),
+      sessionTimeoutMs: v.int32(),
+      departed: v.int8() !== 0,
+      regex: v.string(),
+      topicNames: v.strings(),
+      assigned: v.tps(),
+      pendingRevocation: v.tps(),
+      target: v.tps(),
+    };
+    return { kind: "member", group, memberId, value };
   }
   return null;
 }

@@ -188,7 +188,21 @@ describe("group coordinator on three real brokers", () => {
       return r.error?.code === 0 ? r : undefined;
     });
     expect(new Map(fetched.topics[0]!.partitions.map((p) => [p.partition, p.offset]))).toEqual(offsets);
-    // Members are unknown to the new coordinator: they are told to rejoin.
-    expect((await members[1]!.heartbeat(newCoord)).error?.code).toBe(GroupCode.UNKNOWN_MEMBER_ID);
+    // The new coordinator rebuilt the members from __consumer_offsets: each keeps its id,
+    // epoch and partitions, and its commits are accepted.
+    for (const m of members) {
+      const owned = new Set(m.owned);
+      const epoch = m.epoch;
+      const hb = await until("heartbeat to the new coordinator", async () => {
+        const r = await m.heartbeat(newCoord);
+        return r.error?.code === GroupCode.COORDINATOR_LOAD_IN_PROGRESS ? undefined : r;
+      });
+      expect(hb.error?.code).toBe(0);
+      expect(m.epoch).toBe(epoch);
+      expect(m.owned).toEqual(owned);
+      expect(m.revoked.length).toBe(m === members[0] ? 8 : 0);
+    }
+    const again = await newCoord.commit("g", members[1]!.memberId, members[1]!.epoch, "t", new Map([[[...members[1]!.owned][0]!, 7]]));
+    expect(again.error?.code).toBe(0);
   });
 });

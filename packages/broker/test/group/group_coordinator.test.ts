@@ -105,6 +105,33 @@ describe("offsets records", () => {
     const raw = encodeOffsetsRecord(rec);
     expect(() => decodeOffsetsRecord({ key: raw.key.subarray(0, 4), value: raw.value })).toThrow(RangeError);
     expect(decodeOffsetsRecord({ key: Buffer.from([0, 9]), value: null })).toBeNull();
+    const member = {
+      kind: "member" as const,
+      group: "g",
+      memberId: "m-1",
+      value: {
+        instanceId: "i",
+        rackId: "r",
+        clientId: "c",
+        clientHost: "h",
+        memberEpoch: 7,
+        previousMemberEpoch: 5,
+        rebalanceTimeoutMs: 60_000,
+        sessionTimeoutMs: 45_000,
+        departed: false,
+        regex: "",
+        topicNames: ["a", "b"],
+        assigned: ["a\u00000", "b\u00003"],
+        pendingRevocation: ["a\u00001"],
+        target: ["a\u00000", "b\u00003", "b\u00004"],
+      },
+    };
+    expect(decodeOffsetsRecord(encodeOffsetsRecord(member))).toEqual(member);
+    expect(decodeOffsetsRecord(encodeOffsetsRecord({ ...member, value: null }))).toEqual({ ...member, value: null });
+    const group = { kind: "group" as const, group: "g", value: { groupEpoch: 9, assignor: "range", assignmentEpoch: 8 } };
+    expect(decodeOffsetsRecord(encodeOffsetsRecord(group))).toEqual(group);
+    const rawMember = encodeOffsetsRecord(member);
+    expect(() => decodeOffsetsRecord({ key: rawMember.key, value: rawMember.value!.subarray(0, rawMember.value!.length - 3) })).toThrow(RangeError);
   });
 });
 
@@ -144,14 +171,21 @@ describe("GroupCoordinator", () => {
     await lead(c2);
     const fetched = await c2.offsetFetch({ groupId: "g", topics: [{ topic: "t", partitions: [0, 4, 7] }] });
     expect(fetched.topics[0]?.partitions.map((p) => p.offset)).toEqual([100, 104, -1]);
-    // The old member is unknown to the new coordinator: its commit is rejected.
-    const zombie = await c2.offsetCommit({
+    // The member was rebuilt from its records: its commit is accepted, one with a stale epoch is not.
+    const kept = await c2.offsetCommit({
       groupId: "g",
       memberId: hb.memberId,
       memberEpoch: hb.memberEpoch,
+      topics: [{ topic: "t", partitions: [{ partition: 0, offset: 101, leaderEpoch: 0, metadata: "" }] }],
+    });
+    expect(kept.error?.code).toBe(0);
+    const zombie = await c2.offsetCommit({
+      groupId: "g",
+      memberId: hb.memberId,
+      memberEpoch: hb.memberEpoch - 1,
       topics: [{ topic: "t", partitions: [{ partition: 0, offset: 1, leaderEpoch: 0, metadata: "" }] }],
     });
-    expect(zombie.error?.code).toBe(GroupCode.UNKNOWN_MEMBER_ID);
+    expect(zombie.error?.code).toBe(GroupCode.STALE_MEMBER_EPOCH);
     // The group epoch does not go backwards.
     const rejoin = await c2.consumerGroupHeartbeat(join("g"));
     expect(rejoin.memberEpoch).toBeGreaterThan(hb.memberEpoch);
@@ -261,5 +295,64 @@ describe("GroupCoordinator", () => {
     await new Promise((r) => setTimeout(r, 20));
     c.onLeadershipChange(OFFSETS_TOPIC, offsetsPartitionFor("g", N), false, 2);
     expect((await aHeld).error?.code).toBe(GroupCode.NOT_COORDINATOR);
+  });
+
+  it("rebuilds members, epochs and assignments after a failover: members keep their partitions without a rebalance", async () => {
+    const log = new MemoryOffsetsLog();
+    const now = { t: 0 };
+    let ids = 0;
+    const make = () =>
+      new GroupCoordinator({ nodeId: 1, log, metadata, clock: () => now.t, newMemberId: () => `m${++ids}`, config: { ...DEFAULT_GROUP_CONFIG, heartbeatHoldMs: 0 } });
+    const c1 = make();
+    await lead(c1);
+    // Three members converge on 4 partitions each (revocations reported as they come).
+    const members = new Map<string, { epoch: number; owned: number[] }>();
+    for (let i = 0; i < 3; i++) {
+      const r = await c1.consumerGroupHeartbeat(join("g", 10_000));
+      members.set(r.memberId, { epoch: r.memberEpoch, owned: r.assignment?.partitions[0]?.partitions ?? [] });
+    }
+    for (let round = 0; round < 6; round++) {
+      for (const [memberId, m] of members) {
+        const r = await c1.consumerGroupHeartbeat({ ...join("g", 10_000), memberId, memberEpoch: m.epoch, ownedPartitions: [{ topic: "t", partitions: m.owned }] });
+        expect(r.error?.code).toBe(0);
+        m.epoch = r.memberEpoch;
+        if (r.assignment !== undefined) m.owned = r.assignment.partitions[0]?.partitions ?? [];
+      }
+    }
+    expect([...members.values()].map((m) => m.owned.length)).toEqual([4, 4, 4]);
+    // A fourth member joined and left again: it must not come back.
+    const gone = await c1.consumerGroupHeartbeat(join("g", 10_000));
+    await c1.consumerGroupHeartbeat({ ...join("g", 10_000), memberId: gone.memberId, memberEpoch: -1 });
+    for (let round = 0; round < 6; round++) {
+      for (const [memberId, m] of members) {
+        const r = await c1.consumerGroupHeartbeat({ ...join("g", 10_000), memberId, memberEpoch: m.epoch, ownedPartitions: [{ topic: "t", partitions: m.owned }] });
+        m.epoch = r.memberEpoch;
+        if (r.assignment !== undefined) m.owned = r.assignment.partitions[0]?.partitions ?? [];
+      }
+    }
+    expect((await c1.describeGroups({ groupIds: ["g"] })).groups[0]!.state).toBe("Stable");
+    const before = (await c1.describeGroups({ groupIds: ["g"] })).groups[0]!;
+    await new Promise((r) => setImmediate(r)); // the membership writes are behind the answers
+    // Failover: a fresh coordinator over the same replicated log, 5 s later.
+    c1.onLeadershipChange(OFFSETS_TOPIC, offsetsPartitionFor("g", N), false, 2);
+    now.t += 5_000;
+    const c2 = make();
+    await lead(c2);
+    const rebuilt = (await c2.describeGroups({ groupIds: ["g"] })).groups[0]!;
+    expect(rebuilt.members.map((m) => [m.memberId, m.memberEpoch, m.assignment]).sort()).toEqual(before.members.map((m) => [m.memberId, m.memberEpoch, m.assignment]).sort());
+    expect(rebuilt.members.map((m) => m.memberId)).not.toContain(gone.memberId);
+    expect(rebuilt.groupEpoch).toBe(before.groupEpoch);
+    // Each member heartbeats with what it had: accepted, same epoch, same partitions, nothing to revoke.
+    for (const [memberId, m] of members) {
+      const r = await c2.consumerGroupHeartbeat({ ...join("g", 10_000), memberId, memberEpoch: m.epoch, ownedPartitions: [{ topic: "t", partitions: m.owned }] });
+      expect(r.error?.code).toBe(0);
+      expect(r.memberEpoch).toBe(m.epoch);
+      if (r.assignment !== undefined) expect(r.assignment.partitions[0]?.partitions).toEqual(m.owned);
+    }
+    expect((await c2.describeGroups({ groupIds: ["g"] })).groups[0]!.groupEpoch).toBe(before.groupEpoch);
+    // Members that never come back are removed a session timeout after the load.
+    now.t += 10_001;
+    c2.expireMembers();
+    expect((await c2.describeGroups({ groupIds: ["g"] })).groups[0]!.members).toEqual([]);
   });
 });
