@@ -4,8 +4,6 @@
 // shutdown({ controlled: true }) moves leadership away (bounded wait) before stopping.
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { BrokerService } from "@brook/protocol/gen/brook/v1/broker";
-import { ReplicaService } from "@brook/protocol/gen/brook/v1/replica";
 import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from "./config.js";
 import type { ControllerChannel } from "./lifecycle/controller_channel.js";
 import { BrokerLifecycle, type LifecycleState } from "./lifecycle/lifecycle.js";
@@ -20,6 +18,7 @@ import type { LeadershipListener, LogStore, ProduceOutcome, ReadCommittedResult 
 import { ReplicaManager } from "./replica/replica_manager.js";
 import { replicaServer } from "./replica/replica_service.js";
 import { brokerServer } from "./service/broker_service.js";
+import { BrokerServiceDefinition, ReplicaServiceDefinition } from "./service/wire.js";
 import type { ControllerApi } from "./service/controller_api.js";
 import type { GroupCoordinatorApi } from "./service/group_api.js";
 
@@ -181,8 +180,8 @@ export class Broker {
     });
     const replicaService = replicaServer(replicas, logger);
     for (const l of options.listenerServers ?? [{ listener: "", server }]) {
-      l.server.addService(BrokerService, l.listener === "" ? service : scopeToListener(service, l.listener, () => replicas.metadata));
-      l.server.addService(ReplicaService, replicaService);
+      l.server.addService(BrokerServiceDefinition, l.listener === "" ? service : scopeToListener(service, l.listener, () => replicas.metadata));
+      l.server.addService(ReplicaServiceDefinition, replicaService);
     }
     let port = 0;
     if (ownsServer) {

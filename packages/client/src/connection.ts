@@ -1,7 +1,7 @@
 // One gRPC channel to one broker, and unary calls on it with a deadline each. Transport
 // failures become typed, retriable errors (the caller decides whether to retry).
-import { type CallOptions, type ClientUnaryCall, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { BrokerClient, type ProduceRequest, type ProduceResponse } from "@brook/protocol/gen/brook/v1/broker";
+import { type CallOptions, type ClientUnaryCall, credentials, makeGenericClientConstructor, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { BrokerClient, BrokerService, ProduceRequest, type ProduceResponse, ProduceStreamRequest } from "@brook/protocol/gen/brook/v1/broker";
 import { ClusterUnavailableError, InvalidRequestError, TimeoutError, type BrookError } from "./errors.js";
 import { ProduceStreamChannel } from "./producer/produce_stream.js";
 
@@ -12,6 +12,25 @@ export type UnaryMethod<Req, Res> = (
   callback: (error: ServiceError | null, response: Res) => void,
 ) => ClientUnaryCall;
 
+/** protobufjs output as a Buffer, without the copy the generated serializers make (Buffer.from). */
+function encodeNoCopy<T>(codec: { encode(m: T): { finish(): Uint8Array } }, value: T): Buffer<ArrayBuffer> {
+  const u = codec.encode(value).finish();
+  return (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength)) as Buffer<ArrayBuffer>;
+}
+
+/**
+ * BrokerClient whose record-carrying requests skip one full copy of the message: the
+ * generated serializer copies protobufjs's finished Buffer again before grpc-js frames it.
+ */
+const FastBrokerClient = makeGenericClientConstructor(
+  {
+    ...BrokerService,
+    produce: { ...BrokerService.produce, requestSerialize: (v: ProduceRequest) => encodeNoCopy(ProduceRequest, v) },
+    produceStream: { ...BrokerService.produceStream, requestSerialize: (v: ProduceStreamRequest) => encodeNoCopy(ProduceStreamRequest, v) },
+  },
+  "brook.v1.Broker",
+) as unknown as typeof BrokerClient;
+
 export class BrokerConnection {
   readonly client: BrokerClient;
   private readonly metadata = new Metadata();
@@ -21,7 +40,7 @@ export class BrokerConnection {
     readonly address: string,
     clientId: string,
   ) {
-    this.client = new BrokerClient(address, credentials.createInsecure(), {
+    this.client = new FastBrokerClient(address, credentials.createInsecure(), {
       "grpc.max_receive_message_length": 256 * 1024 * 1024,
       "grpc.max_send_message_length": 256 * 1024 * 1024,
       "grpc.keepalive_time_ms": 30_000,
