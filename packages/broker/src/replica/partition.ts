@@ -94,7 +94,7 @@ export class Partition {
       }),
     };
     this.maybeAdvanceHighWatermark();
-    this.wake();
+    this.wakeAll();
   }
 
   becomeFollower(view: PartitionView): void {
@@ -102,7 +102,7 @@ export class Partition {
     if (this.storageFailed) return;
     this.role = { kind: "follower", leader: view.leader, leaderEpoch: view.leaderEpoch };
     this.failWaiters(Code.NOT_LEADER_OR_FOLLOWER);
-    this.wake();
+    this.wakeAll();
   }
 
   /** Same leader epoch, new ISR/replicas/partition epoch from the controller. */
@@ -117,7 +117,7 @@ export class Partition {
   goOffline(): void {
     this.role = { kind: "offline" };
     this.failWaiters(Code.NOT_LEADER_OR_FOLLOWER);
-    this.wake();
+    this.wakeAll();
   }
 
   /** Set once the log directory failed: the replica is offline for good (until a restart). */
@@ -131,7 +131,7 @@ export class Partition {
     this.storageFailed = true;
     this.role = { kind: "offline" };
     this.failWaiters(Code.KAFKA_STORAGE_ERROR);
-    this.wake();
+    this.wakeAll();
   }
 
   /**
@@ -146,7 +146,7 @@ export class Partition {
         `${this.name()} has ${state.isr.length} in-sync replicas, min.insync.replicas is ${minIsr}`,
       );
     const result = await this.log.appendAsLeader(records, state.leaderEpoch);
-    this.wake(); // followers long-polling for new data
+    this.wakeAll(); // followers long-polling for new data
     // The leader's own copy counts toward the HW only once durable (group commit).
     void this.flushAndAdvance();
     return result;
@@ -251,5 +251,34 @@ export class Partition {
     const fns = [...this.wakers];
     this.wakers.clear();
     for (const fn of fns) fn();
+  }
+
+  /** Bumped on new data and role changes only (not HW moves): see onData. */
+  dataSeq = 0;
+  private readonly dataWakers = new Set<() => void>();
+
+  /**
+   * Like onChange, but fires only on new data or a role change, not when the HW moves: a
+   * parked follower fetch has nothing to gain from an HW move (it learns the HW with its next
+   * data), and waking it on every one re-ran the whole request once per acknowledged batch
+   * per follower.
+   */
+  onData(fn: () => void, seenSeq: number): () => void {
+    if (this.dataSeq !== seenSeq) {
+      queueMicrotask(fn);
+      return () => {};
+    }
+    this.dataWakers.add(fn);
+    return () => this.dataWakers.delete(fn);
+  }
+
+  private wakeAll(): void {
+    this.dataSeq++;
+    if (this.dataWakers.size > 0) {
+      const fns = [...this.dataWakers];
+      this.dataWakers.clear();
+      for (const fn of fns) fn();
+    }
+    this.wake();
   }
 }

@@ -321,7 +321,7 @@ export class ReplicaManager {
         resolve();
       };
       const timer = setTimeout(done, Math.max(0, ms));
-      for (const { p, seq } of parts) cancels.push(p.onChange(done, seq));
+      for (const { p, seq } of parts) cancels.push(p.onData(done, seq));
     });
   }
 
@@ -336,7 +336,7 @@ export class ReplicaManager {
     if (p === undefined || p.role.kind !== "leader")
       return { ...base, errorCode: Code.NOT_LEADER_OR_FOLLOWER, errorMessage: `broker ${this.opts.localId} does not lead ${fp.topic}-${fp.partition}` };
     const state = p.role.state;
-    const seq = p.changeSeq; // before looking at the log: see Partition.onChange
+    const seq = p.dataSeq; // before looking at the log: see Partition.onData
     if (fp.currentLeaderEpoch < state.leaderEpoch)
       return { ...base, errorCode: Code.FENCED_LEADER_EPOCH, errorMessage: `epoch ${fp.currentLeaderEpoch} < ${state.leaderEpoch}` };
     if (fp.currentLeaderEpoch > state.leaderEpoch)
