@@ -75,6 +75,12 @@ interface PartitionState {
   groups: Map<string, ConsumerGroup>;
   /** Tail of the write chain: each write waits for the previous one. */
   writes: Promise<unknown>;
+  /**
+   * Tail of the membership writes: a chain of their own, so an offset commit (which the
+   * member waits for, e.g. before handing a partition over) never queues behind them.
+   * Commits and membership records have different keys and no order between them.
+   */
+  memberWrites: Promise<unknown>;
 }
 
 const ok = { code: 0, message: "" };
@@ -123,7 +129,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     }
     const existing = this.partitions.get(partition);
     if (existing !== undefined && existing.leaderEpoch === leaderEpoch) return;
-    const state: PartitionState = { status: "loading", leaderEpoch, groups: new Map(), writes: Promise.resolve() };
+    const state: PartitionState = { status: "loading", leaderEpoch, groups: new Map(), writes: Promise.resolve(), memberWrites: Promise.resolve() };
     this.partitions.set(partition, state);
     void this.load(partition, state).catch((e: unknown) => {
       this.opts.onError?.(e, `loading ${OFFSETS_TOPIC}-${partition}`);
@@ -171,7 +177,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
 
   /**
    * Writes the group's membership changes (members, epochs, target and current assignments)
-   * to __consumer_offsets, in order behind earlier writes, without waiting: a new coordinator
+   * to __consumer_offsets, in order behind earlier ones, without waiting: a new coordinator
    * replays them and keeps the members and their partitions. Any prefix of these writes is a
    * consistent group (a partition is granted only in a record after the one releasing it), so
    * a failover that loses the latest ones costs at most a fenced member's rejoin.
@@ -209,7 +215,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
 
   /** Appends records; with `apply`, they reach memory only once committed (commits, deletions). */
   private write(partition: number, state: PartitionState, records: readonly OffsetsRecord[], apply = true): Promise<void> {
-    const run = state.writes.then(async () => {
+    const chain = apply ? state.writes : state.memberWrites;
+    const run = chain.then(async () => {
       const res = await this.opts.log.append(partition, records.map(encodeOffsetsRecord));
       if (res.errorCode !== 0) {
         // Lost leadership or the ISR is short: the client retries against the coordinator.
@@ -218,7 +225,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       if (this.partitions.get(partition) !== state) throw new GroupError(GroupCode.NOT_COORDINATOR, "coordinator moved during the write");
       if (apply) for (const r of records) applyRecord(state.groups, r, this.config, this.opts.clock());
     });
-    state.writes = run.catch(() => undefined);
+    if (apply) state.writes = run.catch(() => undefined);
+    else state.memberWrites = run.catch(() => undefined);
     return run;
   }
 
@@ -455,6 +463,9 @@ export class GroupCoordinator implements GroupCoordinatorApi {
           return { kind: "offset", group: groupId, topic, partition: p, value: null };
         });
         tombstones.push({ kind: "group", group: groupId, value: null });
+        // The group's last membership records (its members' tombstones) go first, so replay
+        // cannot bring the deleted group back.
+        await state.memberWrites;
         await this.write(partition, state, tombstones);
         groups.push({ groupId, error: ok });
       } catch (e) {
