@@ -10,12 +10,14 @@ import { LocalCluster } from "./support/local_cluster.js";
 const RECORDS = Number(process.env.BENCH_CONSUME_RECORDS ?? 100_000);
 const REPEATS = Number(process.env.BENCH_CONSUME_REPEATS ?? 3);
 const PARTITIONS = 6;
+/** BENCH_CHECK_CRCS=false: the same without the consumer's CRC-32C check (check.crcs). */
+const CHECK_CRCS = process.env.BENCH_CHECK_CRCS !== "false";
 const VALUE = Buffer.alloc(1024, 0x61);
 
 type Mode = "eachMessage" | "eachBatch" | "iterator";
 
 async function consumeOnce(brook: Brook, topic: string, mode: Mode): Promise<{ us: number; recPerSec: number }> {
-  const consumer = brook.consumer({ maxWaitMs: 100 });
+  const consumer = brook.consumer({ maxWaitMs: 100, checkCrcs: CHECK_CRCS });
   await consumer.assign(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition })));
   let got = 0;
   let bytes = 0;
@@ -81,7 +83,7 @@ try {
     const us = runs.map((r) => r.us).sort((a, b) => a - b);
     const rate = runs.map((r) => r.recPerSec).sort((a, b) => a - b);
     console.log(
-      `consume ${RECORDS} x 1 KiB (${mode}, ${REPEATS} runs): client CPU ${us[0]!.toFixed(2)}-${us[us.length - 1]!.toFixed(2)} us/record (target <= 2), ` +
+      `consume ${RECORDS} x 1 KiB (${mode}, check.crcs=${CHECK_CRCS}, ${REPEATS} runs): client CPU ${us[0]!.toFixed(2)}-${us[us.length - 1]!.toFixed(2)} us/record (target <= 2), ` +
         `${rate[0]!.toFixed(0)}-${rate[rate.length - 1]!.toFixed(0)} rec/s`,
     );
   }

@@ -38,6 +38,8 @@ export interface ConsumerConfig<K, V> {
   readonly maxPartitionBytes?: number;
   /** Prefetch bound: records buffered ahead of the application. */
   readonly maxBufferedRecords?: number;
+  /** check.crcs: verify each fetched batch's CRC-32C (default true). */
+  readonly checkCrcs?: boolean;
 }
 
 export interface TopicPartition {
@@ -114,6 +116,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
       throw new ConfigError(`auto.offset.reset must be "earliest", "latest" or { timestamp: ms >= 0 }, got ${JSON.stringify(reset)}`);
     }
     if (config.groupId !== undefined && !/^.{1,255}$/s.test(config.groupId)) throw new ConfigError("group.id must be 1-255 characters");
+    if (config.checkCrcs !== undefined && typeof config.checkCrcs !== "boolean") throw new ConfigError(`check.crcs must be true or false, got ${JSON.stringify(config.checkCrcs)}`);
     if (config.assignor !== undefined && config.assignor !== "uniform" && config.assignor !== "range") {
       throw new ConfigError(`group.remote.assignor must be "uniform" or "range", got "${String(config.assignor)}"`);
     }
@@ -540,7 +543,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
           continue;
         }
         if (part.errorCode !== 0) throw errorFromCode(part.errorCode, part.errorMessage, `Fetch ${t.topic}-${part.partition}`);
-        const indexed = await indexBatches(part.records);
+        const indexed = await indexBatches(part.records, this.config.checkCrcs ?? true);
         if (pos.generation !== gens.get(k)) continue;
         const from = pos.fetch;
         const next = Math.max(from, indexed.nextOffset);
