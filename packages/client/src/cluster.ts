@@ -99,6 +99,11 @@ export class Cluster {
     this.lastRefreshMs = Date.now();
   }
 
+  /** Cached metadata of `topic` when known and younger than metadata.max.age.ms, else undefined (no I/O). */
+  freshTopicMetadata(topic: string): TopicMetadata | undefined {
+    return Date.now() - this.lastRefreshMs > this.options.metadataMaxAgeMs ? undefined : this.topics.get(topic);
+  }
+
   /** Metadata of `topic`, refreshing when unknown or older than metadata.max.age.ms. */
   async topicMetadata(topic: string): Promise<TopicMetadata> {
     let t = this.topics.get(topic);

@@ -118,6 +118,13 @@ export function producerSettings(c: ProducerConfig<unknown, unknown>): Settings 
 
 const tpKey = (t: string, p: number): string => `${t}\u0000${p}`;
 
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+
+function headersOf(h: Message<unknown, unknown>["headers"]): RecordHeader[] {
+  if (h === undefined) return NO_HEADERS as RecordHeader[];
+  return Object.entries(h).map(([k, v]) => ({ key: k, value: v === null ? null : typeof v === "string" ? Buffer.from(v, "utf8") : v }));
+}
+
 export class Producer<K = Buffer | null, V = Buffer | null> {
   private readonly s: Settings;
   private readonly acc: Accumulator<Handle>;
@@ -140,6 +147,8 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   private closed = false;
   private lastRefreshMs = 0;
   private admissionTail: Promise<void> = Promise.resolve();
+  /** Records on the record-by-record path not yet admitted: the at-once path runs only when none are. */
+  private admitting = 0;
 
   constructor(
     private readonly cluster: Cluster,
@@ -160,7 +169,72 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   async send(req: { topic: string; messages: readonly Message<K, V>[] }): Promise<RecordMetadata[]> {
     if (this.closed) throw new ClosedError("the producer is closed");
     const { topic } = req;
-    const results = await Promise.allSettled(req.messages.map((m) => this.sendOne(topic, m)));
+    const fast = this.sendAtOnce(topic, req.messages);
+    if (fast !== null) return fast;
+    return this.sendEach(topic, req.messages);
+  }
+
+  /**
+   * The common case without a promise per record: no earlier record is still being admitted
+   * (so order is kept), the topic's metadata is cached and fresh, every record serializes,
+   * and buffer memory has room for all of them now. Appends every record at once and settles
+   * the whole send when its last record does. Returns null when any of that does not hold;
+   * send() then takes the record-by-record path, which waits for metadata and memory.
+   */
+  private sendAtOnce(topic: string, messages: readonly Message<K, V>[]): Promise<RecordMetadata[]> | null {
+    if (this.admitting > 0 || this.memoryWaiters.length > 0 || messages.length === 0) return null;
+    const meta = this.cluster.freshTopicMetadata(topic);
+    if (meta === undefined) return null;
+    const count = meta.partitions.length;
+    const now = Date.now();
+    const records: { record: BatchRecord; size: number; key: Buffer | null; partition: number | undefined }[] = [];
+    let total = 0;
+    for (const m of messages) {
+      if (m.partition !== undefined && (!Number.isInteger(m.partition) || m.partition < 0 || m.partition >= count)) return null;
+      let key: Buffer | null;
+      let value: Buffer | null;
+      try {
+        key = m.key === undefined ? null : this.config.keySerializer.serialize(m.key, topic);
+        value = this.config.valueSerializer.serialize(m.value, topic);
+      } catch {
+        return null; // the per-record path reports it as that record's error
+      }
+      const record: BatchRecord = { key, value, headers: headersOf(m.headers), timestamp: m.timestamp ?? now };
+      const size = recordSize(record, 0, 0) + 8; // + room for larger deltas inside a batch
+      if (size + 61 > this.s.maxRequestSize) return null;
+      records.push({ record, size, key, partition: m.partition });
+      total += size;
+    }
+    if (!this.acc.reserve(total)) return null;
+    let available: number[] | undefined;
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      const out: (RecordMetadata | BrookError)[] = new Array<RecordMetadata | BrookError>(records.length);
+      let remaining = records.length;
+      let failed: BrookError | undefined;
+      const settle = (i: number, r: RecordMetadata | BrookError): void => {
+        out[i] = r;
+        if (r instanceof BrookError && failed === undefined) failed = r;
+        if (--this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
+        if (--remaining > 0) return;
+        if (failed !== undefined) reject(new SendError(out, failed));
+        else resolve(out as RecordMetadata[]);
+      };
+      this.pending += records.length;
+      records.forEach((r, i) => {
+        let partition = r.partition;
+        if (partition === undefined) {
+          available ??= meta.partitions.filter((p) => p.leader >= 0).map((p) => p.partition);
+          partition = this.partitioner.partition({ topic, key: r.key, partitionCount: count, availablePartitions: available });
+        }
+        const handle: Handle = { resolve: (m) => settle(i, m), reject: (e) => settle(i, e) };
+        if (this.acc.append(topic, partition, { record: r.record, size: r.size, handle }, now)) this.partitioner.onNewBatch?.(topic, partition);
+      });
+      this.schedule();
+    });
+  }
+
+  private async sendEach(topic: string, messages: readonly Message<K, V>[]): Promise<RecordMetadata[]> {
+    const results = await Promise.allSettled(messages.map((m) => this.sendOne(topic, m)));
     const out = results.map((r) => (r.status === "fulfilled" ? r.value : toBrookError(r.reason)));
     const first = out.find((r): r is BrookError => r instanceof BrookError);
     if (first !== undefined) throw new SendError(out, first);
@@ -176,11 +250,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     } catch (err) {
       throw new SerializationError(`serializing a record for ${topic} failed: ${String(err)}`, -1, false, false, { cause: err });
     }
-    const headers: RecordHeader[] = Object.entries(m.headers ?? {}).map(([k, v]) => ({
-      key: k,
-      value: v === null ? null : typeof v === "string" ? Buffer.from(v, "utf8") : v,
-    }));
-    const record: BatchRecord = { key, value, headers, timestamp: m.timestamp ?? Date.now() };
+    const record: BatchRecord = { key, value, headers: headersOf(m.headers), timestamp: m.timestamp ?? Date.now() };
     const size = recordSize(record, 0, 0) + 8; // + room for larger deltas inside a batch
     if (size + 61 > this.s.maxRequestSize) {
       throw new RecordTooLargeError(`a record of ${size} bytes exceeds max.request.size (${this.s.maxRequestSize} bytes); send smaller records or raise the limit`);
@@ -190,10 +260,15 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     // or records of one key could be written out of order.
     // max.block.ms counts from this call, not from when earlier records got admitted.
     const blockDeadline = Date.now() + this.s.maxBlockMs;
+    this.admitting++;
     const admitted = this.admissionTail.then(() => this.admit(topic, m.partition, key, record, size, blockDeadline));
     this.admissionTail = admitted.then(
-      () => undefined,
-      () => undefined,
+      () => {
+        this.admitting--;
+      },
+      () => {
+        this.admitting--;
+      },
     );
     const { delivery } = await admitted;
     return delivery;

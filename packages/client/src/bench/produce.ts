@@ -1,0 +1,112 @@
+// Producer throughput through the SDK against raw broker calls, end to end (issue 6, point 7):
+// 1 KiB records, acks=all, a topic of 6 partitions with replication factor 3 and
+// min.insync.replicas=2, on BROOK_BROKERS if set, else three local nodes from packages/server's
+// build. "Raw" sends pre-encoded 64 KiB batches (64 records) straight on each leader's
+// ProduceStream, as many requests in flight as the SDK allows; "SDK" is Producer.send with
+// its defaults (idempotent, 64 KiB batches, linger 5 ms, 5 requests in flight per partition).
+// Prints records/s, MB/s and this process's CPU (user + system, GC included) per record for
+// both, and the SDK's overhead in throughput; repeats each BENCH_PRODUCE_REPEATS times (3).
+import { Brook } from "../brook.js";
+import { BrokerConnection } from "../connection.js";
+import { encodeBatch } from "../records/record_batch.js";
+import { LocalCluster } from "./support/local_cluster.js";
+
+const RECORDS = Number(process.env.BENCH_PRODUCE_RECORDS ?? 200_000);
+const REPEATS = Number(process.env.BENCH_PRODUCE_REPEATS ?? 3);
+const PARTITIONS = 6;
+const VALUE = Buffer.alloc(1024, 0x61);
+const PER_BATCH = 64;
+
+interface Figure {
+  readonly recPerSec: number;
+  readonly usPerRecord: number;
+}
+
+async function raw(brokers: Map<number, string>, leaders: number[], topic: string): Promise<Figure> {
+  const batch = encodeBatch(
+    Array.from({ length: PER_BATCH }, () => ({ key: null, value: VALUE, headers: [], timestamp: Date.now() })),
+    { producerId: -1, producerEpoch: -1, baseSequence: -1, compression: "none" },
+  );
+  const conns = new Map([...brokers].map(([id, address]) => [id, new BrokerConnection(address, "bench-raw")]));
+  let sent = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  const worker = async (id: number, led: number[]) => {
+    while (sent < RECORDS) {
+      sent += PER_BATCH * led.length;
+      const res = await conns.get(id)!.produce({ acks: -1, timeoutMs: 30_000, transactionalId: "", topics: [{ topic, partitions: led.map((partition) => ({ partition, records: batch })) }] }, 35_000);
+      for (const p of res.topics[0]!.partitions) if (p.errorCode !== 0) throw new Error(`raw produce: error ${p.errorCode} ${p.errorMessage}`);
+    }
+  };
+  const work: Promise<void>[] = [];
+  for (const id of brokers.keys()) {
+    const led = leaders.flatMap((l, p) => (l === id ? [p] : []));
+    // The SDK keeps up to 5 requests per partition in flight; give raw calls as many.
+    if (led.length > 0) for (let i = 0; i < 5; i++) work.push(worker(id, led));
+  }
+  await Promise.all(work);
+  const secs = (Date.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  for (const c of conns.values()) c.close();
+  return { recPerSec: sent / secs, usPerRecord: (cpu.user + cpu.system) / sent };
+}
+
+async function sdk(brook: Brook, topic: string): Promise<Figure> {
+  const producer = brook.producer({});
+  const perSend = 100;
+  const messages = Array.from({ length: perSend }, () => ({ value: VALUE }));
+  const inflight: Promise<unknown>[] = [];
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  for (let i = 0; i < RECORDS; i += perSend) {
+    inflight.push(producer.send({ topic, messages }));
+    // 20,000 records outstanding: enough to fill every partition's 5 in-flight batches.
+    if (inflight.length >= 20_000 / perSend) await Promise.all(inflight.splice(0));
+  }
+  await Promise.all(inflight);
+  const secs = (Date.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await producer.close();
+  return { recPerSec: RECORDS / secs, usPerRecord: (cpu.user + cpu.system) / RECORDS };
+}
+
+const range = (xs: number[], digits: number) => {
+  const lo = Math.min(...xs).toFixed(digits);
+  const hi = Math.max(...xs).toFixed(digits);
+  return lo === hi ? lo : `${lo}-${hi}`;
+};
+
+const external = process.env.BROOK_BROKERS;
+const cluster = external === undefined || external === "" ? new LocalCluster() : undefined;
+try {
+  const bootstrap = cluster !== undefined ? await cluster.start() : external!.split(",");
+  const brook = new Brook({ brokers: bootstrap, clientId: "bench-produce" });
+  const admin = brook.admin();
+  const topic = `bench-produce-${Date.now()}`;
+  await admin.createTopics([{ topic, numPartitions: PARTITIONS, replicationFactor: 3, configs: { "min.insync.replicas": "2" } }]);
+  // Warm up (leaders elected, connections open, JIT) before measuring.
+  const warm = brook.producer({});
+  await warm.send({ topic, messages: Array.from({ length: 600 }, () => ({ value: VALUE })) });
+  await warm.close();
+  const probe = new BrokerConnection(bootstrap[0]!, "bench-meta");
+  const md = await probe.call((c) => c.metadata, { topics: [topic], allowAutoTopicCreation: false }, 10_000, "Metadata");
+  probe.close();
+  const brokers = new Map(md.brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]));
+  const leaders = [...md.topics[0]!.partitions].sort((a, b) => a.partition - b.partition).map((p) => p.leader);
+  const raws: Figure[] = [];
+  const sdks: Figure[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    raws.push(await raw(brokers, leaders, topic));
+    sdks.push(await sdk(brook, topic));
+  }
+  const load = (await import("node:os")).loadavg()[0]!.toFixed(1);
+  console.log(`produce 1 KiB acks=all RF 3 (${PARTITIONS} partitions, ${RECORDS} records per run, ${REPEATS} runs, load average ${load}):`);
+  console.log(`  raw ProduceStream calls: ${range(raws.map((f) => f.recPerSec), 0)} records/s, client ${range(raws.map((f) => f.usPerRecord), 2)} us CPU/record`);
+  console.log(`  SDK Producer.send:       ${range(sdks.map((f) => f.recPerSec), 0)} records/s, client ${range(sdks.map((f) => f.usPerRecord), 2)} us CPU/record (target <= 3)`);
+  const overhead = raws.map((r, i) => 100 * (1 - sdks[i]!.recPerSec / r.recPerSec));
+  console.log(`  SDK throughput below raw, run by run: ${overhead.map((o) => `${o.toFixed(0)}%`).join(", ")} (target <= 10%)`);
+  await brook.close();
+} finally {
+  await cluster?.stop();
+}
+process.exit(0);
