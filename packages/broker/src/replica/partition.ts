@@ -80,6 +80,8 @@ export class Partition {
     if (this.storageFailed) return;
     const start = this.log.logEndOffset();
     if (this.log.latestEpoch() < view.leaderEpoch) await this.log.assignEpoch(view.leaderEpoch, start);
+    // The directory may have failed while the epoch was being written (another partition's I/O).
+    if (this.storageFailed) return;
     this.role = {
       kind: "leader",
       state: new LeaderState({
