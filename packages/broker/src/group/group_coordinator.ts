@@ -256,7 +256,10 @@ export class GroupCoordinator implements GroupCoordinatorApi {
    */
   async consumerGroupHeartbeat(req: ConsumerGroupHeartbeatRequest): Promise<ConsumerGroupHeartbeatResponse> {
     const holdMs = this.config.heartbeatHoldMs ?? 0;
-    let res = this.heartbeatNow(req);
+    // Re-evaluations use the arrival time: a held heartbeat must not extend the session of a
+    // member that may have died since it arrived.
+    const arrivedMs = this.opts.clock();
+    let res = this.heartbeatNow(req, arrivedMs);
     if (holdMs <= 0 || req.memberEpoch < 0) return res;
     const deadline = Date.now() + holdMs;
     for (;;) {
@@ -266,7 +269,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       const left = deadline - Date.now();
       if (left <= 0) return { ...res, heartbeatIntervalMs: 0 };
       await this.groupChange(req.groupId, left);
-      res = this.heartbeatNow(req);
+      res = this.heartbeatNow(req, arrivedMs);
     }
   }
 
@@ -292,7 +295,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     if (set !== undefined) for (const wake of [...set]) wake();
   }
 
-  private heartbeatNow(req: ConsumerGroupHeartbeatRequest): ConsumerGroupHeartbeatResponse {
+  private heartbeatNow(req: ConsumerGroupHeartbeatRequest, nowMs: number): ConsumerGroupHeartbeatResponse {
     try {
       const { partition, state, group } = this.groupFor(req.groupId, true);
       const g = group!;
@@ -312,7 +315,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
           serverAssignor: req.serverAssignor,
           ownedPartitions: req.ownedPartitions.flatMap((t) => t.partitions.map((p) => tpKey(t.topic, p))),
         },
-        this.opts.clock(),
+        nowMs,
         this.topicsView(),
         this.opts.newMemberId,
       );

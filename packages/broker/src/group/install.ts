@@ -12,7 +12,10 @@ import type { CreateTopicsRequest, CreateTopicsResponse } from "@brook/protocol/
 
 export interface InstallOptions {
   readonly config?: GroupConfig;
-  /** How often expired members are removed; default 250 ms. */
+  /**
+   * How often expired members are removed; default 50 ms (a crashed member's partitions move
+   * at most this long after its session ends; a tick compares each member's two deadlines).
+   */
   readonly expiryIntervalMs?: number;
   readonly onError?: (err: unknown, what: string) => void;
   /** When set, a FindCoordinator while __consumer_offsets is missing creates it this way. */
@@ -47,7 +50,7 @@ export function installGroupCoordinator(broker: Broker, opts: InstallOptions = {
   const unsubscribe = broker.onLeadershipChange((topic, partition, isLeader, epoch) => coordinator.onLeadershipChange(topic, partition, isLeader, epoch));
   for (const p of broker.replicas.ledPartitions()) coordinator.onLeadershipChange(p.view.topic, p.view.partition, true, p.view.leaderEpoch);
   broker.setGroupCoordinator(coordinator);
-  const timer = setInterval(() => coordinator.expireMembers(), opts.expiryIntervalMs ?? 250);
+  const timer = setInterval(() => coordinator.expireMembers(), opts.expiryIntervalMs ?? 50);
   timer.unref();
   return {
     coordinator,

@@ -355,4 +355,27 @@ describe("GroupCoordinator", () => {
     c2.expireMembers();
     expect((await c2.describeGroups({ groupIds: ["g"] })).groups[0]!.members).toEqual([]);
   });
+
+  it("does not extend the session of a member whose heartbeat is held (it may have died meanwhile)", async () => {
+    let ids = 0;
+    const now = { t: 0 };
+    const c = new GroupCoordinator({
+      nodeId: 1,
+      log: new MemoryOffsetsLog(),
+      metadata,
+      clock: () => now.t,
+      newMemberId: () => `m${++ids}`,
+      config: { ...DEFAULT_GROUP_CONFIG, heartbeatHoldMs: 600_000 },
+    });
+    await lead(c);
+    const a = await c.consumerGroupHeartbeat(join("g", 2_000));
+    const owned = [{ topic: "t", partitions: a.assignment!.partitions[0]!.partitions }];
+    const held = c.consumerGroupHeartbeat({ ...join("g", 2_000), memberId: a.memberId, memberEpoch: a.memberEpoch, ownedPartitions: owned });
+    now.t = 3_000; // past a's session, counted from its held heartbeat's arrival
+    const b = await c.consumerGroupHeartbeat(join("g", 10_000)); // wakes and re-evaluates a's heartbeat
+    await held;
+    c.expireMembers();
+    const members = (await c.describeGroups({ groupIds: ["g"] })).groups[0]!.members.map((m) => m.memberId);
+    expect(members).toEqual([b.memberId]);
+  });
 });
