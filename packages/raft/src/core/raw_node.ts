@@ -154,9 +154,8 @@ export class RawNode {
   }
 
   /**
-   * `rd`'s snapshot, entries and hard state are durable (and so are every earlier Ready's:
-   * saves complete in order). Call before sending rd.messagesAfterPersist is fine too: they
-   * only need the save itself to be done.
+   * `rd`'s snapshot, entries and hard state are durable, and so are every earlier Ready's
+   * (saves complete in order). A leader counts its own entries toward commit from here on.
    */
   persisted(rd: Ready): void {
     const last = rd.entries[rd.entries.length - 1];
