@@ -155,6 +155,7 @@ export class ReplicaManager {
       this.opts.logger.info({ topic: d.topic, partition: d.partition }, "replica deleted");
     }
     for (const v of changes.leaders) {
+      if (this.storageFailed) return; // the directory failed while this view was being applied
       const p = await this.ensure(v, next);
       this.detachFromFetchers(ReplicaManager.key(v.topic, v.partition));
       await p.becomeLeader(v);
@@ -163,6 +164,7 @@ export class ReplicaManager {
       this.notify(v.topic, v.partition, true, v.leaderEpoch);
     }
     for (const v of changes.followers) {
+      if (this.storageFailed) return;
       const p = await this.ensure(v, next);
       const wasLeader = p.role.kind === "leader";
       p.becomeFollower(v);
