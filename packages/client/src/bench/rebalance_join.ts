@@ -27,6 +27,10 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms: n
 
 interface Trial {
   readonly ms: number;
+  /** Phases, ms after the join: revocation started at the old owners (first, last), the new member owned all 4. */
+  readonly revokeStartMs: number;
+  readonly revokeLastMs: number;
+  readonly ownedMs: number;
   readonly moved: number;
   /** Longest gap between deliveries of a partition that did not move, during the trial. */
   readonly unmovedGapMs: number;
@@ -36,9 +40,10 @@ async function trial(brook: Brook, topic: string, n: number): Promise<Trial> {
   const group = `bench-join-${Date.now()}-${n}`;
   // Per member: partition -> deliveries' times (first after t0 is what counts for the new one).
   const seen = new Map<string, Map<number, number[]>>();
+  const revokedAt: number[] = [];
   const start = (name: string): Consumer => {
     const c = brook.consumer({ groupId: group, maxWaitMs: 50, autoOffsetReset: "latest", sessionTimeoutMs: 10_000 });
-    c.subscribe([topic]);
+    c.subscribe([topic], { onPartitionsRevoked: (tps) => void (tps.length > 0 && revokedAt.push(Date.now())) });
     const mine = new Map<number, number[]>();
     seen.set(name, mine);
     void c.run({
@@ -68,6 +73,7 @@ async function trial(brook: Brook, topic: string, n: number): Promise<Trial> {
     c = start("c");
     const cc = c;
     await until("the new member's 4 partitions", () => cc.assignment().length === 4, 30_000, () => `(${a.assignment().length}, ${b.assignment().length}, ${cc.assignment().length})`);
+    const ownedMs = Date.now() - t0;
     const moved = cc.assignment().map((tp) => tp.partition);
     const firstAfter = (p: number): number | undefined => seen.get("c")!.get(p)?.find((t) => t >= t0);
     await until("moved partitions consumed by the new member", () => moved.every((p) => firstAfter(p) !== undefined), 30_000);
@@ -84,7 +90,8 @@ async function trial(brook: Brook, topic: string, n: number): Promise<Trial> {
         prev = t;
       }
     }
-    return { ms, moved: moved.length, unmovedGapMs };
+    const revokes = revokedAt.filter((t) => t >= t0).map((t) => t - t0);
+    return { ms, moved: moved.length, unmovedGapMs, revokeStartMs: Math.min(...revokes), revokeLastMs: Math.max(...revokes), ownedMs };
   } finally {
     await Promise.all([a.close(), b.close(), c?.close()]);
   }
@@ -117,7 +124,10 @@ try {
   for (let i = 0; i < TRIALS && Date.now() - began < BUDGET_MS - 15_000; i++) {
     const r = await trial(brook, topic, i);
     results.push(r);
-    console.log(`join trial ${i + 1}: ${r.moved} moved partitions consumed again by the new member after ${r.ms} ms; unmoved partitions' longest gap ${r.unmovedGapMs} ms`);
+    console.log(
+      `join trial ${i + 1}: ${r.moved} moved partitions consumed again by the new member after ${r.ms} ms ` +
+        `(old owners began revoking at ${r.revokeStartMs}/${r.revokeLastMs} ms, new member owned all at ~${r.ownedMs} ms); unmoved partitions' longest gap ${r.unmovedGapMs} ms`,
+    );
   }
   const cpu = process.cpuUsage(cpu0);
   producing = false;
