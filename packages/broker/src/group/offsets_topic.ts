@@ -16,6 +16,7 @@ import type { CreateTopicsRequest, CreateTopicsResponse } from "@brook/protocol/
 import type { MetadataView } from "../metadata/view.js";
 
 export const OFFSETS_TOPIC = "__consumer_offsets";
+const OFFSETS_SEGMENT_BYTES = 100 * 1024 * 1024;
 
 export interface OffsetsTopicSettings {
   /** offsets.topic.num.partitions */
@@ -35,6 +36,8 @@ export function offsetsTopicRequest(settings: OffsetsTopicSettings, view: Metada
         replicationFactor,
         configs: [
           { name: "cleanup.policy", value: "compact", isDefault: false, readOnly: false },
+          // Kafka's offsets.topic.segment.bytes: segments roll (and so become cleanable) at 100 MiB, not 1 GiB.
+          { name: "segment.bytes", value: String(OFFSETS_SEGMENT_BYTES), isDefault: false, readOnly: false },
           { name: "retention.ms", value: "-1", isDefault: false, readOnly: false },
         ],
         assignments: [],

@@ -19,6 +19,7 @@ describe("__consumer_offsets creation", () => {
     expect(one).toMatchObject({ name: OFFSETS_TOPIC, numPartitions: 12, replicationFactor: 1 });
     expect(one.configs).toContainEqual(expect.objectContaining({ name: "retention.ms", value: "-1" }));
     expect(one.configs).toContainEqual(expect.objectContaining({ name: "cleanup.policy", value: "compact" }));
+    expect(one.configs).toContainEqual(expect.objectContaining({ name: "segment.bytes", value: String(100 * 1024 * 1024) }));
     expect(offsetsTopicRequest({ partitions: 12, replicationFactor: 3 }, viewWith(5)).topics[0]!.replicationFactor).toBe(3);
   });
 
