@@ -25,9 +25,9 @@
 // flight on it finish (its bytes live on until the descriptor closes).
 import { open, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { readBatchHeader, RECORD_BATCH_OVERHEAD } from "./batch.js";
+import { type BatchHeader, lastOffsetOf, readBatchHeader, RECORD_BATCH_OVERHEAD } from "./batch.js";
 import { readJsonCheckpoint, syncDir, writeJsonCheckpoint } from "./checkpoint_file.js";
-import { forEachBatch, isControl, OffsetMap, recordArea, recordsOf, retain, rewriteBatch, type RetainRule } from "./compaction.js";
+import { emptyBatch, forEachBatch, isControl, OffsetMap, recordArea, recordsOf, retain, rewriteBatch, type RetainRule } from "./compaction.js";
 import type { PartitionLog } from "./partition_log.js";
 import { LogSegment, segmentFileName } from "./segment.js";
 import type { Clock, LogLogger } from "./types.js";
@@ -195,19 +195,38 @@ export class LogCleaner {
     const fh = await open(cleanedPath, "w");
     let written = 0;
     let changed = false;
+    const emit = async (buf: Buffer): Promise<void> => {
+      await fh.write(buf, 0, buf.length, written);
+      written += buf.length;
+    };
+    // Batches emptied in a row (same leader epoch) become one empty batch spanning them.
+    let run: { first: BatchHeader; last: number; maxTimestamp: number } | null = null;
+    const endRun = async (): Promise<void> => {
+      if (run !== null) await emit(emptyBatch(run.first, run.last, run.maxTimestamp));
+      run = null;
+    };
     try {
       for await (const chunk of batchChunks(seg)) {
         const positions: number[] = [];
         forEachBatch(chunk, (_h, pos) => positions.push(pos));
         for (const pos of positions) {
-          const out = await rewriteBatch(chunk, pos, (r, h) => retain(r, h.maxTimestamp, rule));
-          const originalSize = readBatchHeader(chunk, pos).sizeBytes;
-          if (out === null || out.length !== originalSize) changed = true;
-          if (out === null) continue;
-          await fh.write(out, 0, out.length, written);
-          written += out.length;
+          const h = readBatchHeader(chunk, pos);
+          const out = await rewriteBatch(chunk, pos, (r, bh) => retain(r, bh.maxTimestamp, rule));
+          if (out === null || out.length !== h.sizeBytes) changed = true;
+          if (out === null) {
+            if (run !== null && run.first.partitionLeaderEpoch !== h.partitionLeaderEpoch) await endRun();
+            if (run === null) run = { first: h, last: lastOffsetOf(h), maxTimestamp: h.maxTimestamp };
+            else {
+              run.last = lastOffsetOf(h);
+              run.maxTimestamp = Math.max(run.maxTimestamp, h.maxTimestamp);
+            }
+            continue;
+          }
+          await endRun();
+          await emit(out);
         }
       }
+      await endRun();
       if (changed) await fh.sync();
     } finally {
       await fh.close();

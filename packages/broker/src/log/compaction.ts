@@ -5,7 +5,9 @@
 // so every offset is preserved. The batch keeps its header fields (base offset, last offset
 // delta, timestamps, producer id/epoch/sequence, leader epoch); only length, record count and
 // CRC change. Compressed batches are inflated and the kept records compressed again with the
-// same codec. A batch left with no record is dropped (the log tolerates offset gaps).
+// same codec. Batches left with no record are replaced, per run of them in one leader epoch,
+// by one empty batch (header only) spanning their offsets, so a segment keeps its offset range
+// and a follower copying the log still finds every batch contiguous with its log end.
 //
 // Kafka semantics: for every key the latest record wins; older records of that key go. A
 // tombstone (null value) stays until its batch is older than delete.retention.ms, so
@@ -145,6 +147,28 @@ export async function rewriteBatch(buf: Buffer, pos: number, keep: (r: RecordRef
   body.copy(out, RECORD_BATCH_OVERHEAD);
   out.writeInt32BE(out.length - 12, LENGTH_AT);
   out.writeInt32BE(kept.length, RECORDS_COUNT_AT);
+  out.writeUInt32BE(crc32c(out.subarray(CRC_FROM)), CRC_AT);
+  return out;
+}
+
+/**
+ * A batch with no record covering offsets [first.baseOffset, lastOffset] (the batches a pass
+ * emptied): header only, no producer, first's leader epoch and timestamp type, CRC computed.
+ */
+export function emptyBatch(first: BatchHeader, lastOffset: number, maxTimestamp: number): Buffer {
+  const out = Buffer.alloc(RECORD_BATCH_OVERHEAD);
+  out.writeBigInt64BE(BigInt(first.baseOffset), 0);
+  out.writeInt32BE(RECORD_BATCH_OVERHEAD - 12, LENGTH_AT);
+  out.writeInt32BE(first.partitionLeaderEpoch, 12);
+  out.writeInt8(2, 16);
+  out.writeInt16BE(first.attributes & 0x08, 21); // timestamp type only: not compressed, not transactional
+  out.writeInt32BE(lastOffset - first.baseOffset, 23);
+  out.writeBigInt64BE(BigInt(first.baseTimestamp), 27);
+  out.writeBigInt64BE(BigInt(maxTimestamp), 35);
+  out.writeBigInt64BE(-1n, 43);
+  out.writeInt16BE(-1, 51);
+  out.writeInt32BE(-1, 53);
+  out.writeInt32BE(0, RECORDS_COUNT_AT);
   out.writeUInt32BE(crc32c(out.subarray(CRC_FROM)), CRC_AT);
   return out;
 }

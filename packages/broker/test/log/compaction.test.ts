@@ -108,9 +108,27 @@ describe("log compaction", () => {
     expect(got.filter((r) => r.offset >= activeBase)).toEqual(original.filter((r) => r.offset >= activeBase));
     // Reading from an offset whose record was removed starts at the next kept one.
     const removed = original.find((r) => r.offset < activeBase && !got.some((g) => g.offset === r.offset))!;
-    const { records } = await log.read(removed.offset, 1 << 20, log.highWatermark);
-    const first = (await decodeRecordBatchesAsync(records)).flatMap((b) => b.records).find((r) => r.offset >= removed.offset)!;
-    expect(first.offset).toBe(got.find((g) => g.offset > removed.offset)!.offset);
+    let at = removed.offset;
+    let first: number | undefined;
+    while (first === undefined) {
+      const batches = await decodeRecordBatchesAsync((await log.read(at, 1 << 20, log.highWatermark)).records);
+      first = batches.flatMap((b) => b.records).find((r) => r.offset >= removed.offset)?.offset;
+      at = batches.at(-1)!.baseOffset + batches.at(-1)!.lastOffsetDelta + 1;
+    }
+    expect(first).toBe(got.find((g) => g.offset > removed.offset)!.offset);
+    // A follower copying the compacted log from the start finds every batch contiguous with
+    // its log end (emptied batches leave an empty batch spanning their offsets) and ends equal.
+    const { dir: followerDir, cleanup: cleanFollower } = await tempDir("brook-compact-follower-");
+    cleanups.push(cleanFollower);
+    const follower = await openLog(followerDir, clock);
+    cleanups.unshift(() => follower.close().catch(() => undefined));
+    while (follower.logEndOffset < log.logEndOffset) {
+      const { records } = await log.read(follower.logEndOffset, 4096, log.logEndOffset);
+      await follower.appendAsFollower(records);
+    }
+    await follower.flush();
+    follower.highWatermark = follower.logEndOffset;
+    expect(await readAll(follower)).toEqual(got);
     // A restart finds the same log (indexes rebuilt or loaded).
     await log.close();
     const reopened = await openLog(log.dir, clock);
