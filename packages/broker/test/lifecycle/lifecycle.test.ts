@@ -89,6 +89,40 @@ describe("BrokerLifecycle", () => {
     lc.stop();
   });
 
+  it("reports a failed log directory at once, stays fenced while it is listed, and runs the first-unfence hook once", async () => {
+    const dirs: string[] = [];
+    let unfenced = 0;
+    const { ch, seen } = channel({
+      registerFailures: 0,
+      // As the controller does: fenced while a directory is reported.
+      heartbeat: (h) => ({ isCaughtUp: true, isFenced: h.wantFence || h.offlineLogDirs.length > 0, shouldShutDown: false }),
+    });
+    const lc = new BrokerLifecycle({
+      nodeId: 1,
+      host: "h",
+      port: 1,
+      rack: "",
+      channel: ch,
+      heartbeatIntervalMs: 60_000, // only the first beat and the report's beat can happen
+      metadataOffset: () => 3,
+      offlineLogDirs: () => dirs,
+      onFirstUnfenced: () => unfenced++,
+      logger,
+    });
+    await lc.start();
+    await until("running", () => lc.state === "running");
+    expect(unfenced).toBe(1);
+    expect(seen.heartbeats.at(-1)).toMatchObject({ wantFence: false, offlineLogDirs: [] });
+    dirs.push("/data/b1/logs");
+    lc.reportOfflineLogDir();
+    expect(lc.fenced()).toBe(true); // refuses writes before the controller has answered
+    await until("the report's heartbeat", () => seen.heartbeats.length === 2);
+    expect(seen.heartbeats[1]).toMatchObject({ wantFence: true, offlineLogDirs: ["/data/b1/logs"] });
+    await until("answered", () => lc.state === "fenced");
+    expect(unfenced).toBe(1);
+    lc.stop();
+  });
+
   it("controlled shutdown gives up at its deadline when the controller never agrees", async () => {
     const { ch } = channel({ registerFailures: 0, heartbeat: () => ({ isCaughtUp: true, isFenced: false, shouldShutDown: false }) });
     const lc = new BrokerLifecycle({ nodeId: 1, host: "h", port: 1, rack: "", channel: ch, heartbeatIntervalMs: 10, metadataOffset: () => 3, logger });
