@@ -399,7 +399,9 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
         ownedPartitions: owned,
         sessionTimeoutMs: this.settings.sessionTimeoutMs,
       },
-      this.cluster.options.requestTimeoutMs,
+      // The coordinator may hold a heartbeat that has nothing new (250 ms by default): the
+      // deadline leaves room for that on top of request.timeout.ms.
+      this.cluster.options.requestTimeoutMs + Math.min(this.settings.sessionTimeoutMs / 2, 5_000),
       "ConsumerGroupHeartbeat",
     );
     if (res.error !== undefined && res.error.code !== 0) throw errorFromCode(res.error.code, res.error.message, `Heartbeat to ${groupId}`);
