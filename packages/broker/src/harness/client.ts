@@ -1,7 +1,10 @@
 // Harness (tests and benchmarks): a promise-returning client of brook.v1.Broker over real gRPC.
-import { credentials, type ClientDuplexStream } from "@grpc/grpc-js";
+import { credentials, makeGenericClientConstructor, type ClientDuplexStream } from "@grpc/grpc-js";
 import {
   BrokerClient,
+  BrokerService,
+  ProduceRequest,
+  ProduceStreamRequest,
   type FetchResponse,
   type ListOffsetsResponse,
   type MetadataResponse,
@@ -9,15 +12,24 @@ import {
   type InitProducerIdResponse,
   type CreateTopicsResponse,
   type DescribeClusterResponse,
-  type ProduceRequest,
-  type ProduceStreamRequest,
   type ProduceStreamResponse,
 } from "@brook/protocol/gen/brook/v1/broker";
+import { encodeNoCopy } from "../service/wire.js";
+
+/** As the SDK does: Produce requests serialized without the generated code's second copy. */
+const NoCopyBrokerClient = makeGenericClientConstructor(
+  {
+    ...BrokerService,
+    produce: { ...BrokerService.produce, requestSerialize: (v: ProduceRequest) => encodeNoCopy(ProduceRequest, v) },
+    produceStream: { ...BrokerService.produceStream, requestSerialize: (v: ProduceStreamRequest) => encodeNoCopy(ProduceStreamRequest, v) },
+  },
+  "brook.v1.Broker",
+) as unknown as typeof BrokerClient;
 
 export class TestClient {
   private readonly c: BrokerClient;
   constructor(readonly address: string) {
-    this.c = new BrokerClient(address, credentials.createInsecure(), {
+    this.c = new NoCopyBrokerClient(address, credentials.createInsecure(), {
       "grpc.max_receive_message_length": 64 * 1024 * 1024,
       // Fetch responses are megabytes: a 64 KiB HTTP/2 window would cost a round trip per 64 KiB.
       "grpc-node.flow_control_window": 64 * 1024 * 1024,
