@@ -23,6 +23,16 @@ describe("SafetyChecker", () => {
     expect(() => c.onLeader(2, 2, false, store())).toThrow(/two leaders in term 2/);
   });
 
+  it("a commit index not durable on a majority of voters, and an entry applied before it is durable locally", () => {
+    const c = new SafetyChecker();
+    const synced = [store(e(1, 1, "a"), e(2, 1, "b")), store(e(1, 1, "a")), store()];
+    expect(() => c.checkCommitDurable(1, 1, 1, synced)).not.toThrow();
+    expect(() => c.checkCommitDurable(1, 2, 1, synced)).toThrow(/learned commit 2 \(term 1\) but only 1 of 3 voters hold it durably/);
+    expect(() => c.checkCommitDurable(1, 1, 2, synced)).toThrow(/only 0 of 3/); // a different entry at 1
+    expect(() => c.checkAppliedDurable(2, e(1, 1, "a"), synced[1]!)).not.toThrow();
+    expect(() => c.checkAppliedDurable(2, e(2, 1, "b"), synced[1]!)).toThrow(/applied 2 \(term 1\) before it was durable there/);
+  });
+
   it("an observer leading", () => {
     expect(() => new SafetyChecker().onLeader(4, 1, true, store())).toThrow(SafetyViolation);
   });
