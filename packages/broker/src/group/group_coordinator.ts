@@ -149,7 +149,15 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     while (this.partitions.get(partition) === state) {
       const { records, nextOffset } = await this.opts.log.read(partition, offset);
       for (const raw of records) {
-        const rec = decodeOffsetsRecord(raw);
+        let rec: OffsetsRecord | null;
+        try {
+          rec = decodeOffsetsRecord(raw);
+        } catch (e) {
+          // Not written by a coordinator (or damaged): skipped, so one bad record cannot keep
+          // every group of the partition from loading.
+          this.opts.onError?.(e, `skipping an undecodable record in ${OFFSETS_TOPIC}-${partition}`);
+          continue;
+        }
         if (rec !== null) applyRecord(state.groups, rec, this.config, this.opts.clock());
       }
       if (nextOffset > offset) {

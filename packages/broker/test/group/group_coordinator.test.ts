@@ -378,4 +378,23 @@ describe("GroupCoordinator", () => {
     const members = (await c.describeGroups({ groupIds: ["g"] })).groups[0]!.members.map((m) => m.memberId);
     expect(members).toEqual([b.memberId]);
   });
+
+  it("loads a partition that holds a record no coordinator wrote, skipping it", async () => {
+    const log = new MemoryOffsetsLog();
+    const now = { t: 0 };
+    const c1 = coordinator(log, now);
+    await lead(c1);
+    await c1.offsetCommit({ groupId: "g", memberId: "", memberEpoch: -1, topics: [{ topic: "t", partitions: [{ partition: 2, offset: 9, leaderEpoch: 0, metadata: "" }] }] });
+    const p = offsetsPartitionFor("g", N);
+    log.partitions.get(p)!.unshift({ key: Buffer.from([0, 1, 0]), value: Buffer.from("garbage") }); // truncated key v1
+    const errors: string[] = [];
+    let ids = 0;
+    const c2 = new GroupCoordinator({ nodeId: 1, log, metadata, clock: () => now.t, newMemberId: () => `m${++ids}`, onError: (_e, what) => errors.push(what) });
+    await lead(c2);
+    await new Promise((r) => setTimeout(r, 10));
+    const fetched = await c2.offsetFetch({ groupId: "g", topics: [{ topic: "t", partitions: [2] }] });
+    expect(fetched.error?.code).toBe(0);
+    expect(fetched.topics[0]?.partitions[0]?.offset).toBe(9);
+    expect(errors.some((w) => /undecodable/.test(w))).toBe(true);
+  });
 });
