@@ -88,6 +88,7 @@ export class TestCluster {
     const voters = IDS.map((v) => `${v}@127.0.0.1:${this.ports.get(v)!.controller}`).join(",");
     const { client: clientPort, controller: controllerPort, http: httpPort } = this.ports.get(id)!;
     const args = [
+      "--initial-heap-size=256", // as scripts/cluster.mjs and the image run a node
       BIN,
       `--node.id=${id}`,
       "--process.roles=broker,controller",

@@ -34,6 +34,7 @@ function start(id: number): void {
   const proc = spawn(
     process.execPath,
     [
+      "--initial-heap-size=256", // as scripts/cluster.mjs and the image run a node
       BIN,
       `--node.id=${id}`,
       "--process.roles=broker,controller",

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-heap-size=256
 // The `brook` node process. Reads config (file given by --config / first argument /
 // BROOK_CONFIG, then BROOK_* environment, then flags), starts the node, and turns SIGTERM
 // and SIGINT into a controlled shutdown (a second signal exits at once). Exit codes:
