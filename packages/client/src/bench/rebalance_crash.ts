@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Brook } from "../brook.js";
+import { fedTopic, sleep, until } from "./support/group_bench.js";
 import { LocalCluster } from "./support/local_cluster.js";
 
 const SESSION_TIMEOUT_MS = Number(process.env.BENCH_SESSION_TIMEOUT_MS ?? 3_000);
@@ -19,16 +20,6 @@ const BUDGET_MS = 110_000; // the whole program, cluster start included
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), "support/crash_member.js");
 
 const began = Date.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms: number, state: () => string = () => ""): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`crash bench timed out waiting for ${what} ${state()}`);
-    await sleep(5);
-  }
-}
-
 /** The child's stdout, parsed: its latest assignment and the partitions seen under it. */
 class ChildMember {
   readonly proc: ChildProcess;
@@ -96,22 +87,7 @@ let exitCode = 0;
 try {
   const brokers = cluster !== undefined ? await cluster.start() : external!.split(",");
   const brook = new Brook({ brokers, clientId: "bench-crash", retries: 20, requestTimeoutMs: 5_000 });
-  const topic = `bench-crash-${Date.now()}`;
-  await brook.admin().createTopics([{ topic, numPartitions: PARTITIONS, replicationFactor: 3 }]);
-  await until("topic leaders", async () => {
-    const [t] = await brook.admin().describeTopics([topic]).catch(() => []);
-    return t?.partitions.length === PARTITIONS && t.partitions.every((p) => p.leader >= 0);
-  }, 30_000);
-  const producer = brook.producer({ lingerMs: 1 });
-  let producing = true;
-  const value = Buffer.alloc(100, 0x62);
-  // One record per partition every 10 ms: every partition has fresh data at any moment.
-  const feed = (async () => {
-    while (producing) {
-      await producer.send({ topic, messages: Array.from({ length: PARTITIONS }, (_, partition) => ({ value, partition })) });
-      await sleep(10);
-    }
-  })();
+  const { topic, stop: stopFeed } = await fedTopic(brook, "bench-crash", PARTITIONS);
   const times: number[] = [];
   // A trial needs ~session timeout plus a few seconds of joining; stop early rather than overrun.
   for (let i = 0; i < TRIALS && Date.now() - began < BUDGET_MS - (SESSION_TIMEOUT_MS + 15_000); i++) {
@@ -119,8 +95,7 @@ try {
     times.push(ms);
     console.log(`crash trial ${i + 1}: partitions of the SIGKILLed member consumed again after ${ms} ms`);
   }
-  producing = false;
-  await feed;
+  await stopFeed();
   await brook.close();
   const sorted = [...times].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;

@@ -8,6 +8,7 @@
 // minutes. Prints every trial, the median and the max, and the bench process's CPU.
 import { Brook } from "../brook.js";
 import type { Consumer } from "../consumer/consumer.js";
+import { fedTopic, sleep, until } from "./support/group_bench.js";
 import { LocalCluster } from "./support/local_cluster.js";
 
 const TRIALS = Number(process.env.BENCH_JOIN_TRIALS ?? 8);
@@ -15,16 +16,6 @@ const PARTITIONS = 12;
 const BUDGET_MS = 100_000;
 
 const began = Date.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms: number, state: () => string = () => ""): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`join bench timed out waiting for ${what} ${state()}`);
-    await sleep(2);
-  }
-}
-
 interface Trial {
   readonly ms: number;
   /** Phases, ms after the join: revocation started at the old owners (first, last), the new member owned all 4. */
@@ -103,21 +94,7 @@ let exitCode = 0;
 try {
   const brokers = cluster !== undefined ? await cluster.start() : external!.split(",");
   const brook = new Brook({ brokers, clientId: "bench-join", retries: 20, requestTimeoutMs: 5_000 });
-  const topic = `bench-join-${Date.now()}`;
-  await brook.admin().createTopics([{ topic, numPartitions: PARTITIONS, replicationFactor: 3 }]);
-  await until("topic leaders", async () => {
-    const [t] = await brook.admin().describeTopics([topic]).catch(() => []);
-    return t?.partitions.length === PARTITIONS && t.partitions.every((p) => p.leader >= 0);
-  }, 30_000);
-  const producer = brook.producer({ lingerMs: 1 });
-  let producing = true;
-  const value = Buffer.alloc(100, 0x62);
-  const feed = (async () => {
-    while (producing) {
-      await producer.send({ topic, messages: Array.from({ length: PARTITIONS }, (_, partition) => ({ value, partition })) });
-      await sleep(10);
-    }
-  })();
+  const { topic, stop: stopFeed } = await fedTopic(brook, "bench-join", PARTITIONS);
   const results: Trial[] = [];
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
@@ -130,8 +107,7 @@ try {
     );
   }
   const cpu = process.cpuUsage(cpu0);
-  producing = false;
-  await feed;
+  await stopFeed();
   await brook.close();
   const sorted = results.map((r) => r.ms).sort((x, y) => x - y);
   const median = sorted[Math.floor(sorted.length / 2)]!;
