@@ -154,26 +154,35 @@ export class ReplicaManager {
       await this.opts.logs.remove(d.topic, d.partition);
       this.opts.logger.info({ topic: d.topic, partition: d.partition }, "replica deleted");
     }
-    for (const v of changes.leaders) {
-      if (this.storageFailed) return; // the directory failed while this view was being applied
-      const p = await this.ensure(v, next);
-      this.detachFromFetchers(ReplicaManager.key(v.topic, v.partition));
-      await p.becomeLeader(v);
-      if (p.role.kind === "leader") p.role.state.onIsrChange = isrChangeReporter(this.opts.metrics, v.topic, v.partition);
-      this.opts.logger.info({ topic: v.topic, partition: v.partition, epoch: v.leaderEpoch }, "became leader");
-      this.notify(v.topic, v.partition, true, v.leaderEpoch);
-    }
-    for (const v of changes.followers) {
-      if (this.storageFailed) return;
-      const p = await this.ensure(v, next);
-      const wasLeader = p.role.kind === "leader";
-      p.becomeFollower(v);
-      const key = ReplicaManager.key(v.topic, v.partition);
-      this.detachFromFetchers(key);
-      if (v.leader >= 0 && v.leader !== this.opts.localId) this.fetcherFor(v.leader).add(key, p, v.leaderEpoch);
-      this.opts.logger.info({ topic: v.topic, partition: v.partition, leader: v.leader, epoch: v.leaderEpoch }, "became follower");
-      if (wasLeader) this.notify(v.topic, v.partition, false, v.leaderEpoch);
-    }
+    // Partitions change role independently and concurrently: a new leader writes its epoch
+    // durably (log fsync + checkpoint: several fsyncs), and one after another a broker taking
+    // over many partitions, or a follower switching leaders in the same view, waited for all
+    // of them before its first fetch.
+    const settled = await Promise.allSettled([
+      ...changes.leaders.map(async (v) => {
+        if (this.storageFailed) return; // the directory failed while this view was being applied
+        const p = await this.ensure(v, next);
+        this.detachFromFetchers(ReplicaManager.key(v.topic, v.partition));
+        await p.becomeLeader(v);
+        if (p.role.kind === "leader") p.role.state.onIsrChange = isrChangeReporter(this.opts.metrics, v.topic, v.partition);
+        this.opts.logger.info({ topic: v.topic, partition: v.partition, epoch: v.leaderEpoch }, "became leader");
+        this.notify(v.topic, v.partition, true, v.leaderEpoch);
+      }),
+      ...changes.followers.map(async (v) => {
+        if (this.storageFailed) return;
+        const p = await this.ensure(v, next);
+        if (this.storageFailed) return;
+        const wasLeader = p.role.kind === "leader";
+        p.becomeFollower(v);
+        const key = ReplicaManager.key(v.topic, v.partition);
+        this.detachFromFetchers(key);
+        if (v.leader >= 0 && v.leader !== this.opts.localId) this.fetcherFor(v.leader).add(key, p, v.leaderEpoch);
+        this.opts.logger.info({ topic: v.topic, partition: v.partition, leader: v.leader, epoch: v.leaderEpoch }, "became follower");
+        if (wasLeader) this.notify(v.topic, v.partition, false, v.leaderEpoch);
+      }),
+    ]);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
     for (const v of changes.leaderUpdates) this.partition(v.topic, v.partition)?.updateLeader(v);
     // A peer's address may have changed (re-registration); fetchers re-resolve on reconnect.
     for (const [id, f] of this.fetchers) if (f.size() === 0) {
