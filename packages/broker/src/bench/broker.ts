@@ -258,7 +258,7 @@ async function main(): Promise<void> {
       );
     }
     await cluster.stop();
-    if (KILLS <= 0) return;
+    if (KILLS <= 0 || ONLY === "latency") return;
     cluster = await startCluster(FAILOVER_SESSION_MS, QUORUM_PORT_BASE + 10);
     await createTopic(cluster, "bench-failover", 1, { "min.insync.replicas": "2" });
     const fo = await failover(cluster, "bench-failover");

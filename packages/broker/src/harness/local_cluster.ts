@@ -205,7 +205,9 @@ export class LocalCluster {
   }
 
   async stop(): Promise<void> {
-    for (const id of [...this.nodes.keys()]) await this.kill(id);
+    // A profiled broker writes its profile only on a clean exit: stop it with SIGTERM then.
+    const signal = process.env["BROOK_BROKER_NODE_ARGS"]?.includes("--cpu-prof") === true ? "SIGTERM" : "SIGKILL";
+    for (const id of [...this.nodes.keys()]) await this.kill(id, signal);
     await this.scripted?.stop();
     for (const proc of this.controllers.values())
       await new Promise<void>((resolve) => {

@@ -65,4 +65,48 @@ describe("segment tail cache", () => {
     message.fill(9); // had the cache kept a view, it would now read nines
     expect(cache.read(0, 10)).toEqual(Buffer.alloc(10, 7));
   });
+
+  it("finds batches and reads ranges among thousands of chunks, as a linear walk would, through evictions", () => {
+    // Followers of small batches ask for the newest of thousands of cached chunks: the lookup
+    // is a binary search, checked here against a plain walk over what is still cached.
+    const cache = new TailCache(256 * 1024); // ~2,000 chunks at once
+    const b = (base: number, count: number, size: number) => ({ baseOffset: base, lastOffsetDelta: count - 1, sizeBytes: size }) as never as { baseOffset: number; lastOffsetDelta: number; sizeBytes: number };
+    const all: { position: number; header: { baseOffset: number; lastOffsetDelta: number; sizeBytes: number }; byte: number }[] = [];
+    let position = 0;
+    let offset = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const n = 1 + (i % 3); // batches per append
+      const headers = [];
+      const parts = [];
+      for (let j = 0; j < n; j++) {
+        const count = 1 + ((i + j) % 4);
+        const size = 40 + ((i * 7 + j) % 50);
+        const h = b(offset, count, size);
+        headers.push(h);
+        all.push({ position: position + parts.reduce((a, p) => a + p.length, 0), header: h, byte: (i + j) % 251 });
+        parts.push(Buffer.alloc(size, (i + j) % 251));
+        offset += count;
+      }
+      const buf = Buffer.concat(parts);
+      cache.add(position, buf, headers as never);
+      position += buf.length;
+      if (i % 500 === 499) {
+        // Every batch still cached is found by each of its offsets; earlier ones are not.
+        const cachedFrom = all.findIndex((x) => cache.read(x.position, x.header.sizeBytes) !== null);
+        expect(cachedFrom).toBeGreaterThanOrEqual(0);
+        for (let k = cachedFrom; k < all.length; k += 7) {
+          const x = all[k]!;
+          expect(cache.findBatch(x.header.baseOffset + x.header.lastOffsetDelta)).toEqual({ position: x.position, header: x.header });
+          expect(cache.read(x.position, x.header.sizeBytes)).toEqual(Buffer.alloc(x.header.sizeBytes, x.byte));
+        }
+        const first = all[cachedFrom]!;
+        if (cachedFrom > 0) expect(cache.findBatch(first.header.baseOffset - 1)).toBeNull();
+        expect(cache.findBatch(offset)).toBeNull(); // past the end
+        // A read spanning many chunks is the concatenation of their bytes.
+        const span = all.slice(all.length - 40);
+        expect(cache.read(span[0]!.position, position - span[0]!.position)).toEqual(Buffer.concat(span.map((x) => Buffer.alloc(x.header.sizeBytes, x.byte))));
+      }
+    }
+    expect(cache.findBatch(0)).toBeNull(); // the oldest were evicted along the way
+  });
 });
