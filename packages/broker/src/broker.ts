@@ -111,7 +111,8 @@ export class Broker {
     const logs = await openLogStore(options.dataDir, {
       logger,
       flushMode: config.flushMode,
-      defaults: { maxMessageBytes: config.messageMaxBytes },
+      defaults: { maxMessageBytes: config.messageMaxBytes, producerIdExpirationMs: config.producerIdExpirationMs },
+      retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
     });
     const holder: { broker?: Broker } = {};
     const channel = new ControllerLink(

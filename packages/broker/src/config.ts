@@ -36,6 +36,10 @@ export interface BrokerConfig {
   readonly offsetsTopicReplicationFactor: number;
   /** flush.mode default for topics: "durable" (fsync before HW counts) or "replicated". */
   readonly flushMode: "durable" | "replicated";
+  /** producer.id.expiration.ms (Kafka 1 day): idempotent-producer state unused this long is dropped. */
+  readonly producerIdExpirationMs: number;
+  /** log.retention.check.interval.ms (Kafka 5 min): how often retention and producer expiry run. */
+  readonly logRetentionCheckIntervalMs: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
@@ -51,4 +55,6 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   offsetsTopicNumPartitions: 12,
   offsetsTopicReplicationFactor: 3,
   flushMode: "durable",
+  producerIdExpirationMs: 24 * 60 * 60_000,
+  logRetentionCheckIntervalMs: 5 * 60_000,
 };

@@ -42,6 +42,8 @@ export interface OpenLogStoreOptions {
   readonly io?: LogIo;
   readonly flushMode?: FlushMode;
   readonly defaults?: Partial<LogConfig>;
+  /** log.retention.check.interval.ms; the log manager's default when absent. */
+  readonly retentionCheckIntervalMs?: number;
 }
 
 export type ClosableLogStore = LogStore & {
@@ -96,6 +98,7 @@ export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): 
   let dirFailure: LogStorageError | null = null;
   const manager = await LogManager.open(logDir, defaults, {
     clock: systemClock,
+    ...(opts.retentionCheckIntervalMs !== undefined ? { retentionCheckIntervalMs: opts.retentionCheckIntervalMs } : {}),
     logger: {
       info: (o, m) => logger.info(o, m),
       warn: (o, m) => logger.warn(o, m),

@@ -571,6 +571,20 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     const ackedAtSend = this.ackedWhenSent.get(b) ?? acked;
     const outOfOrderBehindRetry = err.code === 45 && sameProducer && (seqAfter(b.baseSequence, acked) || seqAfter(b.baseSequence, ackedAtSend));
     const expired = Date.now() - b.createdMs > this.s.deliveryTimeoutMs;
+    // The broker no longer knows this producer on the partition (producer.id.expiration.ms
+    // passed while it was idle): it answers OUT_OF_ORDER_SEQUENCE to the very batch it should
+    // take next, with everything before it acknowledged. That batch was not written, so it is
+    // safe to resend under a new producer id from sequence 0 (Kafka's KIP-360 does the same
+    // with an epoch bump); a first batch (sequence 0) refused that way is a real error.
+    const forgotten = err.code === 45 && sameProducer && b.baseSequence !== 0 && b.baseSequence === acked && b.baseSequence === ackedAtSend;
+    if (forgotten && !expired) {
+      this.cluster.options.logger.info({ topic: b.topic, partition: b.partition, producerId: this.pid.id }, "the broker expired this producer's state; resending under a new producer id");
+      this.pid = { id: -1, epoch: -1 };
+      b.attempts++;
+      b.retryAtMs = 0;
+      this.acc.requeue(b);
+      return;
+    }
     if ((isRetriable(err) || outOfOrderBehindRetry) && !expired) {
       b.attempts++;
       // Behind an earlier in-flight batch there is nothing to wait for but that batch.

@@ -51,6 +51,9 @@ export class TestCluster {
   private admin: Brook | undefined;
   private readonly ports = new Map<number, { client: number; controller: number; http: number }>();
 
+  /** `extraArgs`: more node flags (Kafka config names), passed to every node. */
+  constructor(private readonly extraArgs: readonly string[] = []) {}
+
   async start(): Promise<void> {
     if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build first (npm run build)`);
     this.root = await mkdtemp(join(tmpdir(), "brook-client-"));
@@ -100,6 +103,7 @@ export class TestCluster {
       "--default.replication.factor=3",
       "--offsets.topic.replication.factor=3",
       `--log.level=${process.env["BROOK_TEST_LOG"] ?? "warn"}`,
+      ...this.extraArgs,
     ];
     const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"], env: nodeEnv() });
     this.nodes.set(id, { proc, port: clientPort });

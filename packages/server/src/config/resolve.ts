@@ -47,6 +47,8 @@ export interface NodeConfig {
   readonly rack?: string;
   readonly topicDefaults: TopicDefaults;
   readonly messageMaxBytes: number;
+  readonly producerIdExpirationMs: number;
+  readonly logRetentionCheckIntervalMs: number;
   readonly autoCreateTopics: boolean;
   readonly uncleanLeaderElection: boolean;
   readonly replicaLagTimeMaxMs: number;
@@ -216,6 +218,8 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
       flushMode: str("log.flush.mode") as "durable" | "replicated",
     },
     messageMaxBytes: int("message.max.bytes"),
+    producerIdExpirationMs: int("producer.id.expiration.ms"),
+    logRetentionCheckIntervalMs: int("log.retention.check.interval.ms"),
     autoCreateTopics: bool("auto.create.topics.enable"),
     uncleanLeaderElection: bool("unclean.leader.election.enable"),
     replicaLagTimeMaxMs: int("replica.lag.time.max.ms"),

@@ -41,6 +41,8 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { key: "log.retention.ms", type: { kind: "int", min: -1 }, default: String(7 * DAY_MS), aliases: ["retention.ms"], doc: "Delete segments older than this (-1: keep forever)." },
   { key: "log.retention.bytes", type: { kind: "int", min: -1 }, default: "-1", aliases: ["retention.bytes"], doc: "Delete oldest segments when a partition exceeds this size (-1: no limit)." },
   { key: "log.segment.bytes", type: { kind: "int", min: 1024, max: 2 ** 31 - 1 }, default: String(1024 * 1024 * 1024), aliases: ["segment.bytes"], doc: "Roll a new segment at this size." },
+  { key: "producer.id.expiration.ms", type: { kind: "int", min: 1 }, default: String(DAY_MS), doc: "Drop an idempotent producer's state on a partition after this long without a write (its next batch then starts a new producer id, transparently for the SDK)." },
+  { key: "log.retention.check.interval.ms", type: { kind: "int", min: 1 }, default: String(5 * 60_000), doc: "How often retention (and producer-state expiry) runs." },
   { key: "log.roll.ms", type: { kind: "int", min: 1 }, default: String(7 * DAY_MS), aliases: ["segment.ms"], doc: "Roll a new segment at this age." },
   { key: "log.flush.mode", type: { kind: "enum", values: ["durable", "replicated"] }, default: "durable", aliases: ["flush.mode"], doc: "durable: fsync before a batch counts toward the high watermark; replicated: durability from replication alone (Kafka's default)." },
   { key: "message.max.bytes", type: { kind: "int", min: 1024, max: 2 ** 30 }, default: "1048588", doc: "Largest record batch a broker accepts." },

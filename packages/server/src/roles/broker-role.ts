@@ -74,6 +74,8 @@ export function brokerRole(ctx: RoleContext): NodeRole {
           minInsyncReplicas: config.topicDefaults.minInsyncReplicas,
           replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
           messageMaxBytes: config.messageMaxBytes,
+          producerIdExpirationMs: config.producerIdExpirationMs,
+          logRetentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
           brokerHeartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
           flushMode: config.topicDefaults.flushMode,
           offsetsTopicNumPartitions: config.offsetsTopicPartitions,
