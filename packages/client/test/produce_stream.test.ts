@@ -1,0 +1,114 @@
+// The connection's ProduceStream channel against gRPC servers on loopback that speak the
+// Broker service as two broker versions would: one with ProduceStream (answers out of order,
+// then a broken stream) and one from before it (no ProduceStream: UNIMPLEMENTED). The real
+// brokers' side of the stream is covered by the integration tests; what only a server
+// without the RPC can show is the client's fallback to unary Produce.
+import { credentials, Metadata, Server, ServerCredentials, type ServerDuplexStream, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  BrokerClient,
+  BrokerService,
+  type ProduceRequest,
+  type ProduceResponse,
+  type ProduceStreamRequest,
+  type ProduceStreamResponse,
+} from "@brook/protocol/gen/brook/v1/broker";
+import { ClusterUnavailableError } from "../src/errors.js";
+import { ProduceStreamChannel } from "../src/producer/produce_stream.js";
+
+const request = (topic: string): ProduceRequest => ({ acks: -1, timeoutMs: 1_000, topics: [{ topic, partitions: [] }], transactionalId: "" });
+const answer = (topic: string, baseOffset: number): ProduceResponse => ({
+  topics: [{ topic, partitions: [{ partition: 0, errorCode: 0, errorMessage: "", baseOffset, logAppendTimeMs: -1, logStartOffset: 0, currentLeader: -1, currentLeaderEpoch: -1 }] }],
+  throttleTimeMs: 0,
+});
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+async function serve(impl: Partial<Record<keyof typeof BrokerService, unknown>>): Promise<string> {
+  const server = new Server();
+  const definition = Object.fromEntries(Object.keys(impl).map((k) => [k, BrokerService[k as keyof typeof BrokerService]]));
+  server.addService(definition as never, impl as never);
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  cleanups.push(() => server.forceShutdown());
+  return `127.0.0.1:${port}`;
+}
+
+function channel(address: string, unaryCalls: string[]): ProduceStreamChannel {
+  const client = new BrokerClient(address, credentials.createInsecure());
+  const ch = new ProduceStreamChannel(client, new Metadata(), address, (req, timeoutMs) => {
+    unaryCalls.push(req.topics[0]!.topic);
+    return new Promise((resolve, reject) =>
+      client.produce(req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  });
+  cleanups.push(() => {
+    ch.close();
+    client.close();
+  });
+  return ch;
+}
+
+describe("ProduceStream channel", () => {
+  it("matches answers that come back out of order to their requests", async () => {
+    const address = await serve({
+      produceStream: (call: ServerDuplexStream<ProduceStreamRequest, ProduceStreamResponse>) => {
+        const held: ProduceStreamRequest[] = [];
+        call.on("data", (m: ProduceStreamRequest) => {
+          held.push(m);
+          if (held.length < 3) return;
+          // Answer the three in reverse order.
+          for (const r of held.reverse()) call.write({ correlationId: r.correlationId, response: answer(r.request!.topics[0]!.topic, r.correlationId * 100), errorCode: 0, errorMessage: "" });
+        });
+      },
+    });
+    const unary: string[] = [];
+    const ch = channel(address, unary);
+    const results = await Promise.all(["a", "b", "c"].map((t) => ch.produce(request(t), 5_000)));
+    expect(results.map((r) => r.topics[0]!.topic)).toEqual(["a", "b", "c"]);
+    expect(results.map((r) => r.topics[0]!.partitions[0]!.baseOffset)).toEqual([100, 200, 300]);
+    expect(unary).toEqual([]);
+  });
+
+  it("fails the requests of a broken stream with a retriable error, and opens a new stream for the next", async () => {
+    let streams = 0;
+    const address = await serve({
+      produceStream: (call: ServerDuplexStream<ProduceStreamRequest, ProduceStreamResponse>) => {
+        streams++;
+        const first = streams === 1;
+        call.on("data", (m: ProduceStreamRequest) => {
+          // The first stream ends with the request unanswered (a broker stopping its side).
+          if (first) call.end();
+          else call.write({ correlationId: m.correlationId, response: answer("after", 7), errorCode: 0, errorMessage: "" });
+        });
+      },
+    });
+    const ch = channel(address, []);
+    const err = await ch.produce(request("lost"), 5_000).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ClusterUnavailableError);
+    expect((err as ClusterUnavailableError).retriable).toBe(true);
+    const r = await ch.produce(request("after"), 5_000);
+    expect(r.topics[0]!.partitions[0]!.baseOffset).toBe(7);
+    expect(streams).toBe(2);
+  });
+
+  it("falls back to unary Produce on a broker without ProduceStream, resending what met UNIMPLEMENTED", async () => {
+    let produced = 0;
+    const address = await serve({
+      produce: (call: ServerUnaryCall<ProduceRequest, ProduceResponse>, cb: sendUnaryData<ProduceResponse>) => cb(null, answer(call.request.topics[0]!.topic, produced++)),
+    });
+    const unary: string[] = [];
+    const ch = channel(address, unary);
+    const first = await Promise.all(["x", "y"].map((t) => ch.produce(request(t), 5_000)));
+    expect(first.map((r) => r.topics[0]!.topic)).toEqual(["x", "y"]);
+    const later = await ch.produce(request("z"), 5_000);
+    expect(later.topics[0]!.topic).toBe("z");
+    expect(unary.sort()).toEqual(["x", "y", "z"]);
+    expect(produced).toBe(3); // each request reached the broker once
+  });
+});
