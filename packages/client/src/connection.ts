@@ -2,6 +2,7 @@
 // failures become typed, retriable errors (the caller decides whether to retry).
 import { type CallOptions, type ClientUnaryCall, credentials, makeGenericClientConstructor, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { BrokerClient, BrokerService, ProduceRequest, type ProduceResponse, ProduceStreamRequest } from "@brook/protocol/gen/brook/v1/broker";
+import { encodeNoCopy } from "@brook/protocol";
 import { ClusterUnavailableError, InvalidRequestError, TimeoutError, type BrookError } from "./errors.js";
 import { ProduceStreamChannel } from "./producer/produce_stream.js";
 
@@ -11,12 +12,6 @@ export type UnaryMethod<Req, Res> = (
   options: Partial<CallOptions>,
   callback: (error: ServiceError | null, response: Res) => void,
 ) => ClientUnaryCall;
-
-/** protobufjs output as a Buffer, without the copy the generated serializers make (Buffer.from). */
-function encodeNoCopy<T>(codec: { encode(m: T): { finish(): Uint8Array } }, value: T): Buffer<ArrayBuffer> {
-  const u = codec.encode(value).finish();
-  return (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength)) as Buffer<ArrayBuffer>;
-}
 
 /**
  * BrokerClient whose record-carrying requests skip one full copy of the message: the

@@ -14,7 +14,7 @@ import {
   type DescribeClusterResponse,
   type ProduceStreamResponse,
 } from "@brook/protocol/gen/brook/v1/broker";
-import { encodeNoCopy } from "../service/wire.js";
+import { encodeNoCopy } from "@brook/protocol";
 
 /** As the SDK does: Produce requests serialized without the generated code's second copy. */
 const NoCopyBrokerClient = makeGenericClientConstructor(
