@@ -66,7 +66,9 @@ describe("consumer group across a coordinator SIGKILL", () => {
     const members = [start("a"), start("b")];
     try {
       await until("two members with 3 partitions each, all consuming", () => members.every((c) => c.assignment().length === 3) && consumed.every((l) => l.length > 0));
-      await new Promise((r) => setTimeout(r, 1_000)); // stable; auto-commits landed
+      // Stable, and an auto-commit of every partition landed (polled: on a busy machine a
+      // replicated commit can take longer than any fixed wait).
+      await until("auto-commits of every partition", async () => (await admin.groupOffsets("gfo", topic)).every((o) => o.committed > 0));
       const revokedBefore = revocations.length;
       const ids = members.map((c) => c.member.memberId);
       const owned = members.map((c) => c.assignment().map((tp) => tp.partition).sort());

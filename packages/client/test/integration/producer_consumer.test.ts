@@ -82,9 +82,10 @@ describe("SDK against three real brook nodes", () => {
     let producedTotal = 0;
     const start = (i: number) => {
       const c = brook.consumer({ keyDeserializer: stringSerde, valueDeserializer: stringSerde, groupId: "g3", sessionTimeoutMs: 6_000, maxWaitMs: 100 });
-      // A slow revocation keeps the rebalance open for a second (the join itself takes far
-      // less), long enough to see whether partitions that do not move keep flowing.
-      c.subscribe(["events"], { onPartitionsRevoked: (tps) => (tps.length > 0 ? new Promise((r) => setTimeout(r, 1_000)) : undefined) });
+      // A slow revocation keeps the rebalance open for three seconds (the join itself takes
+      // far less), long enough, even on a busy machine, to see whether partitions that do not
+      // move keep flowing.
+      c.subscribe(["events"], { onPartitionsRevoked: (tps) => (tps.length > 0 ? new Promise((r) => setTimeout(r, 3_000)) : undefined) });
       void c.run({
         eachMessage: (m) => {
           counts.set(m.partition, (counts.get(m.partition) ?? 0) + 1);
