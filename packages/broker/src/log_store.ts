@@ -2,8 +2,9 @@
 // LogStore contract the replication layer uses. Topic configs arrive with Kafka's names; only
 // the log's own keys are passed down, and an invalid value falls back to the broker default
 // (with a warning) rather than making the partition unservable.
-import { mkdir, open as openFile, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "./log/checkpoint_file.js";
 import type { Logger } from "pino";
 import {
   DEFAULT_LOG_CONFIG,
@@ -57,28 +58,6 @@ export type ClosableLogStore = LogStore & {
   /** The failed log directories (none, or this store's one directory). */
   offlineLogDirs(): readonly string[];
 };
-
-/**
- * Writes `text` to `path` atomically and durably (tmp file, fsync, rename, fsync of the dir),
- * so a crash leaves either the old content or the new.
- */
-async function writeAtomic(path: string, dir: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await openFile(tmp, "w");
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const d = await openFile(dir, "r");
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}
 
 /**
  * Partition directories live under `<dataDir>/logs`, apart from anything else a node keeps.
@@ -145,7 +124,7 @@ export async function openLogStore(dataDir: string, opts: OpenLogStoreOptions): 
       }
       const log = await manager.getOrCreate(view.topic, view.partition, configFor(view.topic, configs));
       // Recorded before the log is handed out, so nothing is appended under an unrecorded id.
-      if (stored !== view.topicId && view.topicId !== "") await writeAtomic(file, idsDir, view.topicId);
+      if (stored !== view.topicId && view.topicId !== "") await writeFileAtomic(file, Buffer.from(view.topicId));
       return adapt(log, manager);
     },
     async remove(topic, partition) {

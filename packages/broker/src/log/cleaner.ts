@@ -172,23 +172,40 @@ export class LogCleaner {
     let segmentsCleaned = 0;
     let bytesBefore = 0;
     let bytesAfter = 0;
+    let skipped = false;
     for (const seg of cleanable) {
       if (seg.baseOffset >= dirtyEnd) break;
       const r = await this.cleanSegment(log, seg, rule);
-      if (r === null) continue;
+      if (r === "unchanged") continue;
+      if (r === "skipped") {
+        skipped = true;
+        continue;
+      }
       segmentsCleaned++;
       bytesBefore += seg.sizeBytes;
       bytesAfter += r;
     }
-    await writeJsonCheckpoint(join(log.dir, CLEANER_CHECKPOINT), { firstDirtyOffset: dirtyEnd });
+    // The checkpoint claims every key below dirtyEnd is compacted against this pass's map. A
+    // segment whose swap was dropped still holds values that later tombstones hide; marking
+    // it clean would let those values come back once the tombstones expire. A truncation
+    // during the pass also voids it. Written in the log's queue, so it cannot land after a
+    // truncation or in a removed (or re-created) log's directory.
+    const recorded = skipped
+      ? false
+      : await log.withSegments(async (_segments, env) => {
+          if (env.truncations !== view.truncations) return false;
+          await writeJsonCheckpoint(join(log.dir, CLEANER_CHECKPOINT), { firstDirtyOffset: dirtyEnd });
+          return true;
+        });
+    if (!recorded) dirtyEnd = firstDirty;
     if (segmentsCleaned > 0) {
       this.opts.logger.info({ dir: log.dir, segmentsCleaned, bytesBefore, bytesAfter, firstDirtyOffset: dirtyEnd }, "compacted log segments");
     }
     return { segmentsCleaned, bytesBefore, bytesAfter, firstDirtyOffset: dirtyEnd };
   }
 
-  /** Rewrites one segment and swaps it in; returns its new size, or null when nothing changed or it was not swapped. */
-  private async cleanSegment(log: PartitionLog, seg: LogSegment, rule: RetainRule): Promise<number | null> {
+  /** Rewrites one segment and swaps it in; returns its new size, "unchanged" when nothing was removed, "skipped" when the segment changed under it and was not swapped. */
+  private async cleanSegment(log: PartitionLog, seg: LogSegment, rule: RetainRule): Promise<number | "unchanged" | "skipped"> {
     const logPath = join(log.dir, segmentFileName(seg.baseOffset, ".log"));
     const cleanedPath = `${logPath}.cleaned`;
     const swapPath = `${logPath}.swap`;
@@ -233,7 +250,7 @@ export class LogCleaner {
     }
     if (!changed) {
       await rm(cleanedPath, { force: true });
-      return null;
+      return "unchanged";
     }
     this.opts.afterStep?.("cleaned-written", seg.baseOffset);
     const swapped = await log.withSegments(async (segments, env) => {
@@ -260,7 +277,7 @@ export class LogCleaner {
     });
     if (!swapped) {
       await rm(cleanedPath, { force: true });
-      return null;
+      return "skipped";
     }
     return written;
   }

@@ -26,7 +26,7 @@ import {
   type BatchHeader,
 } from "./batch.js";
 import { readJsonCheckpoint, writeJsonCheckpoint } from "./checkpoint_file.js";
-import { recoverCleanerFiles } from "./cleaner.js";
+import { CLEANER_CHECKPOINT, recoverCleanerFiles } from "./cleaner.js";
 import { validateFollowerInput, validateProduceInput } from "./append_validation.js";
 import { parsePartitionCheckpoint, type PartitionCheckpoint } from "./partition_checkpoint.js";
 import { validateLogConfig, type LogConfig } from "./config.js";
@@ -573,6 +573,7 @@ export class PartitionLog {
       if (offset >= this.logEndOffset) return;
       if (offset < this.logStart) return this.truncateFullyAndStartAtLocked(offset);
       try {
+        await this.forgetCleanerProgress();
         while (this.segments.length > 1 && this.active.baseOffset >= offset) {
           await this.segments.pop()!.delete();
         }
@@ -592,9 +593,23 @@ export class PartitionLog {
     return this.serialize(() => this.truncateFullyAndStartAtLocked(offset));
   }
 
+  /**
+   * Bumped by every truncation. The cleaner's checkpoint says which offsets are already
+   * compacted; after a truncation, offsets below it may hold new records, so the checkpoint is
+   * dropped (the next pass cleans from the start) and a pass running meanwhile must not write
+   * its now stale one back.
+   */
+  private truncations = 0;
+
+  private async forgetCleanerProgress(): Promise<void> {
+    this.truncations++;
+    await rm(join(this.dir, CLEANER_CHECKPOINT), { force: true });
+  }
+
   private async truncateFullyAndStartAtLocked(offset: number): Promise<void> {
     this.ensureWritable();
     try {
+      await this.forgetCleanerProgress();
       const old = this.segments;
       this.segments = [];
       for (const s of old) await s.delete();
@@ -698,10 +713,10 @@ export class PartitionLog {
    * The log cleaner's door (cleaner.ts): runs `fn` in the log's queue with the live segment
    * list, which `fn` may change in place (a segment replaced by its cleaned copy).
    */
-  withSegments<T>(fn: (segments: LogSegment[], env: { io: LogIo; hw: number; logStart: number; config: LogConfig; nowMs: number }) => Promise<T>): Promise<T> {
+  withSegments<T>(fn: (segments: LogSegment[], env: { io: LogIo; hw: number; logStart: number; config: LogConfig; nowMs: number; truncations: number }) => Promise<T>): Promise<T> {
     return this.serialize(async () => {
       this.ensureWritable();
-      return fn(this.segments, { io: this.deps.io, hw: this.hw, logStart: this.logStart, config: this.config, nowMs: this.deps.clock.nowMs() });
+      return fn(this.segments, { io: this.deps.io, hw: this.hw, logStart: this.logStart, config: this.config, nowMs: this.deps.clock.nowMs(), truncations: this.truncations });
     });
   }
 

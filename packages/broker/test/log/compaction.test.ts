@@ -138,6 +138,36 @@ describe("log compaction", () => {
     expect((await cleaner.clean(reopened, settings)).segmentsCleaned).toBe(0);
   });
 
+  it("records no progress when a swap is dropped, and forgets its progress on truncation", async () => {
+    // A segment that was cleaned but not swapped still holds values that newer tombstones
+    // hide: checkpointing past it would let them come back once the tombstones expire.
+    const { dir, clock, log } = await setup();
+    await fill(log, clock, 300, (i) => `d${i % 9}`, (i) => `v${i}-${"d".repeat(24)}`);
+    const hw = log.highWatermark;
+    let lowered = false;
+    const dropping = new LogCleaner({
+      clock,
+      logger: quietLogger,
+      afterStep: (step) => {
+        if (step === "cleaned-written" && !lowered) {
+          lowered = true;
+          log.highWatermark = 0; // the segment is no longer below the HW: its swap is dropped
+        }
+      },
+    });
+    const res = await dropping.clean(log, settings);
+    expect(lowered).toBe(true);
+    expect(res.firstDirtyOffset).toBe(0);
+    expect(await readdir(dir)).not.toContain("cleaner.checkpoint");
+    // A full pass records its progress; a truncation drops it.
+    log.highWatermark = hw;
+    const full = await new LogCleaner({ clock, logger: quietLogger }).clean(log, settings);
+    expect(full.firstDirtyOffset).toBeGreaterThan(0);
+    expect(await readdir(dir)).toContain("cleaner.checkpoint");
+    await log.truncateTo(log.logEndOffset - 5);
+    expect(await readdir(dir)).not.toContain("cleaner.checkpoint");
+  });
+
   it("keeps tombstones for delete.retention.ms, then removes them", async () => {
     const { clock, log } = await setup();
     const original = await fill(log, clock, 120, (i) => `k${i % 10}`, (i) => `v${i}-${"y".repeat(30)}`);
