@@ -540,6 +540,12 @@ export class ConsumerGroup {
    * the last call: one per changed member (a tombstone for a removed one) and the group's
    * metadata when its epochs moved.
    */
+  /** Changes taken by takeChanges whose write failed: written again with the next ones. */
+  restoreChanges(memberIds: readonly string[]): void {
+    for (const id of memberIds) this.dirtyMembers.add(id);
+    this.metadataDirty = true;
+  }
+
   takeChanges(): { metadata: GroupMetadataRecord | null; members: { memberId: string; value: MemberRecord | null }[] } {
     const members = [...this.dirtyMembers].map((memberId) => {
       const m = this.members.get(memberId);

@@ -195,7 +195,11 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     if (metadata === null && members.length === 0) return;
     const records: OffsetsRecord[] = members.map((m) => ({ kind: "member", group: g.groupId, memberId: m.memberId, value: m.value }));
     if (metadata !== null) records.push({ kind: "group", group: g.groupId, value: metadata });
-    void this.write(partition, state, records, false).catch((e: unknown) => this.opts.onError?.(e, `persisting membership of ${g.groupId}`));
+    void this.write(partition, state, records, false).catch((e: unknown) => {
+      // Written again with the group's next change (each record carries the member's whole state).
+      g.restoreChanges(members.map((m) => m.memberId));
+      this.opts.onError?.(e, `persisting membership of ${g.groupId}`);
+    });
   }
 
   private partitionFor(groupId: string): { partition: number; state: PartitionState } {
