@@ -259,7 +259,7 @@ export class Raft {
    * §3.8): an append ack promises the entries, a vote or a vote request the term and vote (a
    * candidate's Vote goes out only once its self-vote is durable, so no one can elect it on a
    * vote it may forget). Everything else (Apps, heartbeats and their answers, snapshots,
-   * pre-votes, reads) leaves at once: App's commit index is a quorum of durable acks, and the
+   * pre-vote requests, reads) leaves at once: App's commit index is a quorum of durable acks, and the
    * leader acks itself only through persisted() (etcd's MsgStorageAppendResp).
    */
   #needsPersist(m: Message): boolean {

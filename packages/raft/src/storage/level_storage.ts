@@ -197,7 +197,7 @@ export class LevelStorage implements RaftStorage {
       if (snapshot !== undefined && snapshot.meta.index > snap.meta.index) {
         // The received snapshot replaces the whole log. Runs reaching past it must go in this
         // batch (open would read them as the log after it); runs wholly below are garbage.
-        const [below, rest] = this.#splitRuns(snapshot.meta.index);
+        const [below, rest] = this.#partitionRunsAt(snapshot.meta.index);
         for (const first of rest) ops.push({ type: "del", key: runKey(first) });
         garbage = below;
         ops.push(...snapshotOps(snapshot));
@@ -279,8 +279,8 @@ export class LevelStorage implements RaftStorage {
       if (index > this.lastIndex()) throw new StorageContractError(`snapshot at ${index} is past the log end ${this.lastIndex()}`);
       const term = this.term(index);
       if (term !== snapshot.meta.term) throw new StorageContractError(`snapshot at ${index} has term ${snapshot.meta.term}, log has ${term}`);
-      await writeChained(this.#db, snapshotOps(snapshot), true);
-      const [below, rest] = this.#splitRuns(index);
+      await this.#db.batch(snapshotOps(snapshot), { sync: true });
+      const [below, rest] = this.#partitionRunsAt(index);
       this.#entries = this.#entries.slice(index - snapIndex);
       this.#runs = rest;
       this.#snapshot = snapshot;
@@ -290,7 +290,7 @@ export class LevelStorage implements RaftStorage {
   }
 
   /** Live runs split at `index`: [those ending at or before it, the rest (maybe one across it)]. */
-  #splitRuns(index: number): [number[], number[]] {
+  #partitionRunsAt(index: number): [number[], number[]] {
     const last = this.lastIndex();
     let k = 0;
     while (k < this.#runs.length && (k + 1 < this.#runs.length ? this.#runs[k + 1]! - 1 : last) <= index) k++;
@@ -333,25 +333,6 @@ export class LevelStorage implements RaftStorage {
     this.#writeChain = run.catch(() => undefined);
     return run;
   }
-}
-
-/**
- * Writes `ops` as one atomic batch through level's chained-batch API (cheaper per operation
- * than the array form of batch(), which spent ~50-90 ms in per-operation JS checks on the
- * ~10,000 deletes compaction used to write in one batch).
- */
-async function writeChained(db: Db, ops: readonly BatchOp[], sync: boolean): Promise<void> {
-  const batch = db.batch();
-  try {
-    for (const op of ops) {
-      if (op.type === "put") batch.put(op.key, op.value);
-      else batch.del(op.key);
-    }
-  } catch (err) {
-    await batch.close();
-    throw err;
-  }
-  await batch.write({ sync });
 }
 
 /** Cuts entries into runs no larger than the caps. */
