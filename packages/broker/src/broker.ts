@@ -3,6 +3,7 @@
 // Contract: start() resolves once the gRPC port is bound and the broker has registered;
 // shutdown({ controlled: true }) moves leadership away (bounded wait) before stopping.
 import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { widenReceiveWindow } from "@brook/protocol";
 import type { Logger } from "pino";
 import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from "./config.js";
 import type { ControllerChannel } from "./lifecycle/controller_channel.js";
@@ -81,6 +82,13 @@ export interface BrokerStatus {
   readonly offlineLogDirs: readonly string[];
 }
 
+/** A server for a broker that binds its own port: produce batches and replica fetches need more than HTTP/2's 64 KiB windows. */
+function ownServer(): Server {
+  const server = new Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.max_send_message_length": 64 * 1024 * 1024 });
+  widenReceiveWindow(server);
+  return server;
+}
+
 export class Broker {
   private groupCoordinator: GroupCoordinatorApi | undefined;
   private lagSource: GroupCoordinator | undefined;
@@ -151,10 +159,7 @@ export class Broker {
     const server =
       options.server ??
       options.listenerServers?.[0]?.server ??
-      new Server({
-        "grpc.max_receive_message_length": 64 * 1024 * 1024,
-        "grpc.max_send_message_length": 64 * 1024 * 1024,
-      });
+      ownServer();
     let lifecycle: BrokerLifecycle | undefined;
     const replicas = new ReplicaManager({
       localId: options.nodeId,

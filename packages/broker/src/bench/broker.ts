@@ -11,7 +11,8 @@
 // default 200 ms; failover time is dominated by the session). BENCH_KILLS=0 skips the
 // failover phase. BROOK_BROKER_NODE_ARGS passes node flags (e.g. --cpu-prof) to the brokers.
 // Produce throughput goes over the ProduceStream RPC (one unary comparison row at 1 KiB).
-// BENCH_ONLY=latency runs only the latency phases, BENCH_ONLY=failover only the failover phase.
+// BENCH_ONLY=latency runs only the latency phases, BENCH_ONLY=failover only the failover phase,
+// BENCH_ONLY=throughput only produce and fetch throughput.
 import { Code } from "../errors.js";
 import { encodeBatch } from "../harness/batches.js";
 import { existsSync, readFileSync } from "node:fs";
@@ -224,7 +225,7 @@ async function main(): Promise<void> {
   let cluster = await startCluster(15_000, QUORUM_PORT_BASE, 250);
   try {
     for (const mode of ONLY === "failover" ? [] : (["durable", "replicated"] as const)) {
-      for (const size of ONLY === "" ? [100, 1024] : []) {
+      for (const size of ONLY === "" || ONLY === "throughput" ? [100, 1024] : []) {
         const topic = `bench-${mode}-${size}`;
         const ls = await createTopic(cluster, topic, PARTITIONS, topicConfigs(mode));
         const cpu0 = brokersCpuMs(cluster);
@@ -248,6 +249,7 @@ async function main(): Promise<void> {
           );
         }
       }
+      if (ONLY === "throughput") continue;
       const lt = `bench-${mode}-latency`;
       const ls = await createTopic(cluster, lt, PARTITIONS, topicConfigs(mode));
       await latencyAtRate(cluster, lt, 200, ls); // warm-up
@@ -261,7 +263,7 @@ async function main(): Promise<void> {
       }
     }
     await cluster.stop();
-    if (KILLS <= 0 || ONLY === "latency") return;
+    if (KILLS <= 0 || ONLY === "latency" || ONLY === "throughput") return;
     cluster = await startCluster(FAILOVER_SESSION_MS, QUORUM_PORT_BASE + 10);
     await createTopic(cluster, "bench-failover", 1, { "min.insync.replicas": "2" });
     const fo = await failover(cluster, "bench-failover");

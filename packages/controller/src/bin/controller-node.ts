@@ -9,6 +9,7 @@
 // It listens on its own entry of --voters. The first stdout line is {"event":"ready"};
 // logs (pino) go to stderr. SIGTERM closes it cleanly.
 import * as grpc from "@grpc/grpc-js";
+import { widenReceiveWindow } from "@brook/protocol";
 import { pino } from "pino";
 import { ControllerService } from "@brook/protocol/gen/brook/v1/controller";
 import { controllerService } from "../server/controller_service.js";
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   if (listen === undefined) throw new Error(`--id ${id} is not among --voters`);
   const logger = pino({ level: args.get("log-level") ?? "warn" }, pino.destination(2));
   const server = new grpc.Server({ "grpc.max_receive_message_length": 8 * 1024 * 1024 });
+  widenReceiveWindow(server);
   const session = num(args, "session-timeout-ms");
   const election = num(args, "election-timeout-ms");
   const heartbeat = num(args, "heartbeat-ms");

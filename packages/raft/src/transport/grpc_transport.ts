@@ -14,6 +14,7 @@
 // The service can be registered on an existing grpc.Server (the controller's port 9093) or on
 // a server of its own (`listen`).
 import * as grpc from "@grpc/grpc-js";
+import { widenReceiveWindow } from "@brook/protocol";
 import { RaftClient, RaftService, type RaftMessage, type RaftServer, type SnapshotChunk } from "@brook/protocol/gen/brook/v1/raft";
 import type { Logger } from "pino";
 import { MessageType, type Message, type NodeId, type Snapshot } from "../core/types.js";
@@ -102,6 +103,8 @@ export class GrpcTransport {
       throw new Error("GrpcTransport needs exactly one of `server` or `listen`");
     }
     const own = opts.server === undefined ? new grpc.Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024 }) : undefined;
+    // AppendEntries of 64 KiB entries would otherwise wait for a WINDOW_UPDATE per 64 KiB.
+    if (own !== undefined) widenReceiveWindow(own);
     const t = new GrpcTransport(opts, own);
     (opts.server ?? own!).addService(RaftService, t.#service());
     if (own !== undefined) {

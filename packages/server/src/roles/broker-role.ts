@@ -6,6 +6,7 @@
 
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { Broker, type BrokerMetricsSink } from "@brook/broker";
+import { widenReceiveWindow } from "@brook/protocol";
 import type { Listener } from "../config/resolve.js";
 import { requestMetricsInterceptor } from "../http/grpc-metrics.js";
 import type { NodeMetrics } from "../http/metrics.js";
@@ -21,10 +22,11 @@ export function brokerRole(ctx: RoleContext): NodeRole {
   const logger = ctx.logger.child({ role: "broker" });
   const brokerListeners = config.listeners.filter((l) => l.name !== config.controllerListenerName);
   const servers = new Map(
-    brokerListeners.map((l) => [
-      l.name,
-      new Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.max_send_message_length": 64 * 1024 * 1024, interceptors: [requestMetricsInterceptor(ctx.metrics)] }),
-    ]),
+    brokerListeners.map((l) => {
+      const server = new Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.max_send_message_length": 64 * 1024 * 1024, interceptors: [requestMetricsInterceptor(ctx.metrics)] });
+      if (!widenReceiveWindow(server)) logger.warn("this grpc-js has no hook for the server's HTTP/2 receive window; produce and replication run with 64 KiB windows (slower)");
+      return [l.name, server];
+    }),
   );
   const advertised = config.advertisedListeners.find((l) => l.name === config.interBrokerListenerName)!;
   let broker: Broker | undefined;

@@ -5,6 +5,7 @@
 
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { QuorumController, controllerService } from "@brook/controller";
+import { widenReceiveWindow } from "@brook/protocol";
 import { ControllerService } from "@brook/protocol/gen/brook/v1/controller";
 import { requestMetricsInterceptor } from "../http/grpc-metrics.js";
 import type { ReadinessCheck } from "../http/readiness.js";
@@ -18,6 +19,8 @@ export function controllerRole(ctx: RoleContext): NodeRole {
   const logger = ctx.logger.child({ role: "controller" });
   const listener = config.listeners.find((l) => l.name === config.controllerListenerName)!;
   const server = new Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024, interceptors: [requestMetricsInterceptor(ctx.metrics)] });
+  // Raft AppendEntries streams arrive here: 64 KiB windows would stall large entries and snapshots.
+  widenReceiveWindow(server);
   let qc: QuorumController | undefined;
   let stopping = false;
 
