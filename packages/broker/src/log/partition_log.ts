@@ -307,7 +307,8 @@ export class PartitionLog {
    * Validates, stamps base offsets and `leaderEpoch` into `records` in place, checks producer
    * sequences, and writes. Throws CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, INVALID_TIMESTAMP,
    * OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, DUPLICATE_SEQUENCE_NUMBER or
-   * KAFKA_STORAGE_ERROR; on any of them nothing was written.
+   * KAFKA_STORAGE_ERROR; on any of them nothing was written. The log keeps `records` (the
+   * segment's tail cache serves reads from it): callers must not modify it afterwards.
    */
   async appendAsLeader(records: Buffer, leaderEpoch: number, producerCheck = true): Promise<AppendInfo> {
     const headers = this.validateLeaderInput(records);
@@ -354,7 +355,8 @@ export class PartitionLog {
 
   /**
    * Appends batches as the leader stamped them: CRC-checked, contiguous from the log end.
-   * Updates the epoch cache from the batches' leader epochs and the producer state.
+   * Updates the epoch cache from the batches' leader epochs and the producer state. Keeps
+   * `records` like appendAsLeader does.
    */
   async appendAsFollower(records: Buffer): Promise<AppendInfo> {
     if (this.offlineError !== null) throw this.offlineError;

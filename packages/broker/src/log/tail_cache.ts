@@ -1,9 +1,8 @@
 // The newest bytes of one segment, as the buffers that were appended: followers and tailing
 // consumers read what was just written, and serving that from memory saves two file reads
 // (a header scan and the read) per fetch, each a thread-pool round trip. Contract: holds an
-// exact copy of the file's bytes [firstPosition, endPosition) as whole batches, at most
-// about `maxBytes` (always the newest append) and never pinning a larger buffer than twice
-// what it holds; the owner clears it whenever the file changes
+// exact copy of the file's bytes [firstPosition, endPosition) as whole batches, pinning at
+// most about `maxBytes` of memory (always the newest append); the owner clears it whenever the file changes
 // other than by an append (truncation, reset). Callers must not modify what it returns.
 import { lastOffsetOf, type BatchHeader } from "./batch.js";
 
@@ -11,6 +10,8 @@ interface Chunk {
   readonly position: number;
   readonly buf: Buffer;
   readonly headers: readonly BatchHeader[];
+  /** What keeping `buf` costs: its length, or the whole buffer it is a slice of. */
+  readonly cost: number;
 }
 
 export class TailCache {
@@ -31,12 +32,14 @@ export class TailCache {
     const last = this.chunks.length > this.head ? this.chunks[this.chunks.length - 1] : undefined;
     // Only contiguous appends: a gap would make the cache lie about what it covers.
     if (last !== undefined && last.position + last.buf.length !== position) this.clear();
-    // A slice of a much larger message (one partition of a multi-partition response) would
-    // keep that whole message alive while cached: keep a copy of just our bytes instead.
-    const own = buf.buffer.byteLength > 2 * buf.length ? Buffer.from(buf) : buf;
-    this.chunks.push({ position, buf: own, headers });
-    this.bytes += buf.length;
-    while (this.bytes > this.maxBytes && this.chunks.length - this.head > 1) this.bytes -= this.chunks[this.head++]!.buf.length;
+    // `buf` is usually a slice of the request or replica response that carried it, next to
+    // other partitions' batches. Keeping the slice (not a copy) pins that whole message, so
+    // the cache is charged for all of it: a copy of every appended byte cost more broker
+    // CPU (fresh pages, GC of external memory) than the memory it saved.
+    const cost = Math.max(buf.length, buf.buffer.byteLength);
+    this.chunks.push({ position, buf, headers, cost });
+    this.bytes += cost;
+    while (this.bytes > this.maxBytes && this.chunks.length - this.head > 1) this.bytes -= this.chunks[this.head++]!.cost;
     // Drop evicted slots now and then, in one splice for many evictions.
     if (this.head > 1024 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head);

@@ -58,12 +58,21 @@ describe("segment tail cache", () => {
     expect(cache.read(500, 10)).toEqual(Buffer.alloc(10, 3));
   });
 
-  it("copies a small slice of a large message rather than pinning the message", () => {
-    const cache = new TailCache(1 << 20);
-    const message = Buffer.alloc(100_000, 7);
-    cache.add(0, message.subarray(100, 110), [{ baseOffset: 0, lastOffsetDelta: 0, sizeBytes: 10 } as never]);
-    message.fill(9); // had the cache kept a view, it would now read nines
+  it("charges a cached slice for the whole message it pins, so slices cannot pin more than maxBytes", () => {
+    const cache = new TailCache(150_000);
+    const h = (base: number) => [{ baseOffset: base, lastOffsetDelta: 0, sizeBytes: 10 } as never];
+    const first = Buffer.alloc(100_000, 7);
+    cache.add(0, first.subarray(100, 110), h(0));
     expect(cache.read(0, 10)).toEqual(Buffer.alloc(10, 7));
+    // Two 10-byte slices pin 200,000 bytes: past maxBytes, so the older one goes.
+    cache.add(10, Buffer.alloc(100_000, 8).subarray(5, 15), h(1));
+    expect(cache.findBatch(0)).toBeNull();
+    expect(cache.read(10, 10)).toEqual(Buffer.alloc(10, 8));
+    // Slices of one small buffer are charged only for it: many of them fit.
+    const whole = Buffer.alloc(1_000, 5);
+    const small = new TailCache(150_000);
+    for (let i = 0; i < 100; i++) small.add(i * 10, whole.subarray(i * 10, i * 10 + 10), h(i));
+    expect(small.findBatch(0)).not.toBeNull();
   });
 
   it("finds batches and reads ranges among thousands of chunks, as a linear walk would, through evictions", () => {
