@@ -15,26 +15,17 @@ import {
   type OffsetCommitResponse,
   type OffsetFetchResponse,
 } from "@brook/protocol/gen/brook/v1/broker";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Broker } from "../../src/index.js";
 import { GroupCode } from "../../src/group/codes.js";
 import { OFFSETS_TOPIC } from "../../src/group/group_coordinator.js";
 import { installGroupCoordinator } from "../../src/group/install.js";
-import { openLogStore } from "../../src/log_store.js";
 import { ScriptedController } from "../support/scripted_controller.js";
+import { startTestBroker } from "../support/test_brokers.js";
+import { until as untilWithin } from "../support/until.js";
 
-const logger = pino({ level: process.env["BROOK_TEST_LOG"] ?? "silent" });
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+// Every wait in this file keeps its 60 s limit (the shared default is 30 s).
+const until: typeof untilWithin = (what, fn, ms = 60_000) => untilWithin(what, fn, ms);
 
 class GroupClient {
   private readonly c: BrokerClient;
@@ -109,19 +100,10 @@ describe("group coordinator on three real brokers", () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "brook-group-"));
     for (const id of [1, 2, 3]) {
-      const dataDir = join(root, `b${id}`);
-      const b = await Broker.startWith(
-        {
-          nodeId: id,
-          dataDir,
-          listen: "127.0.0.1:0",
-          advertised: "127.0.0.1:0",
-          controllerQuorum: new Map(),
-          config: { replicaLagTimeMaxMs: 5_000, brokerHeartbeatIntervalMs: 100, replicaFetchWaitMaxMs: 100 },
-          logger,
-        },
-        { logs: await openLogStore(dataDir, { logger }), channel: ctrl.channel() },
-      );
+      const b = await startTestBroker(id, join(root, `b${id}`), {
+        channel: ctrl.channel(),
+        config: { replicaLagTimeMaxMs: 5_000, brokerHeartbeatIntervalMs: 100, replicaFetchWaitMaxMs: 100 },
+      });
       brokers.set(id, b);
       stops.push(installGroupCoordinator(b).stop);
       await until(`broker ${id} running`, () => b.status().state === "running");

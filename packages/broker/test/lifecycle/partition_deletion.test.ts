@@ -3,54 +3,24 @@
 // for a broker that was down when it happened (its first view after catching up does not name
 // them). Three in-process brokers on real files, the scripted controller at the channel.
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Broker, Code } from "../../src/index.js";
+import { Code } from "../../src/index.js";
 import { decodeRecords, encodeBatch } from "../../src/harness/batches.js";
-import { TestClient } from "../../src/harness/client.js";
-import { openLogStore } from "../../src/log_store.js";
 import { ScriptedController } from "../support/scripted_controller.js";
-
-const logger = pino({ level: process.env["BROOK_TEST_LOG"] ?? "silent" });
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { TestBrokers } from "../support/test_brokers.js";
+import { until } from "../support/until.js";
 
 describe("partition deletion", () => {
   const ctrl = new ScriptedController();
-  const brokers = new Map<number, Broker>();
-  const clients = new Map<number, TestClient>();
-  let root = "";
-  const logsOf = (id: number) => join(root, `b${id}`, "logs");
+  const fleet = new TestBrokers();
+  const { brokers, clients } = fleet;
+  const logsOf = (id: number) => join(fleet.dataDir(id), "logs");
   const dirsOf = async (id: number) => (await readdir(logsOf(id))).sort();
 
   async function start(id: number): Promise<void> {
-    const dataDir = join(root, `b${id}`);
-    const b = await Broker.startWith(
-      {
-        nodeId: id,
-        dataDir,
-        listen: "127.0.0.1:0",
-        advertised: "127.0.0.1:0",
-        controllerQuorum: new Map(),
-        config: { brokerHeartbeatIntervalMs: 100, replicaFetchWaitMaxMs: 200 },
-        logger,
-      },
-      { logs: await openLogStore(dataDir, { logger }), channel: ctrl.channel() },
-    );
-    brokers.set(id, b);
-    clients.get(id)?.close();
-    clients.set(id, new TestClient(`127.0.0.1:${b.port}`));
+    const b = await fleet.start(id, { channel: ctrl.channel(), config: { brokerHeartbeatIntervalMs: 100, replicaFetchWaitMaxMs: 200 } });
     await until(`broker ${id} unfenced`, () => b.status().state === "running");
   }
 
@@ -63,7 +33,7 @@ describe("partition deletion", () => {
   }
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "brook-del-"));
+    await fleet.open("brook-del-");
     for (const id of [1, 2, 3]) await start(id);
     for (const t of ["keep", "gone", "gone-later", "moved", "moved-later"]) ctrl.createTopic(t, [[1, 2, 3]], { "min.insync.replicas": "2" });
     for (const t of ["keep", "gone", "gone-later", "moved", "moved-later"]) await produce(t, `${t}-1`);
@@ -71,9 +41,7 @@ describe("partition deletion", () => {
   });
 
   afterAll(async () => {
-    for (const c of clients.values()) c.close();
-    for (const b of brokers.values()) await b.shutdown({ controlled: false }).catch(() => undefined);
-    if (root) await rm(root, { recursive: true, force: true });
+    await fleet.close({ tolerateShutdownErrors: true });
   });
 
   it("deletes the directories of a deleted topic and of a replica moved away, on running brokers", async () => {
@@ -82,7 +50,7 @@ describe("partition deletion", () => {
     for (const id of [1, 2, 3]) await until(`gone-0 deleted on broker ${id}`, async () => !(await dirsOf(id)).some((d) => d.startsWith("gone-0")));
     await until("moved-0 deleted on broker 3", async () => !(await dirsOf(3)).some((d) => d.startsWith("moved-0")));
     expect(existsSync(join(logsOf(1), "moved-0"))).toBe(true);
-    expect(existsSync(join(root, "b1", "partition-ids", "gone-0"))).toBe(false);
+    expect(existsSync(join(fleet.dataDir(1), "partition-ids", "gone-0"))).toBe(false);
     // The others are untouched and still served.
     await produce("keep", "keep-2");
     await produce("moved", "moved-2");

@@ -150,3 +150,27 @@ export class FaultyIo implements LogIo {
     };
   }
 }
+
+/**
+ * Real files on a disk that fills up at once: while `disk.failing` is set, every write and
+ * fsync fails with ENOSPC, and with `failOpen` so does opening a file. Unlike FaultyIo, whose
+ * faults are counted in bytes, this one is switched by a test that does not hold the log
+ * (a broker's whole log directory).
+ */
+export function fullDiskIo(disk: { readonly failing: boolean }, opts: { readonly failOpen?: boolean } = {}): LogIo {
+  const enospc = (what: string) => Object.assign(new Error(`ENOSPC: no space left on device, ${what}`), { code: "ENOSPC" });
+  return {
+    async openFile(path, create) {
+      if (opts.failOpen === true && disk.failing) throw enospc(`open '${path}'`);
+      const f = await nodeLogIo.openFile(path, create);
+      return {
+        write: (buf, pos) => (disk.failing ? Promise.reject(enospc("write")) : f.write(buf, pos)),
+        read: (buf, off, len, pos) => f.read(buf, off, len, pos),
+        sync: () => (disk.failing ? Promise.reject(enospc("write")) : f.sync()),
+        truncate: (len) => f.truncate(len),
+        size: () => f.size(),
+        close: () => f.close(),
+      };
+    },
+  };
+}

@@ -4,77 +4,32 @@
 // on its heartbeats (the controller fences it, moving its leaderships away) and stays up; the
 // new leader has every acknowledged record. disk_failure_quorum.test.ts does the same against
 // the product controller.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Broker, Code } from "../../src/index.js";
+import { Code } from "../../src/index.js";
 import { decodeRecords, encodeBatch } from "../../src/harness/batches.js";
-import { TestClient } from "../../src/harness/client.js";
-import { nodeLogIo, type LogIo } from "../../src/log/index.js";
-import { openLogStore } from "../../src/log_store.js";
+import { fullDiskIo } from "../log/helpers.js";
 import { ScriptedController } from "../support/scripted_controller.js";
-
-const logger = pino({ level: process.env["BROOK_TEST_LOG"] ?? "silent" });
-
-/** Real files; once `failing` is set, writes and syncs fail as on a full disk. */
-function faultyIo(state: { failing: boolean }): LogIo {
-  return {
-    async openFile(path, create) {
-      const f = await nodeLogIo.openFile(path, create);
-      const enospc = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
-      return {
-        write: (buf, pos) => (state.failing ? Promise.reject(enospc()) : f.write(buf, pos)),
-        read: (buf, off, len, pos) => f.read(buf, off, len, pos),
-        sync: () => (state.failing ? Promise.reject(enospc()) : f.sync()),
-        truncate: (len) => f.truncate(len),
-        size: () => f.size(),
-        close: () => f.close(),
-      };
-    },
-  };
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { TestBrokers } from "../support/test_brokers.js";
+import { until } from "../support/until.js";
 
 describe("a failed data directory", () => {
   const ctrl = new ScriptedController();
-  const brokers = new Map<number, Broker>();
-  const clients = new Map<number, TestClient>();
+  const fleet = new TestBrokers();
+  const { brokers, clients } = fleet;
   const disk = { failing: false };
   let fatal: unknown = null;
-  let root = "";
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "brook-disk-"));
+    await fleet.open("brook-disk-");
     for (const id of [1, 2, 3]) {
-      const dataDir = join(root, `b${id}`);
-      const b = await Broker.startWith(
-        {
-          nodeId: id,
-          dataDir,
-          listen: "127.0.0.1:0",
-          advertised: "127.0.0.1:0",
-          controllerQuorum: new Map(),
-          config: { brokerHeartbeatIntervalMs: 100, replicaFetchWaitMaxMs: 200, controlledShutdownTimeoutMs: 10_000 },
-          logger,
-          onFatal: (err) => {
-            fatal = err;
-          },
+      const b = await fleet.start(id, {
+        channel: ctrl.channel(),
+        config: { brokerHeartbeatIntervalMs: 100, replicaFetchWaitMaxMs: 200, controlledShutdownTimeoutMs: 10_000 },
+        onFatal: (err) => {
+          fatal = err;
         },
-        { logs: await openLogStore(dataDir, { logger, ...(id === 1 ? { io: faultyIo(disk) } : {}) }), channel: ctrl.channel() },
-      );
-      brokers.set(id, b);
-      clients.set(id, new TestClient(`127.0.0.1:${b.port}`));
+        ...(id === 1 ? { io: fullDiskIo(disk) } : {}),
+      });
       await until(`broker ${id} unfenced`, () => b.status().state === "running");
     }
     ctrl.createTopic("d", [[1, 2, 3]], { "min.insync.replicas": "2" });
@@ -82,9 +37,7 @@ describe("a failed data directory", () => {
   });
 
   afterAll(async () => {
-    for (const c of clients.values()) c.close();
-    for (const b of brokers.values()) await b.shutdown({ controlled: false }).catch(() => undefined);
-    if (root) await rm(root, { recursive: true, force: true });
+    await fleet.close({ tolerateShutdownErrors: true });
   });
 
   it("is answered with KAFKA_STORAGE_ERROR, the leadership moves, the broker stays up, and nothing acknowledged is lost", async () => {

@@ -7,50 +7,18 @@
 // read back, in order, from the new leaders.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Broker, Code } from "../../src/index.js";
 import { decodeRecords, encodeBatch } from "../../src/harness/batches.js";
-import { TestClient } from "../../src/harness/client.js";
 import { CONTROLLER_BIN } from "../../src/harness/local_cluster.js";
 import { ControllerLink } from "../../src/lifecycle/controller_link.js";
-import { nodeLogIo, type LogIo } from "../../src/log/index.js";
-import { openLogStore } from "../../src/log_store.js";
+import { fullDiskIo } from "../log/helpers.js";
+import { TestBrokers, testLogger as logger } from "../support/test_brokers.js";
+import { until } from "../support/until.js";
 
-const logger = pino({ level: process.env["BROOK_TEST_LOG"] ?? "silent" });
 const PARTITIONS = 3;
-
-function faultyIo(state: { failing: boolean }): LogIo {
-  return {
-    async openFile(path, create) {
-      if (state.failing) throw Object.assign(new Error(`ENOSPC: no space left on device, open '${path}'`), { code: "ENOSPC" });
-      const f = await nodeLogIo.openFile(path, create);
-      const enospc = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
-      return {
-        write: (buf, pos) => (state.failing ? Promise.reject(enospc()) : f.write(buf, pos)),
-        read: (buf, off, len, pos) => f.read(buf, off, len, pos),
-        sync: () => (state.failing ? Promise.reject(enospc()) : f.sync()),
-        truncate: (len) => f.truncate(len),
-        size: () => f.size(),
-        close: () => f.close(),
-      };
-    },
-  };
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -64,21 +32,20 @@ function freePort(): Promise<number> {
 }
 
 describe("a failed log directory, with the product controller", () => {
-  const brokers = new Map<number, Broker>();
-  const clients = new Map<number, TestClient>();
+  const fleet = new TestBrokers();
+  const { brokers, clients } = fleet;
   const disk = { failing: false };
   let controller: ChildProcess | undefined;
-  let root = "";
   let fatal: unknown = null;
 
   beforeAll(async () => {
     if (!existsSync(CONTROLLER_BIN)) throw new Error(`${CONTROLLER_BIN} is missing: build first (npm run build)`);
-    root = await mkdtemp(join(tmpdir(), "brook-diskq-"));
+    await fleet.open("brook-diskq-");
     const port = await freePort();
     const voters = new Map([[1, `127.0.0.1:${port}`]]);
     const proc = spawn(
       process.execPath,
-      [CONTROLLER_BIN, "--id", "1", "--voters", `1@127.0.0.1:${port}`, "--data", join(root, "c1"), "--session-timeout-ms", "3000", "--log-level", "warn"],
+      [CONTROLLER_BIN, "--id", "1", "--voters", `1@127.0.0.1:${port}`, "--data", join(fleet.root, "c1"), "--session-timeout-ms", "3000", "--log-level", "warn"],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     controller = proc;
@@ -91,42 +58,32 @@ describe("a failed log directory, with the product controller", () => {
       proc.on("exit", (code) => reject(new Error(`controller exited with ${code} before ready`)));
     });
     for (const id of [1, 2, 3]) {
-      const dataDir = join(root, `b${id}`);
       const holder: { b?: Broker } = {};
       const channel = new ControllerLink(voters, () => ({ brokerId: id, brokerEpoch: holder.b?.status().brokerEpoch ?? -1 }), logger);
-      const b = await Broker.startWith(
-        {
-          nodeId: id,
-          dataDir,
-          listen: "127.0.0.1:0",
-          advertised: "127.0.0.1:0",
-          controllerQuorum: voters,
-          config: { brokerHeartbeatIntervalMs: 200, replicaFetchWaitMaxMs: 200 },
-          logger,
-          onFatal: (err) => {
-            fatal = err;
-          },
+      await fleet.start(id, {
+        channel,
+        controllerQuorum: voters,
+        config: { brokerHeartbeatIntervalMs: 200, replicaFetchWaitMaxMs: 200 },
+        onFatal: (err) => {
+          fatal = err;
         },
-        { logs: await openLogStore(dataDir, { logger, ...(id === 1 ? { io: faultyIo(disk) } : {}) }), channel },
-        (created) => {
+        onCreated: (created) => {
           holder.b = created;
         },
-      );
-      brokers.set(id, b);
-      clients.set(id, new TestClient(`127.0.0.1:${b.port}`));
+        ...(id === 1 ? { io: fullDiskIo(disk, { failOpen: true }) } : {}),
+      });
     }
     await until("three unfenced brokers", () => [...brokers.values()].every((b) => b.status().state === "running"));
   }, 60_000);
 
   afterAll(async () => {
-    for (const c of clients.values()) c.close();
-    for (const b of brokers.values()) await b.shutdown({ controlled: false }).catch(() => undefined);
+    await fleet.stopAll({ tolerateShutdownErrors: true });
     if (controller !== undefined && controller.exitCode === null) {
       const exited = new Promise((r) => controller!.once("exit", r));
       controller.kill("SIGKILL");
       await exited;
     }
-    if (root) await rm(root, { recursive: true, force: true });
+    await fleet.removeRoot();
   });
 
   const partitions = async (via: number) => (await clients.get(via)!.metadata(["d"])).topics[0]?.partitions ?? [];
@@ -169,7 +126,7 @@ describe("a failed log directory, with the product controller", () => {
     // Broker 1 is alive, fenced, reports its directory, and refuses writes everywhere.
     const s1 = brokers.get(1)!.status();
     expect(s1.state).toBe("fenced");
-    expect(s1.offlineLogDirs).toEqual([join(root, "b1", "logs")]);
+    expect(s1.offlineLogDirs).toEqual([join(fleet.root, "b1", "logs")]);
     expect(fatal).toBeNull();
     for (let p = 0; p < PARTITIONS; p++) {
       const r = (await clients.get(1)!.produce("d", p, encodeBatch([Buffer.from("never")]), -1, 5_000)).topics[0]!.partitions[0]!;

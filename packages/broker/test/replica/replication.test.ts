@@ -3,72 +3,38 @@
 // boundary by ScriptedController (the product controller is tested in its own package and in
 // the multi-process test). Checks ISR replication, acks=all, leader failover with truncation,
 // rejoin through AlterPartition, and typed errors for bad input.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client, credentials } from "@grpc/grpc-js";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Broker, Code } from "../../src/index.js";
-import { openLogStore } from "../../src/log_store.js";
+import { Code } from "../../src/index.js";
 import { decodeRecords, encodeBatch } from "../../src/harness/batches.js";
-import { TestClient } from "../../src/harness/client.js";
 import { ScriptedController } from "../support/scripted_controller.js";
-
-const logger = pino({ level: process.env["BROOK_TEST_LOG"] ?? "silent" });
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { TestBrokers } from "../support/test_brokers.js";
+import { until } from "../support/until.js";
 
 describe("ISR replication between three brokers", () => {
   const ctrl = new ScriptedController();
-  const brokers = new Map<number, Broker>();
-  const dirs = new Map<number, string>();
-  const clients = new Map<number, TestClient>();
-  let root = "";
+  const fleet = new TestBrokers();
+  const { brokers, clients } = fleet;
 
-  async function startBroker(id: number): Promise<Broker> {
-    const dataDir = dirs.get(id)!;
-    const b = await Broker.startWith(
-      {
-        nodeId: id,
-        dataDir,
-        listen: "127.0.0.1:0",
-        advertised: "127.0.0.1:0",
-        controllerQuorum: new Map(),
-        config: { replicaLagTimeMaxMs: 1_500, brokerHeartbeatIntervalMs: 100, replicaFetchWaitMaxMs: 200 },
-        logger,
-      },
-      { logs: await openLogStore(dataDir, { logger }), channel: ctrl.channel() },
-    );
-    brokers.set(id, b);
-    clients.get(id)?.close();
-    clients.set(id, new TestClient(`127.0.0.1:${b.port}`));
+  async function startBroker(id: number): Promise<void> {
+    const b = await fleet.start(id, {
+      channel: ctrl.channel(),
+      config: { replicaLagTimeMaxMs: 1_500, brokerHeartbeatIntervalMs: 100, replicaFetchWaitMaxMs: 200 },
+    });
     await until(`broker ${id} unfenced`, () => b.status().state === "running");
-    return b;
   }
 
   const leaderOf = (topic: string, p = 0) => ctrl.current().topics.get(topic)!.partitions.get(p)!;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "brook-repl-"));
-    for (const id of [1, 2, 3]) dirs.set(id, join(root, `b${id}`));
+    await fleet.open("brook-repl-");
     for (const id of [1, 2, 3]) await startBroker(id);
     ctrl.createTopic("t", [[1, 2, 3]], { "min.insync.replicas": "2" });
     await until("leader elected", () => brokers.get(1)!.status().leaderPartitions === 1);
   });
 
   afterAll(async () => {
-    for (const c of clients.values()) c.close();
-    for (const b of brokers.values()) await b.shutdown({ controlled: false });
-    if (root) await rm(root, { recursive: true, force: true });
+    await fleet.close({ tolerateShutdownErrors: false });
   });
 
   const acked: string[] = [];
