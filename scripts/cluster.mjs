@@ -6,7 +6,8 @@
 // installs and builds first). Flags: --fresh wipes .cluster/ before starting.
 // Env (for tests): BROOK_CLUSTER_DIR moves .cluster/; BROOK_CLUSTER_BASE_PORT=B moves node
 // N's ports to B+10N (client), B+10N+1 (controller), B+10N+2 (HTTP);
-// BROOK_CLUSTER_READY_TIMEOUT_MS bounds the wait for readiness (default 120000).
+// BROOK_CLUSTER_READY_TIMEOUT_MS bounds the wait for readiness (default 120000); BROOK_NODE_ARGS
+// adds node flags to every node (profiling).
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
@@ -56,6 +57,9 @@ const nodes = ids.map((id) => {
     // A larger initial V8 heap: without it a broker under produce load runs a full GC every
     // fraction of a second (packages/broker/README.md, Measured).
     "--initial-heap-size=256",
+    // BROOK_NODE_ARGS: more node flags for every node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+    // (a profile is written when the node exits after Ctrl-C).
+    ...(process.env.BROOK_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
     bin,
     `--node.id=${id}`,
     "--process.roles=broker,controller",
