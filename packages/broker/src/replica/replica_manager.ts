@@ -11,6 +11,7 @@ import type { MetadataView, PartitionView } from "../metadata/view.js";
 import type { LeaderAppendResult, ReplicaLog } from "./log_port.js";
 import { Partition } from "./partition.js";
 import { ReplicaFetcher } from "./replica_fetcher.js";
+import { waitForWake } from "./wait_for_wake.js";
 import type {
   ReplicaFetchRequest,
   ReplicaFetchResponse,
@@ -324,16 +325,8 @@ export class ReplicaManager {
   }
 
   private waitForChange(parts: { p: Partition; seq: number }[], ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const cancels: (() => void)[] = [];
-      const done = () => {
-        clearTimeout(timer);
-        for (const c of cancels) c();
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      for (const { p, seq } of parts) cancels.push(p.onData(done, seq));
-    });
+    // New data only: an HW move alone would wake a parked follower for nothing (Partition.onData).
+    return waitForWake(parts, ms, "onData");
   }
 
   private async replicaFetchOne(

@@ -24,6 +24,7 @@ import { Code, errorCodeOf } from "../errors.js";
 import type { MetadataView } from "../metadata/view.js";
 import type { Partition } from "../replica/partition.js";
 import type { ReplicaManager } from "../replica/replica_manager.js";
+import { waitForWake } from "../replica/wait_for_wake.js";
 import type { ControllerApi } from "./controller_api.js";
 import type { GroupCoordinatorApi } from "./group_api.js";
 import {
@@ -324,14 +325,6 @@ async function fetchOne(
 }
 
 function waitForAny(parts: { p: Partition; seq: number }[], ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const cancels: (() => void)[] = [];
-    const done = () => {
-      clearTimeout(timer);
-      for (const c of cancels) c();
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    for (const { p, seq } of parts) cancels.push(p.onChange(done, seq));
-  });
+  // An HW move counts too: it is what makes fetched data visible to a consumer.
+  return waitForWake(parts, ms, "onChange");
 }
