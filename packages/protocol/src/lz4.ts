@@ -4,10 +4,9 @@
 // the BD byte) and at most 255 bytes per input byte (LZ4's best case: each match-length byte adds
 // 255); an uncompressed block regenerates exactly its size; skippable frames nothing.
 import { CorruptRecordError } from "./errors/errors.js";
+import { framesOutputBound } from "./frames.js";
 
 const LZ4_MAGIC = 0x184d2204;
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
 const MAX_RATIO = 255;
 const BLOCK_MAX_BYTES = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 
@@ -16,50 +15,38 @@ function corrupt(detail: string): CorruptRecordError {
 }
 
 export function lz4OutputBound(data: Uint8Array): number {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let pos = 0;
+  return framesOutputBound(data, { magic: LZ4_MAGIC, corrupt, readFrame: readLz4Frame });
+}
+
+function readLz4Frame(data: Uint8Array, view: DataView, pos: number): { end: number; bound: number } {
   let bound = 0;
-  while (pos < data.length) {
-    if (data.length - pos < 4) throw corrupt(`truncated frame magic at ${pos}`);
-    const magic = view.getUint32(pos, true);
+  if (data.length - pos < 3) throw corrupt("truncated frame descriptor");
+  const flg = data[pos]!;
+  const bd = data[pos + 1]!;
+  if (flg >> 6 !== 1) throw corrupt(`unsupported frame version ${flg >> 6}`);
+  const blockChecksum = (flg >> 4) & 1;
+  const contentSizeFlag = (flg >> 3) & 1;
+  const contentChecksum = (flg >> 2) & 1;
+  const dictId = flg & 1;
+  const blockMax = BLOCK_MAX_BYTES[(bd >> 4) & 7]!;
+  if (blockMax === 0) throw corrupt(`invalid block maximum size code ${(bd >> 4) & 7}`);
+  pos += 2 + (contentSizeFlag ? 8 : 0) + (dictId ? 4 : 0) + 1; // FLG, BD, content size, dict id, header checksum
+  if (pos > data.length) throw corrupt("truncated frame descriptor");
+  for (;;) {
+    if (data.length - pos < 4) throw corrupt("truncated block size");
+    const word = view.getUint32(pos, true);
     pos += 4;
-    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      if (data.length - pos < 4) throw corrupt("truncated skippable frame");
-      const size = view.getUint32(pos, true);
-      pos += 4;
-      if (size > data.length - pos) throw corrupt("skippable frame runs past the end");
-      pos += size;
-      continue;
-    }
-    if (magic !== LZ4_MAGIC) throw corrupt(`bad frame magic 0x${magic.toString(16)} at ${pos - 4}`);
-    if (data.length - pos < 3) throw corrupt("truncated frame descriptor");
-    const flg = data[pos]!;
-    const bd = data[pos + 1]!;
-    if (flg >> 6 !== 1) throw corrupt(`unsupported frame version ${flg >> 6}`);
-    const blockChecksum = (flg >> 4) & 1;
-    const contentSizeFlag = (flg >> 3) & 1;
-    const contentChecksum = (flg >> 2) & 1;
-    const dictId = flg & 1;
-    const blockMax = BLOCK_MAX_BYTES[(bd >> 4) & 7]!;
-    if (blockMax === 0) throw corrupt(`invalid block maximum size code ${(bd >> 4) & 7}`);
-    pos += 2 + (contentSizeFlag ? 8 : 0) + (dictId ? 4 : 0) + 1; // FLG, BD, content size, dict id, header checksum
-    if (pos > data.length) throw corrupt("truncated frame descriptor");
-    for (;;) {
-      if (data.length - pos < 4) throw corrupt("truncated block size");
-      const word = view.getUint32(pos, true);
-      pos += 4;
-      if (word === 0) break; // end mark
-      const uncompressed = word >>> 31 === 1;
-      const size = word & 0x7fffffff;
-      if (size > blockMax) throw corrupt(`block of ${size} bytes exceeds the ${blockMax}-byte block maximum`);
-      if (size + (blockChecksum ? 4 : 0) > data.length - pos) throw corrupt("block runs past the end");
-      pos += size + (blockChecksum ? 4 : 0);
-      bound += uncompressed ? size : Math.min(blockMax, size * MAX_RATIO);
-    }
-    if (contentChecksum) {
-      if (data.length - pos < 4) throw corrupt("truncated content checksum");
-      pos += 4;
-    }
+    if (word === 0) break; // end mark
+    const uncompressed = word >>> 31 === 1;
+    const size = word & 0x7fffffff;
+    if (size > blockMax) throw corrupt(`block of ${size} bytes exceeds the ${blockMax}-byte block maximum`);
+    if (size + (blockChecksum ? 4 : 0) > data.length - pos) throw corrupt("block runs past the end");
+    pos += size + (blockChecksum ? 4 : 0);
+    bound += uncompressed ? size : Math.min(blockMax, size * MAX_RATIO);
   }
-  return bound;
+  if (contentChecksum) {
+    if (data.length - pos < 4) throw corrupt("truncated content checksum");
+    pos += 4;
+  }
+  return { end: pos, bound };
 }

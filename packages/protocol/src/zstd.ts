@@ -7,10 +7,9 @@
 // There is no synchronous compressor here: compressSync throws UnsupportedCompressionError.
 import { createRequire } from "node:module";
 import { CorruptRecordError, RecordTooLargeError, UnsupportedCompressionError } from "./errors/errors.js";
+import { framesOutputBound } from "./frames.js";
 
 const ZSTD_MAGIC = 0xfd2fb528;
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
 const BLOCK_MAX = 128 * 1024;
 
 function corrupt(detail: string): CorruptRecordError {
@@ -19,86 +18,72 @@ function corrupt(detail: string): CorruptRecordError {
 
 /** Upper bound of the bytes `data` decompresses to; throws CorruptRecordError on malformed headers. */
 export function zstdOutputBound(data: Uint8Array): number {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let pos = 0;
-  let bound = 0;
-  while (pos < data.length) {
-    if (data.length - pos < 4) throw corrupt(`truncated frame magic at ${pos}`);
-    const magic = view.getUint32(pos, true);
-    pos += 4;
-    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      if (data.length - pos < 4) throw corrupt("truncated skippable frame");
-      const size = view.getUint32(pos, true);
-      pos += 4;
-      if (size > data.length - pos) throw corrupt("skippable frame runs past the end");
-      pos += size;
-      continue;
-    }
-    if (magic !== ZSTD_MAGIC) throw corrupt(`bad frame magic 0x${magic.toString(16)} at ${pos - 4}`);
-    if (pos >= data.length) throw corrupt("truncated frame header");
-    const fhd = data[pos++]!;
-    const fcsFlag = fhd >> 6;
-    const singleSegment = (fhd >> 5) & 1;
-    const checksum = (fhd >> 2) & 1;
-    const dictFlag = fhd & 3;
-    if (fhd & 0x08) throw corrupt("reserved frame header bit set");
-    let window = 0;
-    if (!singleSegment) {
-      if (pos >= data.length) throw corrupt("truncated window descriptor");
-      const wd = data[pos++]!;
-      const base = 2 ** (10 + (wd >> 3));
-      window = base + (base / 8) * (wd & 7);
-    }
-    const dictBytes = [0, 1, 2, 4][dictFlag]!;
-    if (data.length - pos < dictBytes) throw corrupt("truncated dictionary id");
-    let dictId = 0;
-    for (let i = 0; i < dictBytes; i++) dictId += data[pos + i]! * 2 ** (8 * i);
-    pos += dictBytes;
-    if (dictId !== 0) throw corrupt(`frame needs dictionary ${dictId}, dictionaries are not supported`);
-    const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag]!;
-    if (data.length - pos < fcsBytes) throw corrupt("truncated frame content size");
-    let contentSize = -1;
-    if (fcsBytes > 0) {
-      contentSize = 0;
-      for (let i = 0; i < fcsBytes; i++) contentSize += data[pos + i]! * 2 ** (8 * i);
-      if (fcsBytes === 2) contentSize += 256;
-    }
-    pos += fcsBytes;
-    if (singleSegment) window = contentSize;
-    const blockMax = Math.min(window, BLOCK_MAX);
-    let frameBound = 0;
-    for (;;) {
-      if (data.length - pos < 3) throw corrupt("truncated block header");
-      const header = data[pos]! | (data[pos + 1]! << 8) | (data[pos + 2]! << 16);
-      pos += 3;
-      const last = header & 1;
-      const type = (header >> 1) & 3;
-      const size = header >>> 3;
-      if (type === 0) {
-        if (size > data.length - pos) throw corrupt("raw block runs past the end");
-        pos += size;
-        frameBound += size;
-      } else if (type === 1) {
-        if (pos >= data.length) throw corrupt("RLE block runs past the end");
-        pos += 1;
-        frameBound += size;
-      } else if (type === 2) {
-        if (size > data.length - pos) throw corrupt("compressed block runs past the end");
-        if (size > blockMax) throw corrupt(`compressed block of ${size} bytes exceeds the ${blockMax}-byte block maximum`);
-        pos += size;
-        frameBound += blockMax;
-      } else {
-        throw corrupt("reserved block type");
-      }
-      if (last) break;
-    }
-    if (checksum) {
-      if (data.length - pos < 4) throw corrupt("truncated content checksum");
-      pos += 4;
-    }
-    bound += contentSize >= 0 ? Math.min(contentSize, frameBound) : frameBound;
+  return framesOutputBound(data, { magic: ZSTD_MAGIC, corrupt, readFrame: readZstdFrame });
+}
+
+function readZstdFrame(data: Uint8Array, _view: DataView, pos: number): { end: number; bound: number } {
+  if (pos >= data.length) throw corrupt("truncated frame header");
+  const fhd = data[pos++]!;
+  const fcsFlag = fhd >> 6;
+  const singleSegment = (fhd >> 5) & 1;
+  const checksum = (fhd >> 2) & 1;
+  const dictFlag = fhd & 3;
+  if (fhd & 0x08) throw corrupt("reserved frame header bit set");
+  let window = 0;
+  if (!singleSegment) {
+    if (pos >= data.length) throw corrupt("truncated window descriptor");
+    const wd = data[pos++]!;
+    const base = 2 ** (10 + (wd >> 3));
+    window = base + (base / 8) * (wd & 7);
   }
-  return bound;
+  const dictBytes = [0, 1, 2, 4][dictFlag]!;
+  if (data.length - pos < dictBytes) throw corrupt("truncated dictionary id");
+  let dictId = 0;
+  for (let i = 0; i < dictBytes; i++) dictId += data[pos + i]! * 2 ** (8 * i);
+  pos += dictBytes;
+  if (dictId !== 0) throw corrupt(`frame needs dictionary ${dictId}, dictionaries are not supported`);
+  const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag]!;
+  if (data.length - pos < fcsBytes) throw corrupt("truncated frame content size");
+  let contentSize = -1;
+  if (fcsBytes > 0) {
+    contentSize = 0;
+    for (let i = 0; i < fcsBytes; i++) contentSize += data[pos + i]! * 2 ** (8 * i);
+    if (fcsBytes === 2) contentSize += 256;
+  }
+  pos += fcsBytes;
+  if (singleSegment) window = contentSize;
+  const blockMax = Math.min(window, BLOCK_MAX);
+  let frameBound = 0;
+  for (;;) {
+    if (data.length - pos < 3) throw corrupt("truncated block header");
+    const header = data[pos]! | (data[pos + 1]! << 8) | (data[pos + 2]! << 16);
+    pos += 3;
+    const last = header & 1;
+    const type = (header >> 1) & 3;
+    const size = header >>> 3;
+    if (type === 0) {
+      if (size > data.length - pos) throw corrupt("raw block runs past the end");
+      pos += size;
+      frameBound += size;
+    } else if (type === 1) {
+      if (pos >= data.length) throw corrupt("RLE block runs past the end");
+      pos += 1;
+      frameBound += size;
+    } else if (type === 2) {
+      if (size > data.length - pos) throw corrupt("compressed block runs past the end");
+      if (size > blockMax) throw corrupt(`compressed block of ${size} bytes exceeds the ${blockMax}-byte block maximum`);
+      pos += size;
+      frameBound += blockMax;
+    } else {
+      throw corrupt("reserved block type");
+    }
+    if (last) break;
+  }
+  if (checksum) {
+    if (data.length - pos < 4) throw corrupt("truncated content checksum");
+    pos += 4;
+  }
+  return { end: pos, bound: contentSize >= 0 ? Math.min(contentSize, frameBound) : frameBound };
 }
 
 interface NativeZstd {
