@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { MetadataView, PartitionView } from "../../src/metadata/view.js";
 import { GroupCode } from "../../src/group/codes.js";
 import { GroupCoordinator, OFFSETS_TOPIC, type OffsetsLog } from "../../src/group/group_coordinator.js";
-import { DEFAULT_GROUP_CONFIG } from "../../src/group/consumer_group.js";
+import { DEFAULT_GROUP_CONFIG, type GroupConfig } from "../../src/group/consumer_group.js";
 import { murmur2 } from "@brook/protocol";
 import { offsetsPartitionFor } from "../../src/group/offsets_partition.js";
 import { decodeOffsetsRecord, encodeOffsetsRecord, type RawRecord } from "../../src/group/offsets_records.js";
@@ -57,9 +57,17 @@ function metadata(): MetadataView {
   };
 }
 
-function coordinator(log: OffsetsLog, now: { t: number }): GroupCoordinator {
+/** Member ids m1, m2, ... in join order; `config` overrides the defaults it names. */
+function coordinator(log: OffsetsLog, now: { t: number }, config?: Partial<GroupConfig>): GroupCoordinator {
   let ids = 0;
-  return new GroupCoordinator({ nodeId: 1, log, metadata, clock: () => now.t, newMemberId: () => `m${++ids}` });
+  return new GroupCoordinator({
+    nodeId: 1,
+    log,
+    metadata,
+    clock: () => now.t,
+    newMemberId: () => `m${++ids}`,
+    ...(config !== undefined ? { config: { ...DEFAULT_GROUP_CONFIG, ...config } } : {}),
+  });
 }
 
 async function lead(c: GroupCoordinator): Promise<void> {
@@ -250,17 +258,9 @@ describe("GroupCoordinator", () => {
   });
 
   it("holds a heartbeat with nothing new and answers it as soon as the group changes for its member", async () => {
-    let ids = 0;
     const now = { t: 0 };
     // A hold far longer than the test's timeout: only a wake-up can answer in time.
-    const c = new GroupCoordinator({
-      nodeId: 1,
-      log: new MemoryOffsetsLog(),
-      metadata,
-      clock: () => now.t,
-      newMemberId: () => `m${++ids}`,
-      config: { ...DEFAULT_GROUP_CONFIG, heartbeatHoldMs: 600_000 },
-    });
+    const c = coordinator(new MemoryOffsetsLog(), now, { heartbeatHoldMs: 600_000 });
     await lead(c);
     const a = await c.consumerGroupHeartbeat(join("g"));
     expect(a.assignment?.partitions[0]?.partitions.length).toBe(12);
@@ -357,16 +357,8 @@ describe("GroupCoordinator", () => {
   });
 
   it("does not extend the session of a member whose heartbeat is held (it may have died meanwhile)", async () => {
-    let ids = 0;
     const now = { t: 0 };
-    const c = new GroupCoordinator({
-      nodeId: 1,
-      log: new MemoryOffsetsLog(),
-      metadata,
-      clock: () => now.t,
-      newMemberId: () => `m${++ids}`,
-      config: { ...DEFAULT_GROUP_CONFIG, heartbeatHoldMs: 600_000 },
-    });
+    const c = coordinator(new MemoryOffsetsLog(), now, { heartbeatHoldMs: 600_000 });
     await lead(c);
     const a = await c.consumerGroupHeartbeat(join("g", 2_000));
     const owned = [{ topic: "t", partitions: a.assignment!.partitions[0]!.partitions }];
