@@ -8,8 +8,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "../../src/errors.js";
-import { decodeRecords, encodeBatch } from "../../src/harness/batches.js";
+import { encodeBatch } from "../../src/harness/batches.js";
 import { LocalCluster } from "../../src/harness/local_cluster.js";
+import { expectAckedOnceInOrder, readAllValues } from "../support/acked_records.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = join(here, "../../dist/bin/broker-node.js");
@@ -77,28 +78,8 @@ describe("acks=all survives repeated SIGKILL of the partition leader (real proce
 
     // Read everything from the current leader, up to its HW.
     const leader = cluster.ctrl.leaderOf("chaos").leader;
-    const got: string[] = [];
-    let offset = 0;
-    for (;;) {
-      const r = (await cluster.nodes.get(leader)!.client.fetch("chaos", 0, offset)).topics[0]!.partitions[0]!;
-      expect(r.errorCode).toBe(Code.NONE);
-      const recs = decodeRecords(r.records).filter((x) => x.offset >= offset);
-      if (recs.length === 0) break;
-      got.push(...recs.map((x) => x.value.toString()));
-      offset = recs[recs.length - 1]!.offset + 1;
-    }
-    const position = new Map<string, number>();
-    got.forEach((v, i) => {
-      expect(position.has(v), `record ${v} read twice`).toBe(false);
-      position.set(v, i);
-    });
-    let last = -1;
-    for (const v of acked) {
-      const at = position.get(v);
-      expect(at, `acknowledged record ${v} lost`).toBeDefined();
-      expect(at!, `acknowledged record ${v} out of order`).toBeGreaterThan(last);
-      last = at!;
-    }
+    const got = await readAllValues(cluster.nodes.get(leader)!.client, "chaos");
+    expectAckedOnceInOrder(acked, got);
     for (const e of cluster.ctrl.elections) if (e.leader >= 0) expect(e.isrBefore).toContain(e.leader);
     expect(acked.length).toBeGreaterThan(20 * (KILLS + 1) - 1);
     console.log(`kill test: ${KILLS} kills, ${attempts} produce attempts, ${acked.length} acknowledged, ${got.length} in log`);
