@@ -1,25 +1,20 @@
 // Operations racing on one log: reads beside retention and truncation, appends beside flushes,
 // and the LogManager's own timer. Whatever the interleaving, a read answers valid whole batches
 // or a typed error, and nothing is lost or duplicated.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PartitionLog } from "../../src/log/partition_log.js";
 import { LogManager } from "../../src/log/log_manager.js";
 import { OffsetOutOfRangeError } from "../../src/log/errors.js";
 import { validateBatch } from "../../src/log/batch.js";
 import { systemClock } from "../../src/log/types.js";
-import { ManualClock, batchOf, quietLogger, tempDir, testConfig } from "./helpers.js";
+import { ManualClock, batchOf, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => cleanup());
+const tmp = tempDirPerTest();
 
 describe("concurrent operations", () => {
   it("reads racing retention get valid batches or OFFSET_OUT_OF_RANGE, never garbage or a crash", async () => {
     const clock = new ManualClock(10_000_000);
-    const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 400, retentionMs: 1000 }), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig({ segmentBytes: 400, retentionMs: 1000 }), { clock, logger: quietLogger });
     for (let i = 0; i < 40; i++) await log.appendAsLeader(batchOf(2, { size: 60, baseTimestamp: clock.now - 5000 }), 1);
     log.highWatermark = log.logEndOffset;
     const reads = Array.from({ length: 80 }, async (_, i) => {
@@ -43,7 +38,7 @@ describe("concurrent operations", () => {
 
   it("appends racing flushes, checkpoints and reads keep offsets dense and unique", async () => {
     const clock = new ManualClock();
-    const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 2000 }), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig({ segmentBytes: 2000 }), { clock, logger: quietLogger });
     const results = await Promise.all(
       Array.from({ length: 60 }, async (_, i) => {
         const info = await log.appendAsLeader(batchOf(1 + (i % 3)), 1);
@@ -64,7 +59,7 @@ describe("concurrent operations", () => {
   });
 
   it("LogManager.start() checkpoints on its own timer until stopped", async () => {
-    const mgr = await LogManager.open(dir, testConfig(), { clock: systemClock, logger: quietLogger, checkpointIntervalMs: 50 });
+    const mgr = await LogManager.open(tmp.dir, testConfig(), { clock: systemClock, logger: quietLogger, checkpointIntervalMs: 50 });
     const log = await mgr.getOrCreate("t", 0);
     await log.appendAsLeader(batchOf(2, { baseTimestamp: Date.now() }), 1);
     mgr.start();

@@ -2,12 +2,12 @@
 // covered. A crash keeps the synced prefix, a random part of the unsynced tail and some random
 // garbage, as a power loss can. After every crash the reopened log must hold every batch that
 // was acknowledged as flushed, byte for byte, and serve nothing that fails its CRC.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LogFlusher } from "../../src/log/flusher.js";
 import { nodeLogIo, type LogFile, type LogIo } from "../../src/log/log_file.js";
 import { PartitionLog } from "../../src/log/partition_log.js";
 import { validateBatch } from "../../src/log/batch.js";
-import { ManualClock, batchOf, quietLogger, tempDir, testConfig } from "./helpers.js";
+import { ManualClock, batchOf, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
 
 /** mulberry32: small seeded PRNG, enough to pick cuts and workloads reproducibly. */
 function rng(seed: number): (n: number) => number {
@@ -67,12 +67,7 @@ class PowerLossIo implements LogIo {
   }
 }
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => cleanup());
+const tmp = tempDirPerTest();
 
 describe("power loss (seeded)", () => {
   const seeds = Array.from({ length: 12 }, (_, i) => 1000 + i);
@@ -84,7 +79,7 @@ describe("power loss (seeded)", () => {
     const acked = new Map<number, Buffer>();
     for (let round = 0; round < 3; round++) {
       const io = new PowerLossIo();
-      const log = await PartitionLog.open(dir, config, { clock, logger: quietLogger, io });
+      const log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger, io });
       const flusher = new LogFlusher();
       // Recovery kept every acknowledged batch, byte for byte.
       for (const [offset, bytes] of acked) {
@@ -123,7 +118,7 @@ describe("power loss (seeded)", () => {
       for (let i = rand(3); i > 0; i--) await log.appendAsLeader(batchOf(2, { size: 50 }), round + 1);
       await io.powerLoss(rand);
     }
-    const final = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    const final = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
     expect(final.logEndOffset).toBeGreaterThanOrEqual(Math.max(...[...acked.keys()].map((o) => o + 1), 0));
     await final.close();
   });

@@ -1,25 +1,22 @@
 // Group commit across partitions, and the broker-wide LogManager on a real data directory.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LogFlusher } from "../../src/log/flusher.js";
 import { LogManager, parsePartitionDirName } from "../../src/log/log_manager.js";
 import { PartitionLog } from "../../src/log/partition_log.js";
 import { LogCode } from "../../src/log/errors.js";
-import { FaultyIo, ManualClock, batchOf, quietLogger, tempDir, testConfig } from "./helpers.js";
+import { FaultyIo, ManualClock, batchOf, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
+const tmp = tempDirPerTest();
 let clock: ManualClock;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+beforeEach(() => {
   clock = new ManualClock();
 });
-afterEach(async () => cleanup());
 
 describe("LogFlusher", () => {
   it("covers every waiting append of a partition with one fsync per partition", async () => {
-    const logs = await Promise.all([0, 1, 2].map((p) => PartitionLog.open(join(dir, `t-${p}`), testConfig(), { clock, logger: quietLogger })));
+    const logs = await Promise.all([0, 1, 2].map((p) => PartitionLog.open(join(tmp.dir, `t-${p}`), testConfig(), { clock, logger: quietLogger })));
     for (const log of logs) for (let i = 0; i < 10; i++) await log.appendAsLeader(batchOf(2), 1);
     const flusher = new LogFlusher();
     const waits = logs.flatMap((log) => Array.from({ length: 10 }, (_, i) => flusher.flush(log, 2 * (i + 1))));
@@ -34,7 +31,7 @@ describe("LogFlusher", () => {
   });
 
   it("keeps up with concurrent appends: every waiter resolves only once its offset is flushed", async () => {
-    const log = await PartitionLog.open(join(dir, "t-0"), testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(join(tmp.dir, "t-0"), testConfig(), { clock, logger: quietLogger });
     const flusher = new LogFlusher();
     await Promise.all(
       Array.from({ length: 100 }, async () => {
@@ -48,7 +45,7 @@ describe("LogFlusher", () => {
   });
 
   it("resolves at once in replicated mode (no fsync per write) and rejects waiters when the fsync fails", async () => {
-    const replicated = await PartitionLog.open(join(dir, "r-0"), testConfig({ flushMode: "replicated" }), { clock, logger: quietLogger });
+    const replicated = await PartitionLog.open(join(tmp.dir, "r-0"), testConfig({ flushMode: "replicated" }), { clock, logger: quietLogger });
     await replicated.appendAsLeader(batchOf(2), 1);
     const flusher = new LogFlusher();
     await flusher.flush(replicated, 2);
@@ -57,7 +54,7 @@ describe("LogFlusher", () => {
     expect(replicated.flushedOffset).toBe(0);
 
     const io = new FaultyIo();
-    const failing = await PartitionLog.open(join(dir, "f-0"), testConfig(), { clock, logger: quietLogger, io });
+    const failing = await PartitionLog.open(join(tmp.dir, "f-0"), testConfig(), { clock, logger: quietLogger, io });
     await failing.appendAsLeader(batchOf(2), 1);
     io.failSync = true;
     await expect(flusher.flush(failing, 2)).rejects.toMatchObject({ code: LogCode.KAFKA_STORAGE_ERROR });
@@ -74,7 +71,7 @@ describe("LogManager", () => {
   });
 
   it("creates partitions, reloads them all at start, removes them for good", async () => {
-    let mgr = await LogManager.open(dir, testConfig(), { clock, logger: quietLogger });
+    let mgr = await LogManager.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     const a = await mgr.getOrCreate("orders-eu", 0);
     const b = await mgr.getOrCreate("orders-eu", 1, { flushMode: "replicated" });
     expect(await mgr.getOrCreate("orders-eu", 0)).toBe(a);
@@ -84,9 +81,9 @@ describe("LogManager", () => {
     await mgr.close();
 
     // A half-deleted partition from a crash is cleaned up, never loaded.
-    await mkdir(join(dir, "gone-0.123-delete"));
-    await writeFile(join(dir, "gone-0.123-delete", "x"), "x");
-    mgr = await LogManager.open(dir, testConfig(), {
+    await mkdir(join(tmp.dir, "gone-0.123-delete"));
+    await writeFile(join(tmp.dir, "gone-0.123-delete", "x"), "x");
+    mgr = await LogManager.open(tmp.dir, testConfig(), {
       clock,
       logger: quietLogger,
       topicConfigs: (t) => (t === "orders-eu" ? { flushMode: "replicated" } : undefined),
@@ -99,19 +96,19 @@ describe("LogManager", () => {
     await mgr.getOrCreate("orders-eu", 1, { flushMode: "durable", retentionMs: 1000 });
     expect(mgr.get("orders-eu", 1)!.config).toMatchObject({ flushMode: "durable", retentionMs: 1000 });
     await mgr.deletionsSettled();
-    expect(await readdir(dir)).not.toContain("gone-0.123-delete");
+    expect(await readdir(tmp.dir)).not.toContain("gone-0.123-delete");
 
     await mgr.remove("orders-eu", 0);
     expect(mgr.get("orders-eu", 0)).toBeUndefined();
     // Renamed away (durably) before remove() returns; the files go in the background.
-    expect(await readdir(dir)).not.toContain("orders-eu-0");
+    expect(await readdir(tmp.dir)).not.toContain("orders-eu-0");
     await mgr.deletionsSettled();
-    expect((await readdir(dir)).sort()).toEqual(["orders-eu-1"]);
+    expect((await readdir(tmp.dir)).sort()).toEqual(["orders-eu-1"]);
     await mgr.close();
   });
 
   it("poll(now) runs retention and checkpoints when due and says when to come back", async () => {
-    const mgr = await LogManager.open(dir, testConfig({ retentionMs: 60_000, segmentBytes: 400 }), {
+    const mgr = await LogManager.open(tmp.dir, testConfig({ retentionMs: 60_000, segmentBytes: 400 }), {
       clock,
       logger: quietLogger,
       retentionCheckIntervalMs: 10_000,
@@ -132,8 +129,8 @@ describe("LogManager", () => {
   });
 
   it("keeps serving the other partitions when one cannot be opened at start", async () => {
-    await mkdir(join(dir, "bad-0", "00000000000000000000.log"), { recursive: true }); // a directory where a file belongs
-    const mgr = await LogManager.open(dir, testConfig(), { clock, logger: quietLogger });
+    await mkdir(join(tmp.dir, "bad-0", "00000000000000000000.log"), { recursive: true }); // a directory where a file belongs
+    const mgr = await LogManager.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     await (await mgr.getOrCreate("good", 0)).appendAsLeader(batchOf(1), 1);
     expect(mgr.failedPartitions()).toEqual([{ topic: "bad", partition: 0 }]);
     expect(mgr.get("bad", 0)).toBeUndefined();
@@ -143,7 +140,7 @@ describe("LogManager", () => {
   it("reports a partition whose disk failed", async () => {
     const io = new FaultyIo();
     const offline: string[] = [];
-    const mgr = await LogManager.open(dir, testConfig(), {
+    const mgr = await LogManager.open(tmp.dir, testConfig(), {
       clock,
       logger: quietLogger,
       io,

@@ -1,8 +1,9 @@
 // Test helpers: a minimal RecordBatch v2 encoder (uncompressed records, Kafka layout) used to
-// make input for the log, temp dirs, a manual clock, and a fault-injecting LogIo over real files.
+// make input for the log, temp dirs, a manual clock, and fault-injecting LogIos over real files.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterEach, beforeEach } from "vitest";
 import { crc32c } from "@brook/protocol";
 import { nodeLogIo, type LogFile, type LogIo } from "../../src/log/log_file.js";
 import { DEFAULT_LOG_CONFIG, type LogConfig } from "../../src/log/config.js";
@@ -171,6 +172,24 @@ export function fullDiskIo(disk: { readonly failing: boolean }, opts: { readonly
         size: () => f.size(),
         close: () => f.close(),
       };
+    },
+  };
+}
+
+/**
+ * A fresh temp directory for every test of the calling file, removed after the test. Call it
+ * once at the file's top level; `dir` is the running test's directory.
+ */
+export function tempDirPerTest(prefix?: string): { readonly dir: string } {
+  let current: { dir: string; cleanup: () => Promise<void> } | undefined;
+  beforeEach(async () => {
+    current = await tempDir(prefix);
+  });
+  afterEach(async () => current?.cleanup());
+  return {
+    get dir(): string {
+      if (current === undefined) throw new Error("tempDirPerTest: dir is only there while a test runs");
+      return current.dir;
     },
   };
 }

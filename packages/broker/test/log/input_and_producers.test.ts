@@ -1,22 +1,17 @@
 // Bad input never touches the log; idempotent-producer dedup, gaps and epochs; disk failures.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { PartitionLog } from "../../src/log/partition_log.js";
 import { LogCode, LogStorageError } from "../../src/log/errors.js";
 import { validateBatch } from "../../src/log/batch.js";
 import { crc32c } from "@brook/protocol";
-import { FaultyIo, ManualClock, batchOf, buildBatch, quietLogger, tempDir, testConfig } from "./helpers.js";
+import { FaultyIo, ManualClock, batchOf, buildBatch, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
+const tmp = tempDirPerTest();
 const clock = new ManualClock();
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => cleanup());
 
-const segFile = (): string => join(dir, "00000000000000000000.log");
+const segFile = (): string => join(tmp.dir, "00000000000000000000.log");
 
 async function expectIntact(log: PartitionLog, end: number, bytes: number): Promise<void> {
   expect(log.logEndOffset).toBe(end);
@@ -25,7 +20,7 @@ async function expectIntact(log: PartitionLog, end: number, bytes: number): Prom
 
 describe("bad input leaves the log intact", () => {
   it("rejects corrupt, truncated, wrong-magic, empty, inconsistent and oversized batches", async () => {
-    const log = await PartitionLog.open(dir, testConfig({ maxMessageBytes: 1000 }), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig({ maxMessageBytes: 1000 }), { clock, logger: quietLogger });
     await log.appendAsLeader(batchOf(2), 1);
     const size = (await stat(segFile())).size;
 
@@ -60,7 +55,7 @@ describe("bad input leaves the log intact", () => {
   });
 
   it("rejects timestamps outside message.timestamp.difference.max.ms", async () => {
-    const log = await PartitionLog.open(dir, testConfig({ messageTimestampDifferenceMaxMs: 1000 }), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig({ messageTimestampDifferenceMaxMs: 1000 }), { clock, logger: quietLogger });
     await expect(log.appendAsLeader(batchOf(1, { baseTimestamp: clock.now - 5000 }), 1)).rejects.toMatchObject({
       code: LogCode.INVALID_TIMESTAMP,
     });
@@ -69,7 +64,7 @@ describe("bad input leaves the log intact", () => {
   });
 
   it("rejects absurd read arguments with a typed error", async () => {
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     await expect(log.read(-1, 100, 10)).rejects.toMatchObject({ code: LogCode.OFFSET_OUT_OF_RANGE });
     await expect(log.read(0, -5, 10)).rejects.toMatchObject({ code: LogCode.INVALID_REQUEST });
     await expect(log.read(Number.NaN, 5, 10)).rejects.toMatchObject({ code: LogCode.INVALID_REQUEST });
@@ -81,7 +76,7 @@ describe("idempotent producer", () => {
   const pb = (seq: number, n = 2, epoch = 0, pid = 42): Buffer => batchOf(n, { producerId: pid, producerEpoch: epoch, baseSequence: seq });
 
   it("answers a retried batch with its original offsets and writes nothing", async () => {
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     const first = await log.appendAsLeader(pb(0), 1);
     await log.appendAsLeader(batchOf(3), 1); // another writer in between
     const size = (await stat(segFile())).size;
@@ -93,7 +88,7 @@ describe("idempotent producer", () => {
   });
 
   it("an unknown producer's first batch must start at sequence 0: a later batch that overtakes it is rejected, not written", async () => {
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     // Several batches in flight: the one at sequence 124 reaches the leader first.
     await expect(log.appendAsLeader(pb(124, 4), 1)).rejects.toMatchObject({ code: LogCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
     expect(log.logEndOffset).toBe(0);
@@ -104,7 +99,7 @@ describe("idempotent producer", () => {
   });
 
   it("remembers the last 5 batches per producer", async () => {
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     for (let i = 0; i < 6; i++) await log.appendAsLeader(pb(i * 2), 1);
     for (let i = 1; i < 6; i++) expect((await log.appendAsLeader(pb(i * 2), 1)).duplicate).toBe(true);
     // The sixth-newest is forgotten; its sequence is no longer the next one either.
@@ -114,7 +109,7 @@ describe("idempotent producer", () => {
   });
 
   it("rejects a sequence gap and a stale epoch; a new epoch restarts at 0", async () => {
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     await log.appendAsLeader(pb(0, 2, 3), 1);
     await expect(log.appendAsLeader(pb(3, 2, 3), 1)).rejects.toMatchObject({ code: LogCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
     await expect(log.appendAsLeader(pb(2, 2, 2), 1)).rejects.toMatchObject({ code: LogCode.INVALID_PRODUCER_EPOCH });
@@ -127,7 +122,7 @@ describe("idempotent producer", () => {
   });
 
   it("expires producer state after producer.id.expiration.ms, then treats the id as new (its first batch must start at 0)", async () => {
-    const log = await PartitionLog.open(dir, testConfig({ producerIdExpirationMs: 60_000 }), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig({ producerIdExpirationMs: 60_000 }), { clock, logger: quietLogger });
     await log.appendAsLeader(batchOf(2, { producerId: 42, producerEpoch: 0, baseSequence: 0, baseTimestamp: clock.now }), 1);
     await log.deleteRecordsForRetention(clock.now + 30_000);
     await expect(log.appendAsLeader(pb(7), 1)).rejects.toMatchObject({ code: LogCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
@@ -138,7 +133,7 @@ describe("idempotent producer", () => {
   });
 
   it("keeps a producer's history before the truncation point even when all its recent batches were cut", async () => {
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     const first = await log.appendAsLeader(pb(0, 1), 1);
     await log.checkpoint();
     for (let seq = 1; seq <= 5; seq++) await log.appendAsLeader(pb(seq, 1), 1);
@@ -152,7 +147,7 @@ describe("idempotent producer", () => {
   });
 
   it("forgets truncated batches, so a producer can resend them after a follower truncation", async () => {
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     await log.appendAsLeader(pb(0), 1);
     await log.appendAsLeader(pb(2), 1);
     await log.truncateTo(2);
@@ -165,7 +160,7 @@ describe("idempotent producer", () => {
 describe("disk failures", () => {
   it("a full disk fails the append with KAFKA_STORAGE_ERROR, cuts the partial batch and takes the log offline", async () => {
     const io = new FaultyIo();
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger, io });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger, io });
     await log.appendAsLeader(batchOf(2), 1);
     await log.flush();
     const size = (await stat(segFile())).size;
@@ -181,7 +176,7 @@ describe("disk failures", () => {
     await expect(log.read(0, 100, 2)).rejects.toMatchObject({ code: LogCode.KAFKA_STORAGE_ERROR });
     await log.close();
     // After the disk is fixed the log reopens with exactly what was acknowledged.
-    const back = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const back = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     expect(back.logEndOffset).toBe(2);
     const { records } = await back.read(0, 1 << 20, 2);
     expect(validateBatch(records, 0).baseOffset).toBe(0);
@@ -190,7 +185,7 @@ describe("disk failures", () => {
 
   it("a read-only file system at segment roll fails the append and takes the log offline, data intact", async () => {
     const io = new FaultyIo();
-    const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 300 }), { clock, logger: quietLogger, io });
+    const log = await PartitionLog.open(tmp.dir, testConfig({ segmentBytes: 300 }), { clock, logger: quietLogger, io });
     await log.appendAsLeader(batchOf(2, { size: 80 }), 1);
     await log.flush();
     io.failOpen = true;
@@ -198,14 +193,14 @@ describe("disk failures", () => {
     expect(log.offline).toBe(true);
     expect(log.logEndOffset).toBe(2);
     await log.close();
-    const back = await PartitionLog.open(dir, testConfig({ segmentBytes: 300 }), { clock, logger: quietLogger });
+    const back = await PartitionLog.open(tmp.dir, testConfig({ segmentBytes: 300 }), { clock, logger: quietLogger });
     expect(back.logEndOffset).toBe(2);
     await back.close();
   });
 
   it("a failing fsync takes the log offline and never advances the flushed offset", async () => {
     const io = new FaultyIo();
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger, io });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger, io });
     await log.appendAsLeader(batchOf(2), 1);
     io.failSync = true;
     await expect(log.flush()).rejects.toMatchObject({ code: LogCode.KAFKA_STORAGE_ERROR });
@@ -218,7 +213,7 @@ describe("disk failures", () => {
 
 describe("follower appends", () => {
   it("accepts stamped batches contiguous with the log end and learns epochs from them", async () => {
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     const b0 = buildBatch({ baseOffset: 0, partitionLeaderEpoch: 1, records: [{ value: "a" }, { value: "b" }] });
     const b1 = buildBatch({ baseOffset: 2, partitionLeaderEpoch: 3, records: [{ value: "c" }] });
     await log.appendAsFollower(Buffer.concat([b0, b1]));

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { PartitionLog } from "../../src/log/partition_log.js";
@@ -16,16 +16,13 @@ function bind(f: LogFile): LogFile {
     close: () => f.close(),
   };
 }
-import { ManualClock, batchOf, quietLogger, tempDir, testConfig } from "./helpers.js";
+import { ManualClock, batchOf, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
+const tmp = tempDirPerTest();
 let clock: ManualClock;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+beforeEach(() => {
   clock = new ManualClock();
 });
-afterEach(async () => cleanup());
 
 function headersOf(buf: Buffer): Array<{ baseOffset: number; last: number; epoch: number }> {
   const out = [];
@@ -39,7 +36,7 @@ function headersOf(buf: Buffer): Array<{ baseOffset: number; last: number; epoch
 
 describe("PartitionLog appends and reads", () => {
   it("stamps base offsets and leader epoch, reads whole batches back from any offset", async () => {
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     const a = await log.appendAsLeader(batchOf(3), 5);
     const b = await log.appendAsLeader(batchOf(2), 5);
     expect(a).toEqual({ baseOffset: 0, lastOffset: 2, logAppendTimeMs: -1, duplicate: false });
@@ -58,7 +55,7 @@ describe("PartitionLog appends and reads", () => {
   });
 
   it("never reads past maxOffset and returns at least one batch beyond maxBytes", async () => {
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     for (let i = 0; i < 4; i++) await log.appendAsLeader(batchOf(2, { size: 500 }), 1);
     expect(headersOf((await log.read(0, 10, 8)).records)).toHaveLength(1);
     expect(headersOf((await log.read(0, 1 << 20, 4)).records).map((h) => h.baseOffset)).toEqual([0, 2]);
@@ -70,10 +67,10 @@ describe("PartitionLog appends and reads", () => {
   });
 
   it("rolls segments by size and by age and serves reads across them", async () => {
-    const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 2000, segmentMs: 60_000 }), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig({ segmentBytes: 2000, segmentMs: 60_000 }), { clock, logger: quietLogger });
     for (let i = 0; i < 10; i++) await log.appendAsLeader(batchOf(2, { size: 400 }), 1);
     expect(log.segmentCount).toBeGreaterThanOrEqual(4);
-    const files = await readdir(dir);
+    const files = await readdir(tmp.dir);
     expect(files).toContain("00000000000000000000.log");
     for (let off = 0; off < 20; off += 2) {
       const r = await log.read(off, 1, 20);
@@ -91,11 +88,11 @@ describe("PartitionLog appends and reads", () => {
 describe("segment.ms across restarts", () => {
   it("counts the active segment's age from its first batch, not from the restart", async () => {
     const config = testConfig({ segmentMs: 60_000 });
-    let log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    let log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
     await log.appendAsLeader(batchOf(1, { baseTimestamp: clock.now }), 1);
     await log.close();
     clock.advance(30_000);
-    log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
     clock.advance(31_000);
     await log.appendAsLeader(batchOf(1, { baseTimestamp: clock.now }), 1);
     expect(log.segmentCount).toBe(2);
@@ -105,7 +102,7 @@ describe("segment.ms across restarts", () => {
 
 describe("PartitionLog guards", () => {
   it("fences appends from an older leader epoch", async () => {
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     await log.appendAsLeader(batchOf(1), 4);
     await log.assignEpoch(6, 1);
     await expect(log.appendAsLeader(batchOf(1), 5)).rejects.toMatchObject({ code: LogCode.FENCED_LEADER_EPOCH });
@@ -116,7 +113,7 @@ describe("PartitionLog guards", () => {
   });
 
   it("applies topic-config changes to later appends", async () => {
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     await log.appendAsLeader(batchOf(2, { size: 300 }), 1);
     log.updateConfig(testConfig({ maxMessageBytes: 200 }));
     await expect(log.appendAsLeader(batchOf(2, { size: 300 }), 1)).rejects.toMatchObject({ code: LogCode.MESSAGE_TOO_LARGE });
@@ -125,7 +122,7 @@ describe("PartitionLog guards", () => {
   });
 
   it("a closed log refuses reads and writes with a typed error instead of going offline", async () => {
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     await log.appendAsLeader(batchOf(2), 1);
     await log.close();
     await expect(log.read(0, 100, 2)).rejects.toMatchObject({ code: LogCode.KAFKA_STORAGE_ERROR });
@@ -142,7 +139,7 @@ describe("PartitionLog guards", () => {
         return { ...bind(f), sync: async () => { await gate; await f.sync(); } };
       },
     };
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger, io });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger, io });
     await log.appendAsLeader(batchOf(1), 1);
     let done = 0;
     const first = log.flush().then(() => done++);
@@ -160,7 +157,7 @@ describe("PartitionLog guards", () => {
 describe("interop with @brook/protocol's codec", () => {
   it("stores producer-encoded batches unchanged apart from the stamped fields, and they decode back", async () => {
     const { encodeRecordBatch, decodeRecordBatch, CompressionType } = await import("@brook/protocol");
-    const log = await PartitionLog.open(dir, testConfig(), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     const plain = encodeRecordBatch(
       [
         { key: Buffer.from("k1"), value: Buffer.from("v1"), timestamp: 5_000 },
@@ -194,7 +191,7 @@ describe("interop with @brook/protocol's codec", () => {
 describe("message.timestamp.type=LogAppendTime", () => {
   it("stamps the broker clock into each batch, keeps the CRC valid and answers time lookups with it", async () => {
     const { decodeRecordBatch } = await import("@brook/protocol");
-    const log = await PartitionLog.open(dir, testConfig({ messageTimestampType: "LogAppendTime", messageTimestampDifferenceMaxMs: 10 }), {
+    const log = await PartitionLog.open(tmp.dir, testConfig({ messageTimestampType: "LogAppendTime", messageTimestampDifferenceMaxMs: 10 }), {
       clock,
       logger: quietLogger,
     });
@@ -214,13 +211,13 @@ describe("message.timestamp.type=LogAppendTime", () => {
 describe("index memory", () => {
   it("keeps indexes of only a few inactive segments in memory and reloads or rebuilds them on demand", async () => {
     const config = testConfig({ segmentBytes: 700, indexIntervalBytes: 100 });
-    const log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
     for (let i = 0; i < 60; i++) await log.appendAsLeader(batchOf(2, { size: 60, baseTimestamp: 1000 * i }), 1);
     expect(log.segmentCount).toBeGreaterThan(10);
     expect(log.segmentsWithIndexesLoaded()).toBe(1); // only the active one after rolling
     // Lose one inactive segment's index files: its next lookup rebuilds them from the batches.
     const victim = log.segmentBaseOffsets()[3]!;
-    await rm(join(dir, `${String(victim).padStart(20, "0")}.index`));
+    await rm(join(tmp.dir, `${String(victim).padStart(20, "0")}.index`));
     for (let o = 0; o < 120; o++) {
       const { records } = await log.read(o, 1, 120);
       expect(readBatchHeader(records, 0).baseOffset).toBe(o - (o % 2));
@@ -229,8 +226,8 @@ describe("index memory", () => {
     expect(await log.offsetForTimestamp(7000)).toMatchObject({ offset: 14 });
     await log.close();
     // The rebuilt index was persisted at close and is used after a restart.
-    const back = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
-    expect(await readdir(dir)).toContain(`${String(victim).padStart(20, "0")}.index`);
+    const back = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
+    expect(await readdir(tmp.dir)).toContain(`${String(victim).padStart(20, "0")}.index`);
     expect(readBatchHeader((await back.read(victim + 2, 1, 120)).records, 0).baseOffset).toBe(victim + 2);
     await back.close();
   });

@@ -1,13 +1,13 @@
 // Crash recovery on real files: tails cut at every byte of the last batch, garbage appended,
 // bytes flipped, mid-log corruption. Checks that everything flushed survives and that nothing
 // corrupt is ever served afterwards.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cp, open, readdir, stat, truncate, writeFile, appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PartitionLog } from "../../src/log/partition_log.js";
 import { nodeLogIo, type LogFile, type LogIo } from "../../src/log/log_file.js";
 import { validateBatch } from "../../src/log/batch.js";
-import { ManualClock, batchOf, quietLogger, tempDir, testConfig } from "./helpers.js";
+import { ManualClock, batchOf, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
 
 /** Real files that can all be dropped at once without a clean close: a crash, minus page-cache loss. */
 class CrashableIo implements LogIo {
@@ -22,13 +22,8 @@ class CrashableIo implements LogIo {
   }
 }
 
-let dir: string;
-let cleanup: () => Promise<void>;
+const tmp = tempDirPerTest();
 const clock = new ManualClock();
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => cleanup());
 
 /** Reads the whole log and checks every batch's CRC; returns the offsets seen. */
 async function readAllValid(log: PartitionLog): Promise<number[]> {
@@ -51,7 +46,7 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /** A crashed log: 4 flushed+checkpointed batches (8 records), then one unflushed batch. */
 async function crashedLog(sub: string): Promise<{ partDir: string; flushedEnd: number; tailStart: number; tailBytes: number }> {
-  const partDir = join(dir, sub);
+  const partDir = join(tmp.dir, sub);
   const io = new CrashableIo();
   const log = await PartitionLog.open(partDir, testConfig(), { clock, logger: quietLogger, io });
   for (let i = 0; i < 4; i++) await log.appendAsLeader(batchOf(2, { producerId: 7, producerEpoch: 0, baseSequence: i * 2 }), 1);
@@ -70,7 +65,7 @@ describe("crash recovery", () => {
     const { partDir, flushedEnd, tailStart, tailBytes } = await crashedLog("p-0");
     expect(flushedEnd).toBe(8);
     for (let cut = 0; cut <= tailBytes; cut++) {
-      const copy = join(dir, `cut-${cut}`);
+      const copy = join(tmp.dir, `cut-${cut}`);
       await cp(partDir, copy, { recursive: true });
       await truncate(join(copy, "00000000000000000000.log"), tailStart + cut);
       const log = await PartitionLog.open(copy, testConfig(), { clock, logger: quietLogger });
@@ -120,7 +115,7 @@ describe("crash recovery", () => {
   });
 
   it("corruption in a middle segment after the recovery point drops it and every later segment", async () => {
-    const partDir = join(dir, "p-0");
+    const partDir = join(tmp.dir, "p-0");
     const io = new CrashableIo();
     const config = testConfig({ segmentBytes: 400 });
     const log = await PartitionLog.open(partDir, config, { clock, logger: quietLogger, io });
@@ -145,15 +140,15 @@ describe("crash recovery", () => {
 
   it("distrusts a persisted index that points into the middle of a batch and rebuilds it", async () => {
     const config = testConfig({ segmentBytes: 600, indexIntervalBytes: 100 });
-    let log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    let log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
     for (let i = 0; i < 12; i++) await log.appendAsLeader(batchOf(2, { size: 60 }), 1);
     await log.close();
     const bogus = Buffer.alloc(8);
     bogus.writeUInt32BE(1, 0);
     bogus.writeUInt32BE(5, 4); // offset 1 "at" byte 5: inside the first batch's header
-    await writeFile(join(dir, "00000000000000000000.index"), bogus);
-    await writeFile(join(dir, "00000000000000000000.timeindex"), Buffer.alloc(0));
-    log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    await writeFile(join(tmp.dir, "00000000000000000000.index"), bogus);
+    await writeFile(join(tmp.dir, "00000000000000000000.timeindex"), Buffer.alloc(0));
+    log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
     expect(log.logEndOffset).toBe(24);
     expect(await readAllValid(log)).toEqual(range(24));
     for (let o = 0; o < 24; o++) expect(validateBatch((await log.read(o, 1, 24)).records, 0).baseOffset).toBe(o - (o % 2));
@@ -163,7 +158,7 @@ describe("crash recovery", () => {
   it("never serves the wrong batch from a sane-looking index whose entries lie about offsets", async () => {
     const probe = batchOf(2, { size: 60 }).length;
     const config = testConfig({ segmentBytes: probe * 8, indexIntervalBytes: 100 });
-    let log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    let log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
     for (let i = 0; i < 12; i++) await log.appendAsLeader(batchOf(2, { size: 60 }), 1);
     expect(log.segmentCount).toBe(2);
     await log.close();
@@ -171,19 +166,19 @@ describe("crash recovery", () => {
     const lie = Buffer.alloc(8);
     lie.writeUInt32BE(2, 0);
     lie.writeUInt32BE(5 * probe, 4);
-    await writeFile(join(dir, "00000000000000000000.index"), lie);
-    log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    await writeFile(join(tmp.dir, "00000000000000000000.index"), lie);
+    log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
     for (let o = 0; o < 24; o++) expect(validateBatch((await log.read(o, 1, 24)).records, 0).baseOffset).toBe(o - (o % 2));
     await log.close();
   });
 
   it("restores high watermark, log start, epochs and indexes after a clean restart", async () => {
     const config = testConfig({ segmentBytes: 600, indexIntervalBytes: 100 });
-    let log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    let log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
     for (let i = 0; i < 12; i++) await log.appendAsLeader(batchOf(2, { size: 60 }), i < 6 ? 3 : 4);
     log.highWatermark = 20;
     await log.close();
-    log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
     expect(log.highWatermark).toBe(20);
     expect(log.logEndOffset).toBe(24);
     expect(log.epochEntries()).toEqual([

@@ -1,27 +1,24 @@
 // Retention by time and size with an injected clock, reads below the log start, lookups by
 // timestamp, truncation of a real log to the KIP-101/279 divergence point.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { readdir } from "node:fs/promises";
 import { PartitionLog } from "../../src/log/partition_log.js";
 import { OffsetOutOfRangeError } from "../../src/log/errors.js";
 import { divergenceOffset } from "../../src/log/epoch_cache.js";
 import { validateBatch } from "../../src/log/batch.js";
-import { ManualClock, batchOf, buildBatch, quietLogger, tempDir, testConfig } from "./helpers.js";
+import { ManualClock, batchOf, buildBatch, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
+const tmp = tempDirPerTest();
 let clock: ManualClock;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+beforeEach(() => {
   clock = new ManualClock(10_000_000);
 });
-afterEach(async () => cleanup());
 
 const HOUR = 3_600_000;
 
 describe("retention", () => {
   it("deletes whole segments older than retention.ms, only below the high watermark, and moves the log start", async () => {
-    const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 500, retentionMs: 2 * HOUR }), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig({ segmentBytes: 500, retentionMs: 2 * HOUR }), { clock, logger: quietLogger });
     // Five segments of two batches each, one hour apart.
     for (let s = 0; s < 5; s++) {
       for (let b = 0; b < 2; b++) await log.appendAsLeader(batchOf(2, { size: 80, baseTimestamp: clock.now }), 1);
@@ -43,17 +40,17 @@ describe("retention", () => {
     expect(err).toBeInstanceOf(OffsetOutOfRangeError);
     expect(err).toMatchObject({ logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset });
     // Files are really gone, and the log start survives a restart.
-    const logs = (await readdir(dir)).filter((n) => n.endsWith(".log"));
+    const logs = (await readdir(tmp.dir)).filter((n) => n.endsWith(".log"));
     expect(logs.length).toBe(log.segmentCount);
     const start = log.logStartOffset;
     await log.close();
-    const back = await PartitionLog.open(dir, testConfig({ segmentBytes: 500, retentionMs: 2 * HOUR }), { clock, logger: quietLogger });
+    const back = await PartitionLog.open(tmp.dir, testConfig({ segmentBytes: 500, retentionMs: 2 * HOUR }), { clock, logger: quietLogger });
     expect(back.logStartOffset).toBe(start);
     await back.close();
   });
 
   it("with everything expired, rolls the active segment and empties the log at its end", async () => {
-    const log = await PartitionLog.open(dir, testConfig({ retentionMs: HOUR }), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig({ retentionMs: HOUR }), { clock, logger: quietLogger });
     await log.appendAsLeader(batchOf(3, { baseTimestamp: clock.now }), 1);
     log.highWatermark = 3;
     clock.advance(2 * HOUR);
@@ -66,7 +63,7 @@ describe("retention", () => {
   });
 
   it("deletes oldest segments while the log is larger than retention.bytes", async () => {
-    const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 500, retentionBytes: 1200 }), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig({ segmentBytes: 500, retentionBytes: 1200 }), { clock, logger: quietLogger });
     for (let i = 0; i < 20; i++) await log.appendAsLeader(batchOf(2, { size: 80, baseTimestamp: clock.now }), 1);
     log.highWatermark = log.logEndOffset;
     const before = log.sizeBytes;
@@ -82,7 +79,7 @@ describe("retention", () => {
 
 describe("lookups by timestamp", () => {
   it("finds the first record at or after a timestamp across segments and inside a batch", async () => {
-    const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 600, indexIntervalBytes: 100 }), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig({ segmentBytes: 600, indexIntervalBytes: 100 }), { clock, logger: quietLogger });
     // Batch i has records at 1000*i + {0,1,2,3}.
     for (let i = 0; i < 20; i++) await log.appendAsLeader(batchOf(4, { size: 30, baseTimestamp: 1000 * i }), 1);
     expect(log.segmentCount).toBeGreaterThan(2);
@@ -97,10 +94,10 @@ describe("lookups by timestamp", () => {
 
   it("still finds them after a restart from persisted time indexes", async () => {
     const config = testConfig({ segmentBytes: 600, indexIntervalBytes: 100 });
-    let log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    let log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
     for (let i = 0; i < 20; i++) await log.appendAsLeader(batchOf(4, { size: 30, baseTimestamp: 1000 * i }), 1);
     await log.close();
-    log = await PartitionLog.open(dir, config, { clock, logger: quietLogger });
+    log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
     expect(await log.offsetForTimestamp(12_001)).toMatchObject({ offset: 49, timestamp: 12_001 });
     await log.close();
   });
@@ -108,8 +105,8 @@ describe("lookups by timestamp", () => {
 
 describe("truncation by leader epoch on real logs", () => {
   it("KIP-279 divergence: the follower truncates to where the logs agree, then copies the leader", async () => {
-    const leader = await PartitionLog.open(`${dir}/leader`, testConfig(), { clock, logger: quietLogger });
-    const follower = await PartitionLog.open(`${dir}/follower`, testConfig(), { clock, logger: quietLogger });
+    const leader = await PartitionLog.open(`${tmp.dir}/leader`, testConfig(), { clock, logger: quietLogger });
+    const follower = await PartitionLog.open(`${tmp.dir}/follower`, testConfig(), { clock, logger: quietLogger });
     // Common prefix in epoch 1 (offsets 0-3).
     for (let i = 0; i < 2; i++) {
       const b = batchOf(2, { tag: `common${i}` });
@@ -142,7 +139,7 @@ describe("truncation by leader epoch on real logs", () => {
   });
 
   it("truncateTo across segments removes whole later segments; truncateFullyAndStartAt restarts the log", async () => {
-    const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 300 }), { clock, logger: quietLogger });
+    const log = await PartitionLog.open(tmp.dir, testConfig({ segmentBytes: 300 }), { clock, logger: quietLogger });
     for (let i = 0; i < 10; i++) await log.appendAsLeader(batchOf(2, { size: 50 }), 1);
     const n = log.segmentCount;
     expect(n).toBeGreaterThan(3);
