@@ -3,16 +3,12 @@ import { describe, expect, it } from "vitest";
 import { BrokerError, Code } from "../../src/errors.js";
 import type { ControllerChannel, HeartbeatRequest, HeartbeatResult } from "../../src/lifecycle/controller_channel.js";
 import { BrokerLifecycle } from "../../src/lifecycle/lifecycle.js";
+import { until as pollUntil } from "../support/until.js";
 
 const logger = pino({ level: "silent" });
 
-async function until(what: string, fn: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+// Scripted channels answer at once: poll often, give up sooner than the broker tests.
+const until = (what: string, fn: () => boolean): Promise<true> => pollUntil(what, fn, 10_000, 5);
 
 /** A channel whose register/heartbeat answers the test scripts; the rest is unused here. */
 function channel(script: { registerFailures: number; heartbeat: (h: HeartbeatRequest) => HeartbeatResult }) {

@@ -1,13 +1,11 @@
 // The LogStore adapter on real files: a log is kept across restarts for the same topic id and
 // discarded when the topic was re-created under the same name (KIP-516's reason for topic ids).
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { pino } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeBatch } from "../../src/harness/batches.js";
 import type { PartitionView } from "../../src/index.js";
 import { openLogStore } from "../../src/log_store.js";
+import { tempDirPerTest } from "../log/helpers.js";
 
 const logger = pino({ level: "silent" });
 const view = (topicId: string): PartitionView => ({
@@ -22,40 +20,35 @@ const view = (topicId: string): PartitionView => ({
 });
 
 describe("openLogStore", () => {
-  let dir = "";
-  afterEach(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = tempDirPerTest("brook-store-");
 
   it("keeps a partition's log for the same topic id and drops it for a re-created topic", async () => {
-    dir = await mkdtemp(join(tmpdir(), "brook-store-"));
-    let store = await openLogStore(dir, { logger });
+    let store = await openLogStore(tmp.dir, { logger });
     let log = await store.open(view("aa"), new Map());
     await log.appendAsLeader(encodeBatch([Buffer.from("x"), Buffer.from("y")]), 0);
     await log.flush();
     expect(log.logEndOffset()).toBe(2);
     await store.close();
 
-    store = await openLogStore(dir, { logger });
+    store = await openLogStore(tmp.dir, { logger });
     log = await store.open(view("aa"), new Map());
     expect(log.logEndOffset()).toBe(2);
     await store.close();
 
-    store = await openLogStore(dir, { logger });
+    store = await openLogStore(tmp.dir, { logger });
     log = await store.open(view("bb"), new Map());
     expect(log.logEndOffset()).toBe(0);
     await log.appendAsLeader(encodeBatch([Buffer.from("z")]), 0);
     await store.close();
 
-    store = await openLogStore(dir, { logger });
+    store = await openLogStore(tmp.dir, { logger });
     log = await store.open(view("bb"), new Map());
     expect(log.logEndOffset()).toBe(1);
     await store.close();
   });
 
   it("applies topic log configs key by key, mapping flush.mode=fsync to durable", async () => {
-    dir = await mkdtemp(join(tmpdir(), "brook-store-"));
-    const store = await openLogStore(dir, { logger });
+    const store = await openLogStore(tmp.dir, { logger });
     const log = await store.open(view("cc"), new Map([["flush.mode", "replicated"], ["segment.bytes", "not-a-number"], ["min.insync.replicas", "2"]]));
     await log.appendAsLeader(encodeBatch([Buffer.from("x")]), 0);
     // replicated: the end counts as durable without an fsync
