@@ -16,6 +16,7 @@
 //   timeout, is removed and its partitions are freed for others.
 // - Static members (instanceId) that rejoin take over their previous member's assignment and
 //   epoch without a group epoch bump, so a restart causes no rebalance.
+import { crc32c, murmur2 } from "@brook/protocol";
 import { ASSIGNORS, type AssignorMember, type AssignorTopic, type TpKey, tpKey } from "./assignor.js";
 import { GroupCode, GroupError } from "./codes.js";
 import type { GroupMetadataRecord, MemberRecord } from "./offsets_records.js";
@@ -124,6 +125,12 @@ interface Member {
 const sameSet = <T>(a: ReadonlySet<T>, b: ReadonlySet<T>): boolean => a.size === b.size && [...a].every((x) => b.has(x));
 const fingerprint = (s: ReadonlySet<TpKey>): string => [...s].sort().join("\u0001");
 
+/** 64 bits of the topics fingerprint: bounded in size however many topics a group reads. */
+function subscriptionDigest(metadata: string): string {
+  const bytes = Buffer.from(metadata, "utf8");
+  return `${crc32c(bytes).toString(16)}-${(murmur2(bytes) >>> 0).toString(16)}`;
+}
+
 export class ConsumerGroup {
   groupEpoch = 0;
   assignmentEpoch = 0;
@@ -137,8 +144,13 @@ export class ConsumerGroup {
   /** Members whose persisted state is out of date (removed ones get a tombstone). */
   private readonly dirtyMembers = new Set<string>();
   private metadataDirty = false;
-  /** Rebuilt from records: the first heartbeat takes the topics' fingerprint as it finds it. */
+  /**
+   * Rebuilt from records that carry no subscription digest (written by older coordinators):
+   * the first heartbeat takes the topics' fingerprint as it finds it.
+   */
   private adoptSubscriptionMetadata = false;
+  /** Rebuilt from a record with a digest: the first heartbeat compares the topics against it. */
+  private restoredSubscriptionDigest: string | undefined;
 
   constructor(
     readonly groupId: string,
@@ -245,9 +257,17 @@ export class ConsumerGroup {
       this.groupEpoch++;
     }
     const metadata = this.subscribedTopicsFingerprint(topics);
-    if (this.adoptSubscriptionMetadata) {
-      // The topics as the group was last assigned are not persisted; after a failover the
-      // current ones are taken as they are rather than bumping the epoch for nothing.
+    if (this.restoredSubscriptionDigest !== undefined) {
+      // After a failover: partitions added (or racks moved) while no coordinator was
+      // watching are assigned now, not at the group's next membership change.
+      const changed = subscriptionDigest(metadata) !== this.restoredSubscriptionDigest;
+      this.restoredSubscriptionDigest = undefined;
+      this.adoptSubscriptionMetadata = false;
+      this.subscriptionMetadata = metadata;
+      if (changed) this.groupEpoch++;
+    } else if (this.adoptSubscriptionMetadata) {
+      // Records without a digest: the current topics are taken as they are rather than
+      // bumping the epoch for nothing.
       this.adoptSubscriptionMetadata = false;
       this.subscriptionMetadata = metadata;
     } else if (metadata !== this.subscriptionMetadata) {
@@ -499,7 +519,8 @@ export class ConsumerGroup {
     // their (empty) target is current at that epoch.
     this.assignmentEpoch = Math.min(rec.assignmentEpoch ?? this.groupEpoch, this.groupEpoch);
     if (ASSIGNORS.has(rec.assignor)) this.assignorName = rec.assignor;
-    this.adoptSubscriptionMetadata = true;
+    this.restoredSubscriptionDigest = rec.subscriptionDigest;
+    this.adoptSubscriptionMetadata = rec.subscriptionDigest === undefined;
   }
 
   /**
@@ -532,7 +553,7 @@ export class ConsumerGroup {
       departed: rec.departed,
     });
     this.target.set(memberId, new Set(rec.target));
-    this.adoptSubscriptionMetadata = true;
+    if (this.restoredSubscriptionDigest === undefined) this.adoptSubscriptionMetadata = true;
   }
 
   /**
@@ -552,7 +573,13 @@ export class ConsumerGroup {
       return { memberId, value: m === undefined ? null : this.recordOf(m) };
     });
     this.dirtyMembers.clear();
-    const metadata = this.metadataDirty || members.length > 0 ? { groupEpoch: this.groupEpoch, assignor: this.assignorName, assignmentEpoch: this.assignmentEpoch } : null;
+    // A digest restored but not yet compared is written back as it was; none is written
+    // while the topics of a group rebuilt from digest-less records are still to be adopted.
+    const digest = this.restoredSubscriptionDigest ?? (this.adoptSubscriptionMetadata ? undefined : subscriptionDigest(this.subscriptionMetadata));
+    const metadata =
+      this.metadataDirty || members.length > 0
+        ? { groupEpoch: this.groupEpoch, assignor: this.assignorName, assignmentEpoch: this.assignmentEpoch, ...(digest !== undefined ? { subscriptionDigest: digest } : {}) }
+        : null;
     this.metadataDirty = false;
     return { metadata, members };
   }

@@ -8,6 +8,7 @@
 //   value of v1: int16 0, int64 offset, int32 leaderEpoch, string metadata, int64 commitTimestampMs
 //   value of v3: int16 0, int32 groupEpoch, string assignor
 //            or int16 1, int32 groupEpoch, string assignor, int32 assignmentEpoch
+//            or int16 2, int32 groupEpoch, string assignor, int32 assignmentEpoch, string subscriptionDigest
 //   value of v5: int16 0, string instanceId, string rackId, string clientId, string clientHost,
 //                int32 memberEpoch, int32 previousMemberEpoch, int32 rebalanceTimeoutMs,
 //                int32 sessionTimeoutMs, int8 departed, string regex, strings topicNames,
@@ -42,6 +43,12 @@ export interface GroupMetadataRecord {
   readonly assignor: string;
   /** Absent in records written before membership was persisted (value version 0). */
   readonly assignmentEpoch?: number;
+  /**
+   * A digest of the subscribed topics' partition counts and racks the group was last
+   * assigned against (KIP-848 persists that metadata too): a new coordinator that finds
+   * different topics reassigns at once. Absent before value version 2.
+   */
+  readonly subscriptionDigest?: string;
 }
 
 export type OffsetsRecord =
@@ -206,7 +213,9 @@ export function encodeOffsetsRecord(r: OffsetsRecord): RawRecord {
       ? null
       : v.assignmentEpoch === undefined
         ? new Writer().int16(0).int32(v.groupEpoch).string(v.assignor).done()
-        : new Writer().int16(1).int32(v.groupEpoch).string(v.assignor).int32(v.assignmentEpoch).done();
+        : v.subscriptionDigest === undefined
+          ? new Writer().int16(1).int32(v.groupEpoch).string(v.assignor).int32(v.assignmentEpoch).done()
+          : new Writer().int16(2).int32(v.groupEpoch).string(v.assignor).int32(v.assignmentEpoch).string(v.subscriptionDigest).done();
   return { key, value };
 }
 
@@ -232,11 +241,13 @@ export function decodeOffsetsRecord(raw: RawRecord): OffsetsRecord | null {
     if (raw.value === null) return { kind: "group", group, value: null };
     const v = new Reader(raw.value);
     const valueVersion = v.int16();
-    if (valueVersion !== 0 && valueVersion !== 1) throw new RangeError("unknown group-metadata value version");
+    if (valueVersion < 0 || valueVersion > 2) throw new RangeError("unknown group-metadata value version");
     const groupEpoch = v.int32();
     const assignor = v.string();
     if (valueVersion === 0) return { kind: "group", group, value: { groupEpoch, assignor } };
-    return { kind: "group", group, value: { groupEpoch, assignor, assignmentEpoch: v.int32() } };
+    const assignmentEpoch = v.int32();
+    if (valueVersion === 1) return { kind: "group", group, value: { groupEpoch, assignor, assignmentEpoch } };
+    return { kind: "group", group, value: { groupEpoch, assignor, assignmentEpoch, subscriptionDigest: v.string() } };
   }
   if (version === KEY_MEMBER) {
     const group = k.string();

@@ -1,0 +1,134 @@
+// Partitions added to a subscribed topic while the group's coordinator fails over: the new
+// coordinator compares the topics with the digest the group was last assigned against (in
+// its group-metadata record) and reassigns at the first heartbeat, instead of leaving the new
+// partitions unconsumed until the group's next membership change. Pure logic over an
+// in-memory stand-in for the __consumer_offsets partitions.
+import { describe, expect, it } from "vitest";
+import type { MetadataView, PartitionView } from "../../src/metadata/view.js";
+import { GroupCoordinator, OFFSETS_TOPIC, type OffsetsLog } from "../../src/group/group_coordinator.js";
+import { DEFAULT_GROUP_CONFIG } from "../../src/group/consumer_group.js";
+import { offsetsPartitionFor } from "../../src/group/offsets_partition.js";
+import { decodeOffsetsRecord, encodeOffsetsRecord, type RawRecord } from "../../src/group/offsets_records.js";
+
+class MemoryOffsetsLog implements OffsetsLog {
+  readonly partitions = new Map<number, RawRecord[]>();
+  async append(partition: number, records: readonly RawRecord[]): Promise<{ errorCode: number; errorMessage: string }> {
+    this.partitions.set(partition, [...(this.partitions.get(partition) ?? []), ...records]);
+    return { errorCode: 0, errorMessage: "" };
+  }
+  logEndOffset(partition: number): number {
+    return this.partitions.get(partition)?.length ?? 0;
+  }
+  async read(partition: number, offset: number): Promise<{ records: readonly RawRecord[]; nextOffset: number }> {
+    const records = (this.partitions.get(partition) ?? []).slice(offset);
+    return { records, nextOffset: offset + records.length };
+  }
+}
+
+const OFFSETS_PARTITIONS = 4;
+
+function view(partitionsOfT: number): MetadataView {
+  const part = (topic: string, partition: number): PartitionView => ({ topic, topicId: topic, partition, replicas: [1], isr: [1], leader: 1, leaderEpoch: 0, partitionEpoch: 0 });
+  const topic = (name: string, n: number) => ({
+    name,
+    topicId: name,
+    configs: new Map<string, string>(),
+    partitions: new Map(Array.from({ length: n }, (_, p) => [p, part(name, p)] as const)),
+  });
+  return {
+    offset: 1,
+    clusterId: "c",
+    brokers: new Map([[1, { id: 1, epoch: 1, host: "127.0.0.1", port: 4600, rack: "", fenced: false, inControlledShutdown: false }]]),
+    topics: new Map([
+      [OFFSETS_TOPIC, topic(OFFSETS_TOPIC, OFFSETS_PARTITIONS)],
+      ["t", topic("t", partitionsOfT)],
+    ]),
+  };
+}
+
+const heartbeat = (memberId: string, memberEpoch: number, owned: number[]) => ({
+  groupId: "g",
+  memberId,
+  memberEpoch,
+  instanceId: "",
+  rackId: "",
+  rebalanceTimeoutMs: 0,
+  subscribedTopicNames: ["t"],
+  subscribedTopicRegex: "",
+  serverAssignor: "",
+  ownedPartitions: owned.length > 0 ? [{ topic: "t", partitions: owned }] : [],
+  sessionTimeoutMs: 10_000,
+});
+
+async function lead(c: GroupCoordinator): Promise<void> {
+  for (let p = 0; p < OFFSETS_PARTITIONS; p++) c.onLeadershipChange(OFFSETS_TOPIC, p, true, 1);
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+}
+
+/** Heartbeats every member `rounds` times, reporting what it owns; returns the owned sets. */
+async function converge(c: GroupCoordinator, members: Map<string, { epoch: number; owned: number[] }>, rounds = 6): Promise<number[][]> {
+  for (let round = 0; round < rounds; round++) {
+    for (const [memberId, m] of members) {
+      const r = await c.consumerGroupHeartbeat(heartbeat(memberId, m.epoch, m.owned));
+      expect(r.error?.code).toBe(0);
+      m.epoch = r.memberEpoch;
+      if (r.assignment !== undefined) m.owned = [...(r.assignment.partitions[0]?.partitions ?? [])].sort((a, b) => a - b);
+    }
+  }
+  return [...members.values()].map((m) => m.owned);
+}
+
+describe("coordinator failover while partitions are added", () => {
+  async function groupOnSix(log: MemoryOffsetsLog, metadata: () => MetadataView) {
+    let ids = 0;
+    const now = { t: 0 };
+    const make = () => new GroupCoordinator({ nodeId: 1, log, metadata, clock: () => now.t, newMemberId: () => `m${++ids}`, config: { ...DEFAULT_GROUP_CONFIG, heartbeatHoldMs: 0 } });
+    const c1 = make();
+    await lead(c1);
+    const members = new Map<string, { epoch: number; owned: number[] }>();
+    for (let i = 0; i < 2; i++) {
+      const r = await c1.consumerGroupHeartbeat(heartbeat("", 0, []));
+      members.set(r.memberId, { epoch: r.memberEpoch, owned: [] });
+    }
+    expect((await converge(c1, members)).flat().sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
+    await new Promise((r) => setImmediate(r)); // membership writes trail the answers
+    const epochBefore = (await c1.describeGroups({ groupIds: ["g"] })).groups[0]!.groupEpoch;
+    expect(epochBefore).toBeGreaterThan(0);
+    c1.onLeadershipChange(OFFSETS_TOPIC, offsetsPartitionFor("g", OFFSETS_PARTITIONS), false, 2);
+    return { make, members, epochBefore };
+  }
+
+  it("assigns the new partitions at the new coordinator's first heartbeats", async () => {
+    const log = new MemoryOffsetsLog();
+    let partitions = 6;
+    const { make, members, epochBefore } = await groupOnSix(log, () => view(partitions));
+    partitions = 8; // added while no coordinator was leading the group's partition
+    const c2 = make();
+    await lead(c2);
+    const owned = await converge(c2, members);
+    expect(owned.flat().sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(owned.map((o) => o.length)).toEqual([4, 4]);
+    expect((await c2.describeGroups({ groupIds: ["g"] })).groups[0]!.groupEpoch).toBeGreaterThan(epochBefore);
+  });
+
+  it("keeps the epoch (no rebalance) when the topics did not change", async () => {
+    const log = new MemoryOffsetsLog();
+    const { make, members, epochBefore } = await groupOnSix(log, () => view(6));
+    const c2 = make();
+    await lead(c2);
+    const before = [...members.values()].map((m) => [...m.owned]);
+    expect(await converge(c2, members)).toEqual(before);
+    expect((await c2.describeGroups({ groupIds: ["g"] })).groups[0]!.groupEpoch).toBe(epochBefore);
+  });
+
+  it("reads group-metadata records of every value version", () => {
+    const v2 = { kind: "group" as const, group: "g", value: { groupEpoch: 7, assignor: "uniform", assignmentEpoch: 7, subscriptionDigest: "abc-123" } };
+    expect(decodeOffsetsRecord(encodeOffsetsRecord(v2))).toEqual(v2);
+    const v1 = { kind: "group" as const, group: "g", value: { groupEpoch: 7, assignor: "range", assignmentEpoch: 6 } };
+    expect(decodeOffsetsRecord(encodeOffsetsRecord(v1))).toEqual(v1);
+    const raw = encodeOffsetsRecord(v2);
+    raw.value!.writeInt16BE(3, 0);
+    expect(() => decodeOffsetsRecord(raw)).toThrow(/unknown group-metadata value version/);
+  });
+});
