@@ -166,7 +166,7 @@ describe("interop with @brook/protocol's codec", () => {
       { producerId: 9, producerEpoch: 0, baseSequence: 0 },
     );
     const gz = encodeRecordBatch([{ value: Buffer.from("zipped"), timestamp: 6_000 }], {
-      compression: CompressionType.GZIP,
+      compression: CompressionType.Gzip,
       producerId: 9,
       producerEpoch: 0,
       baseSequence: 2,
@@ -179,6 +179,7 @@ describe("interop with @brook/protocol's codec", () => {
     expect(first.partitionLeaderEpoch).toBe(3);
     expect(first.records.map((r) => r.value?.toString())).toEqual(["v1", "v2"]);
     const second = decodeRecordBatch(records, plain.length);
+    expect(records.readInt16BE(plain.length + 21) & 0x7).toBe(CompressionType.Gzip); // stored compressed, as produced
     expect(second.baseOffset).toBe(2);
     expect(second.records[0]!.value?.toString()).toBe("zipped");
     // Timestamp lookups: exact inside an uncompressed batch, batch-level for a compressed one.
