@@ -94,9 +94,9 @@ describe("session fencing and re-election", () => {
   it("unfences a broker only once it has caught up with its registration", () => {
     const h = new Harness();
     const r = h.commit(h.logic.registerBroker(h.image, { brokerId: 1, incarnationId: "i", endpoints: [{ name: "C", host: "h", port: 1 }], rack: "" }));
-    const hb = h.commit(h.logic.heartbeat(h.image, { brokerId: 1, brokerEpoch: r.brokerEpoch, currentMetadataOffset: h.offset - 1, wantFence: false, wantShutDown: false }));
+    const hb = h.commit(h.logic.heartbeat(h.image, { brokerId: 1, brokerEpoch: r.brokerEpoch, currentMetadataOffset: h.offset - 1, wantFence: false, wantShutDown: false, offlineLogDirs: [] }));
     expect(hb).toMatchObject({ isCaughtUp: false, isFenced: true });
-    const hb2 = h.commit(h.logic.heartbeat(h.image, { brokerId: 1, brokerEpoch: r.brokerEpoch, currentMetadataOffset: h.offset, wantFence: false, wantShutDown: false }));
+    const hb2 = h.commit(h.logic.heartbeat(h.image, { brokerId: 1, brokerEpoch: r.brokerEpoch, currentMetadataOffset: h.offset, wantFence: false, wantShutDown: false, offlineLogDirs: [] }));
     expect(hb2).toMatchObject({ isCaughtUp: true, isFenced: false });
     expect(h.image.cluster.brokers.get(1)?.fenced).toBe(false);
   });
@@ -113,10 +113,10 @@ describe("session fencing and re-election", () => {
     h.clock.advance(900);
     expect(next.expireSessions(h.image).response).toEqual([]);
     const epoch2 = h.image.cluster.brokers.get(2)?.epoch ?? -1;
-    const behind = next.heartbeat(h.image, { brokerId: 2, brokerEpoch: epoch2, currentMetadataOffset: h.offset - 1, wantFence: false, wantShutDown: false });
+    const behind = next.heartbeat(h.image, { brokerId: 2, brokerEpoch: epoch2, currentMetadataOffset: h.offset - 1, wantFence: false, wantShutDown: false, offlineLogDirs: [] });
     expect(behind.response).toMatchObject({ isCaughtUp: false, isFenced: true });
     expect(behind.records).toHaveLength(0);
-    const caughtUp = next.heartbeat(h.image, { brokerId: 2, brokerEpoch: epoch2, currentMetadataOffset: h.offset, wantFence: false, wantShutDown: false });
+    const caughtUp = next.heartbeat(h.image, { brokerId: 2, brokerEpoch: epoch2, currentMetadataOffset: h.offset, wantFence: false, wantShutDown: false, offlineLogDirs: [] });
     expect(caughtUp.response).toMatchObject({ isCaughtUp: true, isFenced: false });
     h.clock.advance(1100);
     expect(next.expireSessions(h.image).response).toEqual([1]);
@@ -144,7 +144,7 @@ describe("session fencing and re-election", () => {
     h.addBrokers(2);
     h.createTopic("t", 2, 2);
     const epoch = h.image.cluster.brokers.get(1)?.epoch ?? -1;
-    const hb = (logic: ControllerLogic, offset: number, image = h.image) => logic.heartbeat(image, { brokerId: 1, brokerEpoch: epoch, currentMetadataOffset: offset, wantFence: false, wantShutDown: true });
+    const hb = (logic: ControllerLogic, offset: number, image = h.image) => logic.heartbeat(image, { brokerId: 1, brokerEpoch: epoch, currentMetadataOffset: offset, wantFence: false, wantShutDown: true, offlineLogDirs: [] });
     // Generated but not committed yet: a pipelined second heartbeat (seeing the speculative
     // image, as QuorumController's pending image) must not release the broker.
     const pending = hb(h.logic, h.offset);

@@ -54,7 +54,7 @@ export class Harness {
     const { brokerEpoch } = this.commit(
       this.logic.registerBroker(this.image, { brokerId: id, incarnationId: `inc-${id}-${this.offset}`, endpoints: [{ name: "CLIENT", host: "127.0.0.1", port: 9000 + id }], rack }),
     );
-    const hb = this.commit(this.logic.heartbeat(this.image, { brokerId: id, brokerEpoch, currentMetadataOffset: this.offset, wantFence: false, wantShutDown: false }));
+    const hb = this.commit(this.logic.heartbeat(this.image, { brokerId: id, brokerEpoch, currentMetadataOffset: this.offset, wantFence: false, wantShutDown: false, offlineLogDirs: [] }));
     if (hb.isFenced) throw new Error(`broker ${id} stayed fenced`);
     return brokerEpoch;
   }

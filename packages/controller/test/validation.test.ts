@@ -136,8 +136,8 @@ describe("broker requests validation", () => {
     const h = new Harness();
     h.addBrokers(1);
     const epoch = h.image.cluster.brokers.get(1)?.epoch ?? 0;
-    expect(thrown(() => h.logic.heartbeat(h.image, { brokerId: 2, brokerEpoch: 1, currentMetadataOffset: 0, wantFence: false, wantShutDown: false })).code).toBe(Codes.BROKER_ID_NOT_REGISTERED);
-    expect(thrown(() => h.logic.heartbeat(h.image, { brokerId: 1, brokerEpoch: epoch - 1, currentMetadataOffset: 0, wantFence: false, wantShutDown: false })).code).toBe(Codes.STALE_BROKER_EPOCH);
+    expect(thrown(() => h.logic.heartbeat(h.image, { brokerId: 2, brokerEpoch: 1, currentMetadataOffset: 0, wantFence: false, wantShutDown: false, offlineLogDirs: [] })).code).toBe(Codes.BROKER_ID_NOT_REGISTERED);
+    expect(thrown(() => h.logic.heartbeat(h.image, { brokerId: 1, brokerEpoch: epoch - 1, currentMetadataOffset: 0, wantFence: false, wantShutDown: false, offlineLogDirs: [] })).code).toBe(Codes.STALE_BROKER_EPOCH);
     expect(thrown(() => h.logic.allocateProducerIds(h.image, 1, epoch + 5)).code).toBe(Codes.STALE_BROKER_EPOCH);
     const a = h.commit(h.logic.allocateProducerIds(h.image, 1, epoch));
     const b = h.commit(h.logic.allocateProducerIds(h.image, 1, epoch));

@@ -14,7 +14,8 @@ import { controllerService } from "../../src/server/controller_service.js";
 import { QuorumController } from "../../src/server/quorum_controller.js";
 import { eventually } from "./support.js";
 
-type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
+// The generated methods' fullest overload: inference of Req and Res needs the exact shape.
+type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
 
 describe("Controller gRPC service", () => {
   let dir: string;
@@ -22,7 +23,7 @@ describe("Controller gRPC service", () => {
   let qc: QuorumController;
   let client: ControllerClient;
   const call = <Req, Res>(m: (c: ControllerClient) => Unary<Req, Res>, req: Req) =>
-    new Promise<Res>((resolve, reject) => m(client).call(client, req, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res))));
+    new Promise<Res>((resolve, reject) => m(client).call(client, req, new grpc.Metadata(), {}, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res))));
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "brook-svc-"));

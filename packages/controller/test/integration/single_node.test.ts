@@ -51,7 +51,7 @@ describe("QuorumController on a single-voter RaftNode", () => {
     for (const id of [1, 2, 3]) {
       const r = await qc.write((img) => qc.logic.registerBroker(img, { brokerId: id, incarnationId: `inc-${id}`, endpoints: [{ name: "C", host: "127.0.0.1", port: 1000 + id }], rack: "" }));
       epochs.push(r.brokerEpoch);
-      const hb = await qc.write((img) => qc.logic.heartbeat(img, { brokerId: id, brokerEpoch: r.brokerEpoch, currentMetadataOffset: qc.image.offset, wantFence: false, wantShutDown: false }));
+      const hb = await qc.write((img) => qc.logic.heartbeat(img, { brokerId: id, brokerEpoch: r.brokerEpoch, currentMetadataOffset: qc.image.offset, wantFence: false, wantShutDown: false, offlineLogDirs: [] }));
       expect(hb.isFenced).toBe(false);
     }
     expect(new Set(epochs).size).toBe(3);
@@ -84,7 +84,7 @@ describe("QuorumController on a single-voter RaftNode", () => {
     const alive = setInterval(() => {
       for (const id of [1, 2]) {
         const b = qc.image.cluster.brokers.get(id);
-        if (b !== undefined) void qc.write((img) => qc.logic.heartbeat(img, { brokerId: id, brokerEpoch: b.epoch, currentMetadataOffset: qc.image.offset, wantFence: false, wantShutDown: false })).catch(() => undefined);
+        if (b !== undefined) void qc.write((img) => qc.logic.heartbeat(img, { brokerId: id, brokerEpoch: b.epoch, currentMetadataOffset: qc.image.offset, wantFence: false, wantShutDown: false, offlineLogDirs: [] })).catch(() => undefined);
       }
     }, 100);
     try {

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EntryType, StateRole, type NodeId } from "../../src/core/types.js";
+import { EntryType, type NodeId } from "../../src/core/types.js";
 import { Harness, data, text } from "./harness.js";
 
 const DIR = join(import.meta.dirname, "../testdata");
@@ -148,5 +148,3 @@ describe("interaction testdata", () => {
   }
 });
 
-// Keep the role names in step with StateRole.
-void StateRole;
