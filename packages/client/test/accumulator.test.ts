@@ -65,6 +65,35 @@ describe("Accumulator", () => {
     expect(acc.drain(10, all)[0]!.records[0]!.handle).toBe(3);
   });
 
+  it("keeps partitions of several topics apart, draining each queue in creation order", () => {
+    const acc = new Accumulator<number>({ batchSize: 100, lingerMs: 0, bufferMemory: 10_000 });
+    acc.append("a", 3, rec(100, 1), 0);
+    acc.append("b", 3, rec(100, 2), 0);
+    acc.append("a", 0, rec(100, 3), 0);
+    acc.append("a", 3, rec(100, 4), 0);
+    const first = acc.drain(0, all).map((b) => [b.topic, b.partition, b.records[0]!.handle]);
+    expect(first).toEqual([
+      ["a", 3, 1],
+      ["b", 3, 2],
+      ["a", 0, 3],
+    ]);
+    expect(acc.drain(0, all).map((b) => [b.topic, b.partition, b.records[0]!.handle])).toEqual([["a", 3, 4]]);
+    expect(acc.queuedBatches).toBe(0);
+  });
+
+  it("tells whether a record would open a new batch (none open, or the open one is full)", () => {
+    const acc = new Accumulator<number>({ batchSize: 250, lingerMs: 1_000, bufferMemory: 10_000 });
+    expect(acc.wouldOpenBatch("t", 0, 100)).toBe(true);
+    acc.append("t", 0, rec(100, 1), 0);
+    expect(acc.wouldOpenBatch("t", 0, 100)).toBe(false);
+    acc.append("t", 0, rec(100, 2), 0);
+    expect(acc.wouldOpenBatch("t", 0, 100)).toBe(true);
+    expect(acc.wouldOpenBatch("t", 1, 1)).toBe(true);
+    acc.beginFlush();
+    acc.drain(0, all);
+    expect(acc.wouldOpenBatch("t", 0, 1)).toBe(true); // drained: the next record starts a batch
+  });
+
   it("does not drain partitions the sender refuses (in-flight limit, unknown leader)", () => {
     const acc = new Accumulator<number>({ batchSize: 100, lingerMs: 0, bufferMemory: 10_000 });
     acc.append("t", 0, rec(10, 1), 0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type BatchRecord, decodeBatches, encodeBatch, encodeBatchAsync } from "../src/records/record_batch.js";
+import { type BatchRecord, decodeBatches, encodeBatch, encodeBatchAsync, recordSize } from "../src/records/record_batch.js";
 
 const meta = { producerId: 7, producerEpoch: 1, baseSequence: 10, compression: "none" as const };
 
@@ -19,6 +19,24 @@ describe("RecordBatch v2", () => {
     expect(batch!.records.map((r) => [r.offset, r.key, r.value, r.timestamp])).toEqual(records.map((r, i) => [i, r.key, r.value, r.timestamp]));
     expect(batch!.records[0]!.headers).toEqual([{ key: "h", value: Buffer.from("x") }]);
     expect(batch!.records[1]!.headers).toEqual([{ key: "n", value: null }]);
+  });
+
+  it("encodes a large batch to exactly the bytes its records size to (each record sized once)", async () => {
+    // More records than the encoder's first scratch array holds, with deltas of every width.
+    const many: BatchRecord[] = Array.from({ length: 1100 }, (_, i) => ({
+      key: i % 3 === 0 ? null : Buffer.from(`k${i}`),
+      value: Buffer.alloc(i % 200, i),
+      headers: i % 5 === 0 ? [{ key: "é", value: Buffer.from("x") }] : [],
+      timestamp: 1_700_000_000_000 + i * 1_000,
+    }));
+    const buf = encodeBatch(many, meta);
+    const base = many[0]!.timestamp;
+    expect(buf.length).toBe(61 + many.reduce((n, r, i) => n + recordSize(r, i, r.timestamp - base), 0));
+    const [batch] = await decodeBatches(buf);
+    expect(batch!.records.map((r) => [r.key, r.value, r.timestamp, r.headers])).toEqual(many.map((r) => [r.key, r.value, r.timestamp, r.headers]));
+    // A smaller batch after it reuses the scratch sizes without leftovers.
+    const [again] = await decodeBatches(encodeBatch(records, meta));
+    expect(again!.records.map((r) => r.value)).toEqual(records.map((r) => r.value));
   });
 
   it("round-trips gzip batches", async () => {

@@ -9,8 +9,10 @@ import type { BatchRecord } from "../records/record_batch.js";
 export interface PendingRecord<R> {
   readonly record: BatchRecord;
   readonly size: number;
-  /** Caller's handle (e.g. the promise callbacks of send()). */
+  /** Caller's handle (e.g. the send() call the record came from). */
   readonly handle: R;
+  /** The record's place within its handle (e.g. its index in that send() call); 0 if unused. */
+  readonly slot?: number;
 }
 
 export interface Batch<R> {
@@ -41,7 +43,10 @@ interface PartitionQueue<R> {
 }
 
 export class Accumulator<R> {
-  private readonly queues = new Map<string, PartitionQueue<R>>();
+  /** Per topic, the queues indexed by partition: no key string is built per append. */
+  private readonly byTopic = new Map<string, (PartitionQueue<R> | undefined)[]>();
+  /** Every queue, in creation order, for the scans. */
+  private readonly queues: PartitionQueue<R>[] = [];
   private used = 0;
   private flushing = 0;
 
@@ -64,13 +69,24 @@ export class Accumulator<R> {
   }
 
   private queue(topic: string, partition: number): PartitionQueue<R> {
-    const key = `${topic}\u0000${partition}`;
-    let q = this.queues.get(key);
+    let qs = this.byTopic.get(topic);
+    if (qs === undefined) {
+      qs = [];
+      this.byTopic.set(topic, qs);
+    }
+    let q = qs[partition];
     if (q === undefined) {
       q = { topic, partition, batches: [], open: null };
-      this.queues.set(key, q);
+      qs[partition] = q;
+      this.queues.push(q);
     }
     return q;
+  }
+
+  /** Whether appending a record of `size` bytes to (topic, partition) would open a new batch. */
+  wouldOpenBatch(topic: string, partition: number, size: number): boolean {
+    const open = this.byTopic.get(topic)?.[partition]?.open ?? null;
+    return open === null || (open.bytes + size > this.config.batchSize && open.records.length > 0);
   }
 
   /** Appends a record (already reserved); returns true when it opened a new batch. */
@@ -119,7 +135,7 @@ export class Accumulator<R> {
    */
   drain(nowMs: number, canSend: (topic: string, partition: number) => boolean): Batch<R>[] {
     const out: Batch<R>[] = [];
-    for (const q of this.queues.values()) {
+    for (const q of this.queues) {
       const head = q.batches[0];
       if (head === undefined || !this.isReady(q, head, nowMs) || !canSend(q.topic, q.partition)) continue;
       q.batches.shift();
@@ -132,7 +148,7 @@ export class Accumulator<R> {
   /** Milliseconds until some partition becomes ready (`skip` leaves some out); null when none. */
   nextReadyDelay(nowMs: number, skip?: (topic: string, partition: number) => boolean): number | null {
     let best: number | null = null;
-    for (const q of this.queues.values()) {
+    for (const q of this.queues) {
       const head = q.batches[0];
       if (head === undefined || skip?.(q.topic, q.partition) === true) continue;
       const at = head !== q.open || this.flushing > 0 ? head.retryAtMs : Math.max(head.retryAtMs, head.createdMs + this.config.lingerMs);
@@ -145,7 +161,7 @@ export class Accumulator<R> {
   /** Removes and returns the queued batches `pred` selects, keeping the others in order. */
   removeWhere(pred: (b: Batch<R>) => boolean): Batch<R>[] {
     const out: Batch<R>[] = [];
-    for (const q of this.queues.values()) {
+    for (const q of this.queues) {
       for (let i = 0; i < q.batches.length; ) {
         const b = q.batches[i]!;
         if (!pred(b)) {
@@ -163,7 +179,7 @@ export class Accumulator<R> {
   /** Removes and returns every queued batch (used when failing everything on close). */
   drainAll(): Batch<R>[] {
     const out: Batch<R>[] = [];
-    for (const q of this.queues.values()) {
+    for (const q of this.queues) {
       out.push(...q.batches);
       q.batches.length = 0;
       q.open = null;
@@ -173,7 +189,7 @@ export class Accumulator<R> {
 
   get queuedBatches(): number {
     let n = 0;
-    for (const q of this.queues.values()) n += q.batches.length;
+    for (const q of this.queues) n += q.batches.length;
     return n;
   }
 }

@@ -14,7 +14,10 @@ export interface PartitionerContext {
 
 export interface Partitioner {
   partition(ctx: PartitionerContext): number;
-  /** Called when a batch for (topic, partition) was closed; sticky partitioners move on. */
+  /**
+   * Called before a record the partitioner placed on (topic, partition) would open a new
+   * batch there; the record is then placed again. Sticky partitioners move on.
+   */
   onNewBatch?(topic: string, partition: number): void;
 }
 

@@ -1,9 +1,10 @@
 // The Producer: serializes and partitions records, batches them in the accumulator, and a
-// sender sends ready batches, one Produce request per leader carrying a batch for each of
-// its ready partitions. Idempotent by default: a producer id from the cluster and a sequence
-// per partition; up to max.in.flight batches per partition; a failed batch goes back to the
-// head of its partition's queue with its sequence, and while it is retried its partition
-// sends one batch at a time, so order holds across retries and leader changes.
+// sender sends ready batches, Produce requests per leader carrying a batch for each of its
+// ready partitions, split so that none passes max.request.size. Idempotent by default: a
+// producer id from the cluster and a sequence per partition; up to max.in.flight batches
+// per partition; a failed batch goes back to the head of its partition's queue with its
+// sequence, and while it is retried its partition sends one batch at a time, so order holds
+// across retries and leader changes.
 // Contract: send() resolves once every record is acknowledged per `acks`, or rejects with a
 // SendError whose `results` says what happened to each record; nothing is dropped silently;
 // buffer.memory bounds the bytes held, and send() waits (up to max.block.ms) for room.
@@ -23,8 +24,9 @@ import {
 } from "../errors.js";
 import { type BatchRecord, type CompressionName, encodeBatchAsync, type RecordHeader, recordSize } from "../records/record_batch.js";
 import type { Serializer } from "../serde.js";
-import { Accumulator, type Batch } from "./accumulator.js";
-import { type Partitioner, roundRobinPartitioner, stickyPartitioner } from "./partitioner.js";
+import { Accumulator, type Batch, type PendingRecord } from "./accumulator.js";
+import { type Partitioner, type PartitionerContext, roundRobinPartitioner, stickyPartitioner } from "./partitioner.js";
+import { BATCH_REQUEST_OVERHEAD, splitBySize } from "./request_split.js";
 
 export interface ProducerConfig<K, V> {
   readonly keySerializer: Serializer<K>;
@@ -70,9 +72,53 @@ export class SendError extends BrookError {
   }
 }
 
-interface Handle {
-  resolve(m: RecordMetadata): void;
-  reject(e: BrookError): void;
+/**
+ * A record held by the producer: the batch record itself (`record` is the object), its size
+ * and the send() it answers to, so a queued record is one object rather than a record
+ * inside a wrapper (fewer objects alive per record is less work for every scavenge).
+ */
+class QueuedRecord implements BatchRecord, PendingRecord<Delivery> {
+  /** Bytes counted against batch.size and buffer.memory: + room for larger deltas inside a batch. */
+  readonly size: number;
+
+  constructor(
+    readonly key: Buffer | null,
+    readonly value: Buffer | null,
+    readonly headers: readonly RecordHeader[],
+    readonly timestamp: number,
+    readonly handle: Delivery,
+    readonly slot: number,
+  ) {
+    this.size = recordSize(this, 0, 0) + 8;
+  }
+
+  get record(): BatchRecord {
+    return this;
+  }
+}
+
+/**
+ * The outcome of one send() call (or of one record on the record-by-record path): each
+ * record's metadata or error in send order, handed to `done` once its last record settles.
+ * One object per call, so a record costs no callbacks of its own.
+ */
+class Delivery {
+  /** Set by whoever awaits the outcome, before any of the records can settle. */
+  done: (out: (RecordMetadata | BrookError)[], failed: BrookError | undefined) => void = () => undefined;
+  private readonly out: (RecordMetadata | BrookError)[];
+  private remaining: number;
+  private failed: BrookError | undefined;
+
+  constructor(count: number) {
+    this.out = new Array<RecordMetadata | BrookError>(count);
+    this.remaining = count;
+  }
+
+  settle(slot: number, r: RecordMetadata | BrookError): void {
+    this.out[slot] = r;
+    if (r instanceof BrookError && this.failed === undefined) this.failed = r;
+    if (--this.remaining === 0) this.done(this.out, this.failed);
+  }
 }
 
 interface Settings {
@@ -118,6 +164,9 @@ export function producerSettings(c: ProducerConfig<unknown, unknown>): Settings 
 
 const tpKey = (t: string, p: number): string => `${t}\u0000${p}`;
 
+/** How often queued batches are checked against delivery.timeout.ms (a scan of every queue). */
+const EXPIRY_SCAN_MS = 50;
+
 const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 
 function headersOf(h: Message<unknown, unknown>["headers"]): RecordHeader[] {
@@ -127,16 +176,16 @@ function headersOf(h: Message<unknown, unknown>["headers"]): RecordHeader[] {
 
 export class Producer<K = Buffer | null, V = Buffer | null> {
   private readonly s: Settings;
-  private readonly acc: Accumulator<Handle>;
+  private readonly acc: Accumulator<Delivery>;
   private readonly partitioner: Partitioner;
   private readonly inFlight = new Map<string, number>();
   private readonly retrying = new Set<string>();
   private readonly nextSequence = new Map<string, number>();
   /** Per partition: the sequence the broker expects next (all below it are acknowledged). */
   private readonly ackedSequence = new Map<string, number>();
-  private readonly encoded = new WeakMap<Batch<Handle>, { pid: number; bytes: Buffer }>();
+  private readonly encoded = new WeakMap<Batch<Delivery>, { pid: number; bytes: Buffer }>();
   /** Per batch in flight: the partition's acknowledged sequence when it was sent. */
-  private readonly ackedWhenSent = new WeakMap<Batch<Handle>, number>();
+  private readonly ackedWhenSent = new WeakMap<Batch<Delivery>, number>();
   private readonly memoryWaiters: { size: number; wake: () => void }[] = [];
   private pid = { id: -1, epoch: -1 };
   private pidInit: Promise<void> | null = null;
@@ -146,6 +195,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   private idleWaiters: (() => void)[] = [];
   private closed = false;
   private lastRefreshMs = 0;
+  private lastExpiryScanMs = 0;
   private admissionTail: Promise<void> = Promise.resolve();
   /** Records on the record-by-record path not yet admitted: the at-once path runs only when none are. */
   private admitting = 0;
@@ -187,9 +237,11 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     if (meta === undefined) return null;
     const count = meta.partitions.length;
     const now = Date.now();
-    const records: { record: BatchRecord; size: number; key: Buffer | null; partition: number | undefined }[] = [];
+    const pending: QueuedRecord[] = new Array<QueuedRecord>(messages.length);
+    const delivery = new Delivery(messages.length);
     let total = 0;
-    for (const m of messages) {
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
       if (m.partition !== undefined && (!Number.isInteger(m.partition) || m.partition < 0 || m.partition >= count)) return null;
       let key: Buffer | null;
       let value: Buffer | null;
@@ -199,38 +251,45 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       } catch {
         return null; // the per-record path reports it as that record's error
       }
-      const record: BatchRecord = { key, value, headers: headersOf(m.headers), timestamp: m.timestamp ?? now };
-      const size = recordSize(record, 0, 0) + 8; // + room for larger deltas inside a batch
-      if (size + 61 > this.s.maxRequestSize) return null;
-      records.push({ record, size, key, partition: m.partition });
-      total += size;
+      const r = new QueuedRecord(key, value, headersOf(m.headers), m.timestamp ?? now, delivery, i);
+      if (r.size + 61 > this.s.maxRequestSize) return null;
+      pending[i] = r;
+      total += r.size;
     }
     if (!this.acc.reserve(total)) return null;
-    let available: number[] | undefined;
     return new Promise<RecordMetadata[]>((resolve, reject) => {
-      const out: (RecordMetadata | BrookError)[] = new Array<RecordMetadata | BrookError>(records.length);
-      let remaining = records.length;
-      let failed: BrookError | undefined;
-      const settle = (i: number, r: RecordMetadata | BrookError): void => {
-        out[i] = r;
-        if (r instanceof BrookError && failed === undefined) failed = r;
-        if (--this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
-        if (--remaining > 0) return;
-        if (failed !== undefined) reject(new SendError(out, failed));
-        else resolve(out as RecordMetadata[]);
-      };
-      this.pending += records.length;
-      records.forEach((r, i) => {
-        let partition = r.partition;
+      delivery.done = (out, failed) => (failed !== undefined ? reject(new SendError(out, failed)) : resolve(out as RecordMetadata[]));
+      this.pending += pending.length;
+      let available: number[] | undefined;
+      // Keyless records share one context: the partitioner sees the same thing for each.
+      let keyless: PartitionerContext | undefined;
+      for (let i = 0; i < pending.length; i++) {
+        const r = pending[i]!;
+        let partition = messages[i]!.partition;
         if (partition === undefined) {
           available ??= meta.partitions.filter((p) => p.leader >= 0).map((p) => p.partition);
-          partition = this.partitioner.partition({ topic, key: r.key, partitionCount: count, availablePartitions: available });
+          const key = r.key;
+          const ctx = key === null ? (keyless ??= { topic, key, partitionCount: count, availablePartitions: available }) : { topic, key, partitionCount: count, availablePartitions: available };
+          partition = this.pickPartition(ctx, r.size);
         }
-        const handle: Handle = { resolve: (m) => settle(i, m), reject: (e) => settle(i, e) };
-        if (this.acc.append(topic, partition, { record: r.record, size: r.size, handle }, now)) this.partitioner.onNewBatch?.(topic, partition);
-      });
+        this.acc.append(topic, partition, r, now);
+      }
       this.schedule();
     });
+  }
+
+  /**
+   * The partitioner's choice for a record without an explicit partition. As in Kafka
+   * (KIP-480), a record that would open a new batch there is first announced with
+   * onNewBatch, so a sticky partitioner moves on before the record lands: it starts the next
+   * batch on the new partition instead of leaving a one-record batch behind and then
+   * scattering the following records while each opens a batch somewhere else.
+   */
+  private pickPartition(ctx: PartitionerContext, size: number): number {
+    const p = this.partitioner.partition(ctx);
+    if (this.partitioner.onNewBatch === undefined || !this.acc.wouldOpenBatch(ctx.topic, p, size)) return p;
+    this.partitioner.onNewBatch(ctx.topic, p);
+    return this.partitioner.partition(ctx);
   }
 
   private async sendEach(topic: string, messages: readonly Message<K, V>[]): Promise<RecordMetadata[]> {
@@ -250,8 +309,8 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     } catch (err) {
       throw new SerializationError(`serializing a record for ${topic} failed: ${String(err)}`, -1, false, false, { cause: err });
     }
-    const record: BatchRecord = { key, value, headers: headersOf(m.headers), timestamp: m.timestamp ?? Date.now() };
-    const size = recordSize(record, 0, 0) + 8; // + room for larger deltas inside a batch
+    const record = new QueuedRecord(key, value, headersOf(m.headers), m.timestamp ?? Date.now(), new Delivery(1), 0);
+    const size = record.size;
     if (size + 61 > this.s.maxRequestSize) {
       throw new RecordTooLargeError(`a record of ${size} bytes exceeds max.request.size (${this.s.maxRequestSize} bytes); send smaller records or raise the limit`);
     }
@@ -261,7 +320,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     // max.block.ms counts from this call, not from when earlier records got admitted.
     const blockDeadline = Date.now() + this.s.maxBlockMs;
     this.admitting++;
-    const admitted = this.admissionTail.then(() => this.admit(topic, m.partition, key, record, size, blockDeadline));
+    const admitted = this.admissionTail.then(() => this.admit(topic, m.partition, record, blockDeadline));
     this.admissionTail = admitted.then(
       () => {
         this.admitting--;
@@ -277,9 +336,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   private async admit(
     topic: string,
     explicitPartition: number | undefined,
-    key: Buffer | null,
-    record: BatchRecord,
-    size: number,
+    record: QueuedRecord,
     blockDeadline: number,
   ): Promise<{ delivery: Promise<RecordMetadata> }> {
     // Like Kafka's producer: wait up to max.block.ms for the topic's metadata (a topic just
@@ -294,29 +351,17 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       partition = explicitPartition;
     } else {
       const available = meta.partitions.filter((p) => p.leader >= 0).map((p) => p.partition);
-      partition = this.partitioner.partition({ topic, key, partitionCount: count, availablePartitions: available });
+      partition = this.pickPartition({ topic, key: record.key, partitionCount: count, availablePartitions: available }, record.size);
     }
-    await this.reserve(size, blockDeadline);
+    await this.reserve(record.size, blockDeadline);
     if (this.closed) {
-      this.release(size);
+      this.release(record.size);
       throw new ClosedError("the producer was closed while the record waited for buffer memory");
     }
     const delivery = new Promise<RecordMetadata>((resolve, reject) => {
       this.pending++;
-      const done = (): void => {
-        if (--this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
-      };
-      const handle: Handle = {
-        resolve: (r) => {
-          done();
-          resolve(r);
-        },
-        reject: (e) => {
-          done();
-          reject(e);
-        },
-      };
-      if (this.acc.append(topic, partition, { record, size, handle }, Date.now())) this.partitioner.onNewBatch?.(topic, partition);
+      record.handle.done = (out, failed) => (failed !== undefined ? reject(failed) : resolve(out[0] as RecordMetadata));
+      this.acc.append(topic, partition, record, Date.now());
       this.schedule();
     });
     return { delivery };
@@ -403,7 +448,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       leaderMissing = true;
       return false;
     });
-    const byLeader = new Map<number, Batch<Handle>[]>();
+    const byLeader = new Map<number, Batch<Delivery>[]>();
     for (const b of batches) {
       if (now - b.createdMs > this.s.deliveryTimeoutMs) {
         this.fail(b, new TimeoutError(`records for ${b.topic}-${b.partition} were not acknowledged within delivery.timeout.ms (${this.s.deliveryTimeoutMs} ms)`, -1, true));
@@ -417,8 +462,13 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1);
       this.ackedWhenSent.set(b, this.ackedSequence.get(k) ?? 0);
     }
-    for (const [leader, list] of byLeader) void this.sendRequest(leader, list);
-    this.failExpiredQueued(now);
+    for (const [leader, list] of byLeader) {
+      for (const request of splitBySize(list, this.s.maxRequestSize, requestBytes)) void this.sendRequest(leader, request);
+    }
+    if (now - this.lastExpiryScanMs >= EXPIRY_SCAN_MS) {
+      this.lastExpiryScanMs = now;
+      this.failExpiredQueued(now);
+    }
     if (leaderMissing && now - this.lastRefreshMs > 250) {
       this.lastRefreshMs = now;
       void this.cluster.refresh().catch(() => undefined);
@@ -464,7 +514,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       });
   }
 
-  private async encode(b: Batch<Handle>): Promise<Buffer> {
+  private async encode(b: Batch<Delivery>): Promise<Buffer> {
     const cached = this.encoded.get(b);
     if (cached !== undefined && cached.pid === this.pid.id) return cached.bytes;
     if (this.s.idempotent) {
@@ -486,7 +536,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     return bytes;
   }
 
-  private async sendRequest(leader: number, batches: Batch<Handle>[]): Promise<void> {
+  private async sendRequest(leader: number, batches: Batch<Delivery>[]): Promise<void> {
     let res: ProduceResponse;
     try {
       const byTopic = new Map<string, { partition: number; records: Buffer }[]>();
@@ -520,12 +570,18 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     this.schedule();
   }
 
-  private settleSlot(b: Batch<Handle>): void {
+  /** `n` records settled: wakes flush() once none is left. */
+  private settled(n: number): void {
+    this.pending -= n;
+    if (this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private settleSlot(b: Batch<Delivery>): void {
     const k = tpKey(b.topic, b.partition);
     this.inFlight.set(k, Math.max(0, (this.inFlight.get(k) ?? 1) - 1));
   }
 
-  private complete(b: Batch<Handle>, baseOffset: number): void {
+  private complete(b: Batch<Delivery>, baseOffset: number): void {
     this.settleSlot(b);
     if (this.s.idempotent && b.baseSequence >= 0 && this.encoded.get(b)?.pid === this.pid.id) {
       // Never backwards: a late answer for an older batch (a resent duplicate) must not undo
@@ -535,22 +591,24 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       if (seqAfter(end, this.ackedSequence.get(k) ?? 0)) this.ackedSequence.set(k, end);
     }
     this.retrying.delete(tpKey(b.topic, b.partition));
-    b.records.forEach((r, i) => {
-      this.release(r.size);
-      r.handle.resolve({ topic: b.topic, partition: b.partition, offset: baseOffset < 0 ? -1 : baseOffset + i });
-    });
+    this.release(b.bytes);
+    const { topic, partition, records } = b;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      r.handle.settle(r.slot ?? 0, { topic, partition, offset: baseOffset < 0 ? -1 : baseOffset + i });
+    }
+    this.settled(records.length);
   }
 
-  private fail(b: Batch<Handle>, err: BrookError): void {
-    for (const r of b.records) {
-      this.release(r.size);
-      r.handle.reject(err);
-    }
+  private fail(b: Batch<Delivery>, err: BrookError): void {
+    this.release(b.bytes);
+    for (const r of b.records) r.handle.settle(r.slot ?? 0, err);
+    this.settled(b.records.length);
     // A hole in the sequence: later batches would be rejected; start a new producer id.
     if (this.s.idempotent && b.baseSequence >= 0) this.pid = { id: -1, epoch: -1 };
   }
 
-  private onBatchError(b: Batch<Handle>, err: BrookError): void {
+  private onBatchError(b: Batch<Delivery>, err: BrookError): void {
     this.settleSlot(b);
     const k = tpKey(b.topic, b.partition);
     const sameProducer = this.s.idempotent && b.baseSequence >= 0 && this.encoded.get(b)?.pid === this.pid.id;
@@ -603,6 +661,11 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
 function seqAfter(a: number, b: number): boolean {
   const d = (a - b + 2 ** 31) % 2 ** 31;
   return d !== 0 && d < 2 ** 30;
+}
+
+/** A batch's estimated share of a Produce request (its records are sized before encoding). */
+function requestBytes(b: Batch<unknown>): number {
+  return b.bytes + BATCH_REQUEST_OVERHEAD + b.topic.length;
 }
 
 function toBrookError(err: unknown): BrookError {

@@ -76,11 +76,32 @@ function bodySize(r: BatchRecord, offsetDelta: number, timestampDelta: number): 
   return size;
 }
 
+/**
+ * Body sizes of the batch being encoded, computed once by recordsSize and read back by
+ * writeRecords (encoding is synchronous up to the write, so one scratch array serves all).
+ */
+let bodySizes = new Int32Array(1024);
+
+/** Total bytes of `records` in a batch, remembering each body size for writeRecords. */
+function recordsSize(records: readonly BatchRecord[], baseTimestamp: number): number {
+  if (bodySizes.length < records.length) bodySizes = new Int32Array(Math.max(records.length, 2 * bodySizes.length));
+  let size = 0;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    const body = bodySize(r, i, r.timestamp - baseTimestamp);
+    bodySizes[i] = body;
+    size += varintSize(body) + body;
+  }
+  return size;
+}
+
+/** Writes the records sized by the recordsSize call just before. */
 function writeRecords(records: readonly BatchRecord[], baseTimestamp: number, out: Buffer, start: number): number {
   let pos = start;
-  records.forEach((r, i) => {
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
     const tsDelta = r.timestamp - baseTimestamp;
-    pos = writeVarint(out, pos, bodySize(r, i, tsDelta));
+    pos = writeVarint(out, pos, bodySizes[i]!);
     out[pos++] = 0;
     pos = writeVarint(out, pos, tsDelta);
     pos = writeVarint(out, pos, i);
@@ -93,21 +114,15 @@ function writeRecords(records: readonly BatchRecord[], baseTimestamp: number, ou
       pos += out.write(h.key, pos, "utf8");
       pos = writeBytes(out, pos, h.value);
     }
-  });
+  }
   return pos;
 }
 
 function writeBytes(out: Buffer, pos: number, b: Buffer | null): number {
   if (b === null) return writeVarint(out, pos, -1);
   pos = writeVarint(out, pos, b.length);
-  b.copy(out, pos);
+  out.set(b, pos); // TypedArray.set: no trip through Buffer.copy's argument checks
   return pos + b.length;
-}
-
-function recordsSize(records: readonly BatchRecord[], baseTimestamp: number): number {
-  let size = 0;
-  records.forEach((r, i) => (size += recordSize(r, i, r.timestamp - baseTimestamp)));
-  return size;
 }
 
 function writeHeader(out: Buffer, records: readonly BatchRecord[], meta: BatchMeta, baseTimestamp: number, maxTimestamp: number): void {

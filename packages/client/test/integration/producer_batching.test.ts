@@ -1,0 +1,94 @@
+// How the producer packs records into batches and batches into Produce requests, against
+// three real nodes: keyless sends stay on one partition per batch (sticky, KIP-480), each
+// record's answer comes back in send order, and no request passes max.request.size unless
+// it carries a single batch that alone is larger. Requests are observed on their way into the
+// real connection (a pass-through wrapper, not a stand-in).
+import { ProduceRequest } from "@brook/protocol/gen/brook/v1/broker";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Brook, stringSerde } from "../../src/index.js";
+import { BrokerConnection } from "../../src/connection.js";
+import { TestCluster, until } from "../support/cluster.js";
+
+describe("producer batching against three real brook nodes", () => {
+  const cluster = new TestCluster();
+  let brook: Brook;
+  const realProduce = BrokerConnection.prototype.produce;
+  let seen: ProduceRequest[] = [];
+
+  beforeAll(async () => {
+    await cluster.start();
+    brook = new Brook({ brokers: cluster.bootstrap(), clientId: "batching", retries: 20, requestTimeoutMs: 5_000 });
+    BrokerConnection.prototype.produce = function (this: BrokerConnection, req, timeoutMs) {
+      seen.push(req);
+      return realProduce.call(this, req, timeoutMs);
+    };
+  }, 180_000);
+
+  afterEach(() => {
+    seen = [];
+  });
+
+  afterAll(async () => {
+    BrokerConnection.prototype.produce = realProduce;
+    await brook?.close();
+    await cluster.stop();
+  });
+
+  async function createTopic(name: string, partitions: number): Promise<void> {
+    await cluster.createTopic(name, partitions);
+    const admin = brook.admin();
+    await until(`${name} visible`, () =>
+      admin.describeTopics([name]).then(
+        (t) => t[0]?.partitions.length === partitions && t[0].partitions.every((p) => p.leader >= 0),
+        () => false,
+      ),
+    );
+  }
+
+  const batchesIn = (r: ProduceRequest): number => r.topics.reduce((n, t) => n + t.partitions.length, 0);
+
+  it("keeps each keyless send on one partition (sticky) and answers each record's partition and offset in send order", async () => {
+    await createTopic("sticky", 6);
+    // Linger well past the time to admit 100 records, even on a busy machine.
+    const producer = brook.producer({ valueSerializer: stringSerde, lingerMs: 100 });
+    // The first send waits for metadata record by record; the second takes the at-once path.
+    for (const round of [0, 1]) {
+      const res = await producer.send({ topic: "sticky", messages: Array.from({ length: 100 }, (_, i) => ({ value: `r${round}-${i}` })) });
+      expect(new Set(res.map((r) => r.partition)).size, `round ${round}: one batch, one partition`).toBe(1);
+      expect(res.map((r) => r.offset)).toEqual(res.map((_, i) => res[0]!.offset + i));
+    }
+    const mixed = await producer.send({ topic: "sticky", messages: Array.from({ length: 12 }, (_, i) => ({ value: `m${i}`, partition: i % 6 })) });
+    expect(mixed.map((r) => r.partition)).toEqual([0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5]);
+    for (let i = 6; i < 12; i++) expect(mixed[i]!.offset).toBe(mixed[i - 6]!.offset + 1);
+    await producer.close();
+  });
+
+  it("splits a leader's ready batches into requests of at most max.request.size", async () => {
+    await createTopic("split", 6); // 6 partitions on 3 nodes: some node leads two or more
+    const maxRequestSize = 16_000;
+    // Two ready batches of ~12 KB for one leader would make a 24 KB request: they must go apart.
+    const producer = brook.producer({ valueSerializer: stringSerde, batchSize: 12_000, maxRequestSize, lingerMs: 200 });
+    const value = "v".repeat(1_000);
+    const res = await producer.send({ topic: "split", messages: Array.from({ length: 6 * 11 }, (_, i) => ({ value, partition: i % 6 })) });
+    expect(res.length).toBe(66);
+    const split = seen.filter((r) => r.topics.some((t) => t.topic === "split"));
+    expect(split.length).toBeGreaterThanOrEqual(6);
+    for (const r of split) {
+      expect(batchesIn(r)).toBe(1);
+      expect(ProduceRequest.encode(r).finish().length).toBeLessThanOrEqual(maxRequestSize);
+    }
+    await producer.close();
+  });
+
+  it("still sends a single batch larger than max.request.size, alone", async () => {
+    await createTopic("big", 1);
+    const producer = brook.producer({ valueSerializer: stringSerde, batchSize: 64 * 1024, maxRequestSize: 16_000, lingerMs: 200 });
+    const value = "w".repeat(1_000);
+    const res = await producer.send({ topic: "big", messages: Array.from({ length: 40 }, () => ({ value })) });
+    expect(res.map((r) => r.offset)).toEqual(res.map((_, i) => i));
+    const big = seen.filter((r) => r.topics.some((t) => t.topic === "big"));
+    for (const r of big) expect(batchesIn(r)).toBe(1);
+    expect(Math.max(...big.map((r) => ProduceRequest.encode(r).finish().length))).toBeGreaterThan(16_000);
+    await producer.close();
+  });
+});
