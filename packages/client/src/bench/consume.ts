@@ -4,6 +4,11 @@
 // (process.cpuUsage: user + system, GC included) per record during the consume phase only,
 // against the <= 2 µs target; the brokers' CPU is not counted. Uses BROOK_BROKERS if set,
 // else three local nodes from packages/server's build. Repeats each mode and prints the range.
+// BENCH_CONSUME_PROFILE=<dir> writes a V8 CPU profile of the consume phases only (the produce
+// phase and cluster start-up would otherwise bury them) to <dir>/consume-<mode>.cpuprofile.
+import { mkdir, writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
+import { join } from "node:path";
 import { Brook } from "../brook.js";
 import { LocalCluster } from "./support/local_cluster.js";
 
@@ -13,15 +18,32 @@ const PARTITIONS = 6;
 /** BENCH_CHECK_CRCS=false: the same without the consumer's CRC-32C check (check.crcs). */
 const CHECK_CRCS = process.env.BENCH_CHECK_CRCS !== "false";
 const VALUE = Buffer.alloc(1024, 0x61);
+const PROFILE_DIR = process.env.BENCH_CONSUME_PROFILE;
+/** Consumer settings to compare (unset: the consumer's defaults). */
+const BUFFERED = process.env.BENCH_CONSUME_BUFFERED;
+const PARTITION_BYTES = process.env.BENCH_CONSUME_PARTITION_BYTES;
 
 type Mode = "eachMessage" | "eachBatch" | "iterator";
 
-async function consumeOnce(brook: Brook, topic: string, mode: Mode): Promise<{ us: number; recPerSec: number }> {
-  const consumer = brook.consumer({ maxWaitMs: 100, checkCrcs: CHECK_CRCS });
+interface Run {
+  readonly us: number;
+  readonly sysUs: number;
+  readonly faults: number;
+  readonly recPerSec: number;
+}
+
+async function consumeOnce(brook: Brook, topic: string, mode: Mode): Promise<Run> {
+  const consumer = brook.consumer({
+    maxWaitMs: 100,
+    checkCrcs: CHECK_CRCS,
+    ...(BUFFERED !== undefined ? { maxBufferedRecords: Number(BUFFERED) } : {}),
+    ...(PARTITION_BYTES !== undefined ? { maxPartitionBytes: Number(PARTITION_BYTES) } : {}),
+  });
   await consumer.assign(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition })));
   let got = 0;
   let bytes = 0;
   const cpu0 = process.cpuUsage();
+  const faults0 = process.resourceUsage().minorPageFault;
   const t0 = Date.now();
   if (mode === "iterator") {
     for await (const m of consumer) {
@@ -53,10 +75,11 @@ async function consumeOnce(brook: Brook, topic: string, mode: Mode): Promise<{ u
     });
   }
   const cpu = process.cpuUsage(cpu0);
+  const faults = process.resourceUsage().minorPageFault - faults0;
   const secs = (Date.now() - t0) / 1000;
   await consumer.close();
   if (bytes < RECORDS * VALUE.length) throw new Error(`read ${bytes} bytes, expected ${RECORDS * VALUE.length}`);
-  return { us: (cpu.user + cpu.system) / got, recPerSec: got / secs };
+  return { us: (cpu.user + cpu.system) / got, sysUs: cpu.system / got, faults: faults / got, recPerSec: got / secs };
 }
 
 const external = process.env.BROOK_BROKERS;
@@ -77,14 +100,27 @@ try {
   await Promise.all(pending);
   await producer.flush();
   const modes = (process.env.BENCH_CONSUME_MODES ?? "eachMessage,eachBatch,iterator").split(",") as Mode[];
+  const session = PROFILE_DIR !== undefined ? new Session() : undefined;
+  session?.connect();
   for (const mode of modes) {
-    const runs = [];
+    const runs: Run[] = [];
+    await session?.post("Profiler.enable");
+    await session?.post("Profiler.start");
     for (let i = 0; i < REPEATS; i++) runs.push(await consumeOnce(brook, topic, mode));
-    const us = runs.map((r) => r.us).sort((a, b) => a - b);
-    const rate = runs.map((r) => r.recPerSec).sort((a, b) => a - b);
+    if (session !== undefined) {
+      const { profile } = await session.post("Profiler.stop");
+      await mkdir(PROFILE_DIR!, { recursive: true });
+      await writeFile(join(PROFILE_DIR!, `consume-${mode}.cpuprofile`), JSON.stringify(profile));
+    }
+    const range = (f: (r: Run) => number, digits: number): string => {
+      const xs = runs.map(f).sort((a, b) => a - b);
+      return `${xs[0]!.toFixed(digits)}-${xs[xs.length - 1]!.toFixed(digits)}`;
+    };
+    // System time and page faults per record show how much of the CPU is the kernel handing
+    // out fresh memory (large fetch buffers) rather than the SDK's own work.
     console.log(
-      `consume ${RECORDS} x 1 KiB (${mode}, check.crcs=${CHECK_CRCS}, ${REPEATS} runs): client CPU ${us[0]!.toFixed(2)}-${us[us.length - 1]!.toFixed(2)} us/record (target <= 2), ` +
-        `${rate[0]!.toFixed(0)}-${rate[rate.length - 1]!.toFixed(0)} rec/s`,
+      `consume ${RECORDS} x 1 KiB (${mode}, check.crcs=${CHECK_CRCS}, ${REPEATS} runs): client CPU ${range((r) => r.us, 2)} us/record (target <= 2), ` +
+        `of which system ${range((r) => r.sysUs, 2)}, minor page faults ${range((r) => r.faults, 3)}/record, ${range((r) => r.recPerSec, 0)} rec/s`,
     );
   }
   await brook.close();

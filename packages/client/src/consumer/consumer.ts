@@ -14,7 +14,7 @@ import { type Cluster, sleep } from "../cluster.js";
 import { intInRange } from "../config.js";
 import { BrookError, ClosedError, ConfigError, errorFromCode, GroupMembershipError, isRetriable, SerializationError } from "../errors.js";
 import type { Deserializer } from "../serde.js";
-import { FetchBuffer } from "./fetch_buffer.js";
+import { type Buffered, FetchBuffer } from "./fetch_buffer.js";
 import { indexBatches, RecordCursor } from "./record_cursor.js";
 import { Wakeup } from "./wakeup.js";
 
@@ -210,25 +210,100 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     this.loops.push(this.deliverLoop(opts));
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<ConsumedMessage<K, V>> {
-    this.start();
-    while (!this.closed) {
-      const chunk = this.buffer.take((t, p, g) => this.positions.get(key(t, p))?.generation === g && !this.positions.get(key(t, p))!.paused);
-      if (chunk === undefined) {
-        this.fetchWake.wake();
-        await this.deliverWake.wait(100);
-        continue;
-      }
-      const pos = this.positions.get(key(chunk.topic, chunk.partition))!;
+  /**
+   * Hands out records one at a time. Written out rather than as an async generator: a
+   * generator's `yield` costs extra promise jobs per record (a bare for-await loop: 220-290
+   * ns per item through a generator, 110-150 ns through this shape). A record from the
+   * current chunk comes back as an already resolved promise; only taking a new chunk (or
+   * waiting for one) goes through `refill`.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<ConsumedMessage<K, V>> {
+    let chunk: Buffered<RecordCursor> | undefined;
+    let pos: Position | undefined;
+    let started = false;
+    let finished = false;
+    let refilling: Promise<IteratorResult<ConsumedMessage<K, V>>> | null = null;
+    const end: IteratorResult<ConsumedMessage<K, V>> = { done: true, value: undefined };
+    // The current chunk's next record, or undefined once it is used up (or was revoked, seeked, paused).
+    const fromChunk = (): ConsumedMessage<K, V> | undefined => {
+      if (chunk === undefined) return undefined;
       const cur = chunk.records;
-      while (pos.generation === chunk.generation && cur.next()) {
+      if (pos!.generation === chunk.generation && cur.next()) {
         const m = this.toMessage(chunk.topic, chunk.partition, cur);
-        pos.consumed = cur.offset + 1;
-        yield m;
+        pos!.consumed = cur.offset + 1;
+        return m;
       }
-      this.fetchWake.wake();
-      await this.maybeAutoCommit();
-    }
+      chunk = undefined;
+      return undefined;
+    };
+    const refill = async (): Promise<IteratorResult<ConsumedMessage<K, V>>> => {
+      if (started) {
+        this.fetchWake.wake();
+        await this.maybeAutoCommit();
+      } else {
+        started = true;
+        this.start();
+      }
+      while (!this.closed && !finished) {
+        chunk = this.buffer.take((t, p, g) => {
+          const at = this.positions.get(key(t, p));
+          return at !== undefined && at.generation === g && !at.paused;
+        });
+        if (chunk === undefined) {
+          this.fetchWake.wake();
+          await this.deliverWake.wait(100);
+          continue;
+        }
+        pos = this.positions.get(key(chunk.topic, chunk.partition))!;
+        const m = fromChunk();
+        if (m !== undefined) return { done: false, value: m };
+        this.fetchWake.wake();
+        await this.maybeAutoCommit();
+      }
+      finished = true;
+      return end;
+    };
+    const next = (): Promise<IteratorResult<ConsumedMessage<K, V>>> => {
+      if (refilling !== null) return refilling.then(next, next); // calls made without awaiting run in order
+      if (finished) return Promise.resolve(end);
+      try {
+        const m = fromChunk();
+        if (m !== undefined) return Promise.resolve({ done: false, value: m });
+      } catch (err) {
+        finished = true; // like a generator that threw
+        return Promise.reject(err);
+      }
+      const p = refill().then(
+        (r) => {
+          refilling = null;
+          return r;
+        },
+        (err: unknown) => {
+          refilling = null;
+          finished = true;
+          throw err;
+        },
+      );
+      refilling = p;
+      return p;
+    };
+    return {
+      next,
+      // A `break` out of for-await: the chunk's records not handed out are fetched again
+      // (from `consumed`, as pause() does), so a later iterator or run() starts right after
+      // the last record this one returned instead of after the discarded chunk.
+      return: (): Promise<IteratorResult<ConsumedMessage<K, V>>> => {
+        finished = true;
+        if (chunk !== undefined && pos !== undefined && pos.generation === chunk.generation && this.positions.get(key(chunk.topic, chunk.partition)) === pos) {
+          pos.generation++;
+          pos.fetch = pos.consumed;
+          this.buffer.drop(chunk.topic, chunk.partition);
+          this.fetchWake.wake();
+        }
+        chunk = undefined;
+        return Promise.resolve(end);
+      },
+    };
   }
 
   private start(): void {

@@ -234,6 +234,31 @@ describe("SDK against three real brook nodes", () => {
     });
   });
 
+  it("hands records out through the async iterator in order; after a break, the next iterator starts right after the last one handed out", async () => {
+    await createTopic("iterated", 1);
+    const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde });
+    const N = 30;
+    await producer.send({
+      topic: "iterated",
+      messages: Array.from({ length: N }, (_, i) => ({ key: i % 3 === 0 ? null : `k${i}`, value: i % 5 === 0 ? null : `v${i}`, headers: i % 2 === 0 ? { i: String(i) } : {} })),
+    });
+    const consumer = brook.consumer({ keyDeserializer: stringSerde, valueDeserializer: stringSerde, maxWaitMs: 100 });
+    await consumer.assign([{ topic: "iterated", partition: 0 }]);
+    const got: { offset: number; key: string | null; value: string | null; i: string | undefined }[] = [];
+    const take = async (n: number): Promise<void> => {
+      for await (const m of consumer) {
+        got.push({ offset: m.offset, key: m.key, value: m.value, i: m.headers["i"]?.toString() });
+        if (--n === 0) break;
+      }
+    };
+    await take(10); // the first fetch holds all 30: 20 are left in the chunk at the break
+    await take(N - 10);
+    await consumer.close();
+    expect(got).toEqual(
+      Array.from({ length: N }, (_, i) => ({ offset: i, key: i % 3 === 0 ? null : `k${i}`, value: i % 5 === 0 ? null : `v${i}`, i: i % 2 === 0 ? String(i) : undefined })),
+    );
+  });
+
   it("holds memory under buffer.memory while the cluster is down, then fails with a clear error", async () => {
     await createTopic("down", 1);
     const producer = brook.producer({
