@@ -3,7 +3,7 @@
 // min.insync.replicas=2, on BROOK_BROKERS if set, else three local nodes from packages/server's
 // build. "Raw" sends pre-encoded 64 KiB batches (64 records; BENCH_PRODUCE_RAW_PER_BATCH)
 // straight on each leader's ProduceStream, as many requests in flight as the SDK allows; "SDK"
-// is Producer.send with its defaults (idempotent, 64 KiB batches, linger 5 ms, 5 requests in
+// is Producer.send with its defaults (idempotent, 1 MiB batches, linger 5 ms, 5 requests in
 // flight per partition; BENCH_PRODUCE_BATCH_SIZE overrides batch.size).
 // Prints records/s, MB/s and this process's CPU (user + system, GC included) per record for
 // both, and the SDK's overhead in throughput; repeats each BENCH_PRODUCE_REPEATS times (3).

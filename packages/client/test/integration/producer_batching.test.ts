@@ -50,7 +50,7 @@ describe("producer batching against three real brook nodes", () => {
   it("keeps each keyless send on one partition (sticky) and answers each record's partition and offset in send order", async () => {
     await createTopic("sticky", 6);
     // Linger well past the time to admit 100 records, even on a busy machine.
-    const producer = brook.producer({ valueSerializer: stringSerde, lingerMs: 100 });
+    const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, lingerMs: 100 });
     // The first send waits for metadata record by record; the second takes the at-once path.
     for (const round of [0, 1]) {
       const res = await producer.send({ topic: "sticky", messages: Array.from({ length: 100 }, (_, i) => ({ value: `r${round}-${i}` })) });
@@ -67,7 +67,7 @@ describe("producer batching against three real brook nodes", () => {
     await createTopic("split", 6); // 6 partitions on 3 nodes: some node leads two or more
     const maxRequestSize = 16_000;
     // Two ready batches of ~12 KB for one leader would make a 24 KB request: they must go apart.
-    const producer = brook.producer({ valueSerializer: stringSerde, batchSize: 12_000, maxRequestSize, lingerMs: 200 });
+    const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, batchSize: 12_000, maxRequestSize, lingerMs: 200 });
     const value = "v".repeat(1_000);
     const res = await producer.send({ topic: "split", messages: Array.from({ length: 6 * 11 }, (_, i) => ({ value, partition: i % 6 })) });
     expect(res.length).toBe(66);
@@ -82,7 +82,7 @@ describe("producer batching against three real brook nodes", () => {
 
   it("still sends a single batch larger than max.request.size, alone", async () => {
     await createTopic("big", 1);
-    const producer = brook.producer({ valueSerializer: stringSerde, batchSize: 64 * 1024, maxRequestSize: 16_000, lingerMs: 200 });
+    const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, batchSize: 64 * 1024, maxRequestSize: 16_000, lingerMs: 200 });
     const value = "w".repeat(1_000);
     const res = await producer.send({ topic: "big", messages: Array.from({ length: 40 }, () => ({ value })) });
     expect(res.map((r) => r.offset)).toEqual(res.map((_, i) => i));
