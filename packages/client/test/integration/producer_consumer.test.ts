@@ -257,6 +257,15 @@ describe("SDK against three real brook nodes", () => {
     expect(got).toEqual(
       Array.from({ length: N }, (_, i) => ({ offset: i, key: i % 3 === 0 ? null : `k${i}`, value: i % 5 === 0 ? null : `v${i}`, i: i % 2 === 0 ? String(i) : undefined })),
     );
+    // next() called again before the first call settled (while it waits for a fetch) answers in order.
+    const other = brook.consumer({ keyDeserializer: stringSerde, valueDeserializer: stringSerde, maxWaitMs: 100 });
+    await other.assign([{ topic: "iterated", partition: 0 }]);
+    const it = other[Symbol.asyncIterator]();
+    const answers = await Promise.all([it.next(), it.next(), it.next()]);
+    expect(answers.map((r) => (r.done === true ? "done" : r.value.offset))).toEqual([0, 1, 2]);
+    await it.return?.();
+    await other.close();
+    expect((await it.next()).done).toBe(true);
   });
 
   it("holds memory under buffer.memory while the cluster is down, then fails with a clear error", async () => {
