@@ -51,6 +51,8 @@ function e2eRunnable() {
 const command = process.argv[2];
 if (command === "test") {
   installAndBuild();
+  // vitest strips types without checking them: a test can pass while calling what does not exist.
+  pnpm("type-check the tests (tsconfig.tests.json, test-e2e)", ["run", "typecheck"]);
   const totals = { passed: 0, failed: 0, skipped: 0 };
   const add = (r) => { if (r) for (const k of Object.keys(totals)) totals[k] += r[k]; };
   const reportPath = join(root, ".vitest-report.json");

@@ -56,9 +56,13 @@ export class Brook {
 
   /** A producer of Buffer keys and values. */
   producer(opts?: WithoutSerde<ProducerConfig<Buffer | null, Buffer | null>>): Producer<Buffer | null, Buffer | null>;
+  /** A producer with a typed value serializer; keys stay Buffers. */
+  producer<V>(opts: WithoutSerde<ProducerConfig<Buffer | null, V>> & { readonly valueSerializer: Serializer<V>; readonly keySerializer?: undefined }): Producer<Buffer | null, V>;
+  /** A producer with a typed key serializer; values stay Buffers. */
+  producer<K>(opts: WithoutSerde<ProducerConfig<K, Buffer | null>> & { readonly keySerializer: Serializer<K>; readonly valueSerializer?: undefined }): Producer<K, Buffer | null>;
   /** A producer with typed serializers. */
   producer<K, V>(opts: ProducerConfig<K, V>): Producer<K, V>;
-  producer(opts: Partial<ProducerConfig<unknown, unknown>> = {}): Producer<unknown, unknown> {
+  producer(opts: WithoutSerde<Partial<ProducerConfig<unknown, unknown>>> & { readonly keySerializer?: Serializer<unknown> | undefined; readonly valueSerializer?: Serializer<unknown> | undefined } = {}): Producer<unknown, unknown> {
     this.ensureOpen();
     const p = new Producer<unknown, unknown>(this.cluster, {
       ...opts,
@@ -71,8 +75,12 @@ export class Brook {
 
   /** A consumer; with `groupId` it joins that group, without it use assign(). */
   consumer(opts?: WithoutSerde<ConsumerConfig<Buffer | null, Buffer | null>>): Consumer<Buffer | null, Buffer | null>;
+  /** A consumer with a typed value deserializer; keys stay Buffers. */
+  consumer<V>(opts: WithoutSerde<ConsumerConfig<Buffer | null, V>> & { readonly valueDeserializer: Deserializer<V>; readonly keyDeserializer?: undefined }): Consumer<Buffer | null, V>;
+  /** A consumer with a typed key deserializer; values stay Buffers. */
+  consumer<K>(opts: WithoutSerde<ConsumerConfig<K, Buffer | null>> & { readonly keyDeserializer: Deserializer<K>; readonly valueDeserializer?: undefined }): Consumer<K, Buffer | null>;
   consumer<K, V>(opts: ConsumerConfig<K, V>): Consumer<K, V>;
-  consumer(opts: Partial<ConsumerConfig<unknown, unknown>> = {}): Consumer<unknown, unknown> {
+  consumer(opts: WithoutSerde<Partial<ConsumerConfig<unknown, unknown>>> & { readonly keyDeserializer?: Deserializer<unknown> | undefined; readonly valueDeserializer?: Deserializer<unknown> | undefined } = {}): Consumer<unknown, unknown> {
     this.ensureOpen();
     const c = new Consumer<unknown, unknown>(this.cluster, {
       ...opts,
