@@ -1,14 +1,12 @@
-// Kafka RecordBatch v2 encoding for the producer and decoding for the consumer, shaped for
-// the SDK's hot path (CRC-32C from @brook/protocol, native when available). Encoding sizes the
-// batch first and writes it into one Buffer, so each batch is encoded exactly once.
-// Compression: none and gzip (node:zlib). Decoding validates magic, lengths and CRC-32C and
-// throws RangeError on anything malformed.
+// Kafka RecordBatch v2 encoding for the producer, shaped for the SDK's hot path (CRC-32C from
+// @brook/protocol, native when available). Encoding sizes the batch first and writes it into
+// one Buffer, so each batch is encoded exactly once. Compression: none and gzip (node:zlib).
+// The consumer reads batches in place (consumer/record_cursor.ts).
 import { promisify } from "node:util";
-import { gunzip, gzip } from "node:zlib";
+import { gzip } from "node:zlib";
 import { crc32c } from "@brook/protocol";
 
 const gzipAsync = promisify(gzip);
-const gunzipAsync = promisify(gunzip);
 
 export const Compression = { none: 0, gzip: 1 } as const;
 export type CompressionName = keyof typeof Compression;
@@ -172,100 +170,5 @@ export async function encodeBatchAsync(records: readonly BatchRecord[], meta: Ba
   const out = Buffer.allocUnsafe(HEADER + compressed.length);
   compressed.copy(out, HEADER);
   writeHeader(out, records, meta, base, max);
-  return out;
-}
-
-export interface DecodedRecord extends BatchRecord {
-  readonly offset: number;
-}
-
-export interface DecodedBatch {
-  readonly baseOffset: number;
-  readonly lastOffset: number;
-  readonly leaderEpoch: number;
-  readonly records: DecodedRecord[];
-}
-
-class Cursor {
-  constructor(
-    readonly buf: Buffer,
-    public pos: number,
-    readonly end: number,
-  ) {}
-  varint(): number {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new RangeError("truncated varint");
-      const b = this.buf[this.pos++]!;
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-      mul *= 128;
-    }
-    throw new RangeError("varint too long");
-  }
-  bytes(): Buffer | null {
-    const n = this.varint();
-    if (n < 0) return null;
-    if (this.pos + n > this.end) throw new RangeError("truncated bytes");
-    const b = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return b;
-  }
-}
-
-function decodeRecords(buf: Buffer, start: number, end: number, count: number, baseOffset: number, baseTimestamp: number): DecodedRecord[] {
-  const c = new Cursor(buf, start, end);
-  const out: DecodedRecord[] = [];
-  for (let i = 0; i < count; i++) {
-    const len = c.varint();
-    const recEnd = c.pos + len;
-    if (len < 0 || recEnd > end) throw new RangeError("record length exceeds its batch");
-    c.pos++; // attributes
-    const timestamp = baseTimestamp + c.varint();
-    const offset = baseOffset + c.varint();
-    const key = c.bytes();
-    const value = c.bytes();
-    const nh = c.varint();
-    const headers: RecordHeader[] = [];
-    for (let h = 0; h < nh; h++) {
-      const k = c.bytes();
-      headers.push({ key: k === null ? "" : k.toString("utf8"), value: c.bytes() });
-    }
-    c.pos = recEnd;
-    out.push({ offset, timestamp, key, value, headers });
-  }
-  return out;
-}
-
-/** Decodes every whole batch in `buf` (a partial trailing batch is ignored, as Kafka does). */
-export async function decodeBatches(buf: Buffer): Promise<DecodedBatch[]> {
-  const out: DecodedBatch[] = [];
-  let pos = 0;
-  while (pos + HEADER <= buf.length) {
-    const batchLength = buf.readInt32BE(pos + 8);
-    const end = pos + 12 + batchLength;
-    if (batchLength < HEADER - 12) throw new RangeError(`invalid batch length ${batchLength}`);
-    if (end > buf.length) break;
-    if (buf.readInt8(pos + 16) !== 2) throw new RangeError(`unsupported batch magic ${buf.readInt8(pos + 16)}`);
-    if (crc32c(buf.subarray(pos + CRC_FROM, end)) !== buf.readUInt32BE(pos + 17)) throw new RangeError("batch CRC-32C mismatch");
-    const baseOffset = Number(buf.readBigInt64BE(pos));
-    const attributes = buf.readInt16BE(pos + 21);
-    const lastOffset = baseOffset + buf.readInt32BE(pos + 23);
-    const baseTimestamp = Number(buf.readBigInt64BE(pos + 27));
-    const count = buf.readInt32BE(pos + 57);
-    const control = (attributes & 0x20) !== 0;
-    let records: DecodedRecord[] = [];
-    if (!control) {
-      const codec = attributes & 0x7;
-      if (codec === 0) records = decodeRecords(buf, pos + HEADER, end, count, baseOffset, baseTimestamp);
-      else if (codec === 1) {
-        const plain = await gunzipAsync(buf.subarray(pos + HEADER, end));
-        records = decodeRecords(plain, 0, plain.length, count, baseOffset, baseTimestamp);
-      } else throw new RangeError(`unsupported compression codec ${codec}`);
-    }
-    out.push({ baseOffset, lastOffset, leaderEpoch: buf.readInt32BE(pos + 12), records });
-    pos = end;
-  }
   return out;
 }
