@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Accumulator } from "../src/producer/accumulator.js";
+import { Accumulator, type Batch, splitBatch } from "../src/producer/accumulator.js";
 
 const rec = (size: number, id: number) => ({ record: { key: null, value: null, headers: [], timestamp: 0 }, size, handle: id });
 const all = () => true;
@@ -99,5 +99,37 @@ describe("Accumulator", () => {
     acc.append("t", 0, rec(10, 1), 0);
     expect(acc.drain(0, () => false)).toEqual([]);
     expect(acc.drain(0, all).length).toBe(1);
+  });
+});
+
+describe("splitBatch (a batch the topic's max.message.bytes refused)", () => {
+  const batch = (n: number, baseSequence: number): Batch<number> => ({
+    topic: "t",
+    partition: 3,
+    createdMs: 42,
+    records: Array.from({ length: n }, (_, i) => rec(10 + i, i)),
+    bytes: Array.from({ length: n }, (_, i) => 10 + i).reduce((a, b) => a + b, 0),
+    baseSequence,
+    attempts: 2,
+    retryAtMs: 99,
+  });
+
+  it("halves the records in order, sharing the sequence range and the bytes", () => {
+    const b = batch(5, 100);
+    const [first, second] = splitBatch(b);
+    expect(first.records.map((r) => r.handle)).toEqual([0, 1, 2]);
+    expect(second.records.map((r) => r.handle)).toEqual([3, 4]);
+    expect([first.baseSequence, second.baseSequence]).toEqual([100, 103]);
+    expect(first.bytes + second.bytes).toBe(b.bytes);
+    expect([first.topic, first.partition, first.createdMs, first.attempts, first.retryAtMs]).toEqual(["t", 3, 42, 2, 0]);
+    expect([second.createdMs, second.retryAtMs]).toEqual([42, 0]);
+  });
+
+  it("keeps sequences unassigned for a producer that is not idempotent, wraps them at 2^31, and refuses one record", () => {
+    const [, plain] = splitBatch(batch(4, -1));
+    expect(plain.baseSequence).toBe(-1);
+    const [, wrapped] = splitBatch(batch(4, 2 ** 31 - 1));
+    expect(wrapped.baseSequence).toBe(1);
+    expect(() => splitBatch(batch(1, 0))).toThrow(RangeError);
   });
 });

@@ -28,6 +28,29 @@ export interface Batch<R> {
   retryAtMs: number;
 }
 
+/**
+ * Two batches in place of `b`, its records halved in order, for a broker that refused `b` as
+ * larger than the topic's max.message.bytes (Kafka's KIP-126). The broker wrote none of it, so
+ * the halves take `b`'s sequence range between them: later batches' sequences still follow.
+ */
+export function splitBatch<R>(b: Batch<R>): [Batch<R>, Batch<R>] {
+  if (b.records.length < 2) throw new RangeError("a batch of one record cannot be split");
+  const mid = Math.ceil(b.records.length / 2);
+  const half = (records: PendingRecord<R>[], baseSequence: number): Batch<R> => ({
+    topic: b.topic,
+    partition: b.partition,
+    createdMs: b.createdMs,
+    records,
+    bytes: records.reduce((n, r) => n + r.size, 0),
+    baseSequence,
+    attempts: b.attempts,
+    retryAtMs: 0,
+  });
+  const first = half(b.records.slice(0, mid), b.baseSequence);
+  const second = half(b.records.slice(mid), b.baseSequence < 0 ? -1 : (b.baseSequence + mid) % 2 ** 31);
+  return [first, second];
+}
+
 export interface AccumulatorConfig {
   readonly batchSize: number;
   readonly lingerMs: number;

@@ -24,7 +24,7 @@ import {
 } from "../errors.js";
 import { type BatchRecord, type CompressionName, encodeBatchAsync, type RecordHeader, recordSize } from "../records/record_batch.js";
 import type { Serializer } from "../serde.js";
-import { Accumulator, type Batch, type PendingRecord } from "./accumulator.js";
+import { Accumulator, splitBatch, type Batch, type PendingRecord } from "./accumulator.js";
 import { type Partitioner, type PartitionerContext, roundRobinPartitioner, stickyPartitioner } from "./partitioner.js";
 import { BATCH_REQUEST_OVERHEAD, splitBySize } from "./request_split.js";
 
@@ -191,6 +191,8 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   /** Per partition: the sequence the broker expects next (all below it are acknowledged). */
   private readonly ackedSequence = new Map<string, number>();
   private readonly encoded = new WeakMap<Batch<Delivery>, { pid: number; bytes: Buffer }>();
+  /** The producer id each batch's sequence was assigned under (a new id re-sequences). */
+  private readonly sequencedUnder = new WeakMap<Batch<Delivery>, number>();
   /** Per batch in flight: the partition's acknowledged sequence when it was sent. */
   private readonly ackedWhenSent = new WeakMap<Batch<Delivery>, number>();
   private readonly memoryWaiters: { size: number; wake: () => void }[] = [];
@@ -524,11 +526,12 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   private async encode(b: Batch<Delivery>): Promise<Buffer> {
     const cached = this.encoded.get(b);
     if (cached !== undefined && cached.pid === this.pid.id) return cached.bytes;
-    if (this.s.idempotent) {
+    if (this.s.idempotent && this.sequencedUnder.get(b) !== this.pid.id) {
       const k = tpKey(b.topic, b.partition);
       const seq = this.nextSequence.get(k) ?? 0;
       b.baseSequence = seq;
       this.nextSequence.set(k, (seq + b.records.length) % 2 ** 31);
+      this.sequencedUnder.set(b, this.pid.id);
     }
     const bytes = await encodeBatchAsync(
       b.records.map((r) => r.record),
@@ -636,6 +639,19 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     const ackedAtSend = this.ackedWhenSent.get(b) ?? acked;
     const outOfOrderBehindRetry = err.code === 45 && sameProducer && (seqAfter(b.baseSequence, acked) || seqAfter(b.baseSequence, ackedAtSend));
     const expired = Date.now() - b.createdMs > this.s.deliveryTimeoutMs;
+    // MESSAGE_TOO_LARGE for a batch of several records: the topic's max.message.bytes is below
+    // batch.size. Nothing was written; send it again as two halves with the same sequence
+    // range, one batch at a time (as while retrying), halving again as often as needed. A
+    // single record over the limit is the application's error.
+    if (err.code === 10 && b.records.length > 1 && !expired) {
+      const [first, second] = splitBatch(b);
+      const pid = this.sequencedUnder.get(b);
+      if (pid !== undefined) for (const half of [first, second]) this.sequencedUnder.set(half, pid);
+      this.retrying.add(k);
+      this.acc.requeue(second);
+      this.acc.requeue(first);
+      return;
+    }
     // The broker no longer knows this producer on the partition (producer.id.expiration.ms
     // passed while it was idle): it answers OUT_OF_ORDER_SEQUENCE to the very batch it should
     // take next, with everything before it acknowledged. That batch was not written, so it is

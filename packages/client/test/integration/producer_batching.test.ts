@@ -34,8 +34,8 @@ describe("producer batching against three real brook nodes", () => {
     await cluster.stop();
   });
 
-  async function createTopic(name: string, partitions: number): Promise<void> {
-    await cluster.createTopic(name, partitions);
+  async function createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
+    await cluster.createTopic(name, partitions, configs);
     const admin = brook.admin();
     await until(`${name} visible`, () =>
       admin.describeTopics([name]).then(
@@ -91,4 +91,27 @@ describe("producer batching against three real brook nodes", () => {
     expect(Math.max(...big.map((r) => ProduceRequest.encode(r).finish().length))).toBeGreaterThan(16_000);
     await producer.close();
   });
+
+  it("splits a batch the topic's max.message.bytes refuses (KIP-126): every record lands once, in order; one record over the limit fails alone", async () => {
+    await createTopic("small-messages", 1, { "max.message.bytes": "20000" });
+    // Idempotent, default batch.size (1 MiB): the first batch is ~15 times the topic's limit.
+    const producer = brook.producer({ valueSerializer: stringSerde, lingerMs: 200 });
+    const values = Array.from({ length: 300 }, (_, i) => `${i}-`.padEnd(1_000, "x"));
+    const res = await producer.send({ topic: "small-messages", messages: values.map((value) => ({ value })) });
+    expect(res.map((r) => r.offset)).toEqual(values.map((_, i) => i));
+    const consumer = brook.consumer({ valueDeserializer: stringSerde, maxWaitMs: 100 });
+    await consumer.assign([{ topic: "small-messages", partition: 0 }]);
+    const got: string[] = [];
+    for await (const m of consumer) {
+      got.push(m.value!);
+      if (got.length === values.length) break;
+    }
+    await consumer.close();
+    expect(got).toEqual(values);
+    await expect(producer.send({ topic: "small-messages", messages: [{ value: "y".repeat(30_000) }] })).rejects.toThrow(/max\.message\.bytes/);
+    // The producer carries on after that record's failure.
+    const after = await producer.send({ topic: "small-messages", messages: [{ value: "after" }] });
+    expect(after[0]!.offset).toBe(values.length);
+    await producer.close();
+  }, 120_000);
 });
