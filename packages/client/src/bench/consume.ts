@@ -10,7 +10,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 import { Brook } from "../brook.js";
-import { LocalCluster } from "./support/local_cluster.js";
+import { runBench } from "./support/local_cluster.js";
 
 const RECORDS = Number(process.env.BENCH_CONSUME_RECORDS ?? 100_000);
 const REPEATS = Number(process.env.BENCH_CONSUME_REPEATS ?? 3);
@@ -82,52 +82,42 @@ async function consumeOnce(brook: Brook, topic: string, mode: Mode): Promise<Run
   return { us: (cpu.user + cpu.system) / got, sysUs: cpu.system / got, faults: faults / got, recPerSec: got / secs };
 }
 
-const external = process.env.BROOK_BROKERS;
-const cluster = external === undefined || external === "" ? new LocalCluster() : undefined;
-let exitCode = 0;
-try {
-  const brokers = cluster !== undefined ? await cluster.start() : external!.split(",");
-  const brook = new Brook({ brokers, clientId: "bench-consume" });
-  const topic = `bench-consume-${Date.now()}`;
-  await brook.admin().createTopics([{ topic, numPartitions: PARTITIONS, replicationFactor: 3 }]);
-  const producer = brook.producer({ lingerMs: 5, batchSize: 64 * 1024 });
-  const messages = Array.from({ length: 100 }, () => ({ value: VALUE }));
-  const pending: Promise<unknown>[] = [];
-  for (let i = 0; i < RECORDS; i += messages.length) {
-    pending.push(producer.send({ topic, messages }));
-    if (pending.length >= 50) await Promise.all(pending.splice(0));
-  }
-  await Promise.all(pending);
-  await producer.flush();
-  const modes = (process.env.BENCH_CONSUME_MODES ?? "eachMessage,eachBatch,iterator").split(",") as Mode[];
-  const session = PROFILE_DIR !== undefined ? new Session() : undefined;
-  session?.connect();
-  for (const mode of modes) {
-    const runs: Run[] = [];
-    await session?.post("Profiler.enable");
-    await session?.post("Profiler.start");
-    for (let i = 0; i < REPEATS; i++) runs.push(await consumeOnce(brook, topic, mode));
-    if (session !== undefined) {
-      const { profile } = await session.post("Profiler.stop");
-      await mkdir(PROFILE_DIR!, { recursive: true });
-      await writeFile(join(PROFILE_DIR!, `consume-${mode}.cpuprofile`), JSON.stringify(profile));
+await runBench(async (brokers) => {
+    const brook = new Brook({ brokers, clientId: "bench-consume" });
+    const topic = `bench-consume-${Date.now()}`;
+    await brook.admin().createTopics([{ topic, numPartitions: PARTITIONS, replicationFactor: 3 }]);
+    const producer = brook.producer({ lingerMs: 5, batchSize: 64 * 1024 });
+    const messages = Array.from({ length: 100 }, () => ({ value: VALUE }));
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < RECORDS; i += messages.length) {
+      pending.push(producer.send({ topic, messages }));
+      if (pending.length >= 50) await Promise.all(pending.splice(0));
     }
-    const range = (f: (r: Run) => number, digits: number): string => {
-      const xs = runs.map(f).sort((a, b) => a - b);
-      return `${xs[0]!.toFixed(digits)}-${xs[xs.length - 1]!.toFixed(digits)}`;
-    };
-    // System time and page faults per record show how much of the CPU is the kernel handing
-    // out fresh memory (large fetch buffers) rather than the SDK's own work.
-    console.log(
-      `consume ${RECORDS} x 1 KiB (${mode}, check.crcs=${CHECK_CRCS}, ${REPEATS} runs): client CPU ${range((r) => r.us, 2)} us/record (target <= 2), ` +
-        `of which system ${range((r) => r.sysUs, 2)}, minor page faults ${range((r) => r.faults, 3)}/record, ${range((r) => r.recPerSec, 0)} rec/s`,
-    );
-  }
-  await brook.close();
-} catch (err) {
-  console.error(err);
-  exitCode = 1;
-} finally {
-  await cluster?.stop();
-}
-process.exit(exitCode);
+    await Promise.all(pending);
+    await producer.flush();
+    const modes = (process.env.BENCH_CONSUME_MODES ?? "eachMessage,eachBatch,iterator").split(",") as Mode[];
+    const session = PROFILE_DIR !== undefined ? new Session() : undefined;
+    session?.connect();
+    for (const mode of modes) {
+      const runs: Run[] = [];
+      await session?.post("Profiler.enable");
+      await session?.post("Profiler.start");
+      for (let i = 0; i < REPEATS; i++) runs.push(await consumeOnce(brook, topic, mode));
+      if (session !== undefined) {
+        const { profile } = await session.post("Profiler.stop");
+        await mkdir(PROFILE_DIR!, { recursive: true });
+        await writeFile(join(PROFILE_DIR!, `consume-${mode}.cpuprofile`), JSON.stringify(profile));
+      }
+      const range = (f: (r: Run) => number, digits: number): string => {
+        const xs = runs.map(f).sort((a, b) => a - b);
+        return `${xs[0]!.toFixed(digits)}-${xs[xs.length - 1]!.toFixed(digits)}`;
+      };
+      // System time and page faults per record show how much of the CPU is the kernel handing
+      // out fresh memory (large fetch buffers) rather than the SDK's own work.
+      console.log(
+        `consume ${RECORDS} x 1 KiB (${mode}, check.crcs=${CHECK_CRCS}, ${REPEATS} runs): client CPU ${range((r) => r.us, 2)} us/record (target <= 2), ` +
+          `of which system ${range((r) => r.sysUs, 2)}, minor page faults ${range((r) => r.faults, 3)}/record, ${range((r) => r.recPerSec, 0)} rec/s`,
+      );
+    }
+    await brook.close();
+});

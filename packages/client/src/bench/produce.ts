@@ -11,7 +11,7 @@
 import { Brook } from "../brook.js";
 import { BrokerConnection } from "../connection.js";
 import { encodeBatch } from "../records/record_batch.js";
-import { LocalCluster } from "./support/local_cluster.js";
+import { runBench } from "./support/local_cluster.js";
 
 const RECORDS = Number(process.env.BENCH_PRODUCE_RECORDS ?? 200_000);
 const REPEATS = Number(process.env.BENCH_PRODUCE_REPEATS ?? 3);
@@ -89,39 +89,33 @@ const range = (xs: number[], digits: number) => {
   return lo === hi ? lo : `${lo}-${hi} (median ${median.toFixed(digits)})`;
 };
 
-const external = process.env.BROOK_BROKERS;
-const cluster = external === undefined || external === "" ? new LocalCluster() : undefined;
-try {
-  const bootstrap = cluster !== undefined ? await cluster.start() : external!.split(",");
-  const brook = new Brook({ brokers: bootstrap, clientId: "bench-produce" });
-  const admin = brook.admin();
-  const topic = `bench-produce-${Date.now()}`;
-  await admin.createTopics([{ topic, numPartitions: PARTITIONS, replicationFactor: 3, configs: { "min.insync.replicas": "2" } }]);
-  // Warm up (leaders elected, connections open, JIT) before measuring.
-  const warm = brook.producer({});
-  await warm.send({ topic, messages: Array.from({ length: 600 }, () => ({ value: VALUE })) });
-  await warm.close();
-  const probe = new BrokerConnection(bootstrap[0]!, "bench-meta");
-  const md = await probe.call((c) => c.metadata, { topics: [topic], allowAutoTopicCreation: false }, 10_000, "Metadata");
-  probe.close();
-  const brokers = new Map(md.brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]));
-  const leaders = [...md.topics[0]!.partitions].sort((a, b) => a.partition - b.partition).map((p) => p.leader);
-  const raws: Figure[] = [];
-  const sdks: Figure[] = [];
-  for (let i = 0; i < REPEATS; i++) {
-    if (ONLY !== "sdk") raws.push(await raw(brokers, leaders, topic));
-    if (ONLY !== "raw") sdks.push(await sdk(brook, topic));
-  }
-  const load = (await import("node:os")).loadavg()[0]!.toFixed(1);
-  console.log(`produce 1 KiB acks=all RF 3 (${PARTITIONS} partitions, ${RECORDS} records per run, ${REPEATS} runs, load average ${load}):`);
-  if (raws.length > 0) console.log(`  raw ProduceStream calls: ${range(raws.map((f) => f.recPerSec), 0)} records/s, client ${range(raws.map((f) => f.usPerRecord), 2)} us CPU/record, ${range(raws.map((f) => 100 * f.systemShare), 0)}% system`);
-  if (sdks.length > 0) console.log(`  SDK Producer.send:       ${range(sdks.map((f) => f.recPerSec), 0)} records/s, client ${range(sdks.map((f) => f.usPerRecord), 2)} us CPU/record (target <= 3), ${range(sdks.map((f) => 100 * f.systemShare), 0)}% system`);
-  if (raws.length > 0 && sdks.length > 0) {
-    const overhead = raws.map((r, i) => 100 * (1 - sdks[i]!.recPerSec / r.recPerSec));
-    console.log(`  SDK throughput below raw, run by run: ${overhead.map((o) => `${o.toFixed(0)}%`).join(", ")} (target <= 10%)`);
-  }
-  await brook.close();
-} finally {
-  await cluster?.stop();
-}
-process.exit(0);
+await runBench(async (bootstrap) => {
+    const brook = new Brook({ brokers: bootstrap, clientId: "bench-produce" });
+    const admin = brook.admin();
+    const topic = `bench-produce-${Date.now()}`;
+    await admin.createTopics([{ topic, numPartitions: PARTITIONS, replicationFactor: 3, configs: { "min.insync.replicas": "2" } }]);
+    // Warm up (leaders elected, connections open, JIT) before measuring.
+    const warm = brook.producer({});
+    await warm.send({ topic, messages: Array.from({ length: 600 }, () => ({ value: VALUE })) });
+    await warm.close();
+    const probe = new BrokerConnection(bootstrap[0]!, "bench-meta");
+    const md = await probe.call((c) => c.metadata, { topics: [topic], allowAutoTopicCreation: false }, 10_000, "Metadata");
+    probe.close();
+    const brokers = new Map(md.brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]));
+    const leaders = [...md.topics[0]!.partitions].sort((a, b) => a.partition - b.partition).map((p) => p.leader);
+    const raws: Figure[] = [];
+    const sdks: Figure[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      if (ONLY !== "sdk") raws.push(await raw(brokers, leaders, topic));
+      if (ONLY !== "raw") sdks.push(await sdk(brook, topic));
+    }
+    const load = (await import("node:os")).loadavg()[0]!.toFixed(1);
+    console.log(`produce 1 KiB acks=all RF 3 (${PARTITIONS} partitions, ${RECORDS} records per run, ${REPEATS} runs, load average ${load}):`);
+    if (raws.length > 0) console.log(`  raw ProduceStream calls: ${range(raws.map((f) => f.recPerSec), 0)} records/s, client ${range(raws.map((f) => f.usPerRecord), 2)} us CPU/record, ${range(raws.map((f) => 100 * f.systemShare), 0)}% system`);
+    if (sdks.length > 0) console.log(`  SDK Producer.send:       ${range(sdks.map((f) => f.recPerSec), 0)} records/s, client ${range(sdks.map((f) => f.usPerRecord), 2)} us CPU/record (target <= 3), ${range(sdks.map((f) => 100 * f.systemShare), 0)}% system`);
+    if (raws.length > 0 && sdks.length > 0) {
+      const overhead = raws.map((r, i) => 100 * (1 - sdks[i]!.recPerSec / r.recPerSec));
+      console.log(`  SDK throughput below raw, run by run: ${overhead.map((o) => `${o.toFixed(0)}%`).join(", ")} (target <= 10%)`);
+    }
+    await brook.close();
+});

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Brook } from "../brook.js";
 import { fedTopic, sleep, until } from "./support/group_bench.js";
-import { LocalCluster } from "./support/local_cluster.js";
+import { runBench } from "./support/local_cluster.js";
 
 const SESSION_TIMEOUT_MS = Number(process.env.BENCH_SESSION_TIMEOUT_MS ?? 3_000);
 const TRIALS = Number(process.env.BENCH_CRASH_TRIALS ?? 5);
@@ -81,33 +81,23 @@ async function trial(brook: Brook, brokers: string[], topic: string, n: number):
   }
 }
 
-const external = process.env.BROOK_BROKERS;
-const cluster = external === undefined || external === "" ? new LocalCluster() : undefined;
-let exitCode = 0;
-try {
-  const brokers = cluster !== undefined ? await cluster.start() : external!.split(",");
-  const brook = new Brook({ brokers, clientId: "bench-crash", retries: 20, requestTimeoutMs: 5_000 });
-  const { topic, stop: stopFeed } = await fedTopic(brook, "bench-crash", PARTITIONS);
-  const times: number[] = [];
-  // A trial needs ~session timeout plus a few seconds of joining; stop early rather than overrun.
-  for (let i = 0; i < TRIALS && Date.now() - began < BUDGET_MS - (SESSION_TIMEOUT_MS + 15_000); i++) {
-    const ms = await trial(brook, brokers, topic, i);
-    times.push(ms);
-    console.log(`crash trial ${i + 1}: partitions of the SIGKILLed member consumed again after ${ms} ms`);
-  }
-  await stopFeed();
-  await brook.close();
-  const sorted = [...times].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)]!;
-  const max = sorted[sorted.length - 1]!;
-  console.log(
-    `rebalance on crash (3 members, ${PARTITIONS} partitions, 1 SIGKILLed, session timeout ${SESSION_TIMEOUT_MS} ms, ${times.length} trials): ` +
-      `median ${median} ms (timeout + ${median - SESSION_TIMEOUT_MS}), max ${max} ms (timeout + ${max - SESSION_TIMEOUT_MS}); target timeout + <= 500`,
-  );
-} catch (err) {
-  console.error(err);
-  exitCode = 1;
-} finally {
-  await cluster?.stop();
-}
-process.exit(exitCode);
+await runBench(async (brokers) => {
+    const brook = new Brook({ brokers, clientId: "bench-crash", retries: 20, requestTimeoutMs: 5_000 });
+    const { topic, stop: stopFeed } = await fedTopic(brook, "bench-crash", PARTITIONS);
+    const times: number[] = [];
+    // A trial needs ~session timeout plus a few seconds of joining; stop early rather than overrun.
+    for (let i = 0; i < TRIALS && Date.now() - began < BUDGET_MS - (SESSION_TIMEOUT_MS + 15_000); i++) {
+      const ms = await trial(brook, brokers, topic, i);
+      times.push(ms);
+      console.log(`crash trial ${i + 1}: partitions of the SIGKILLed member consumed again after ${ms} ms`);
+    }
+    await stopFeed();
+    await brook.close();
+    const sorted = [...times].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    const max = sorted[sorted.length - 1]!;
+    console.log(
+      `rebalance on crash (3 members, ${PARTITIONS} partitions, 1 SIGKILLed, session timeout ${SESSION_TIMEOUT_MS} ms, ${times.length} trials): ` +
+        `median ${median} ms (timeout + ${median - SESSION_TIMEOUT_MS}), max ${max} ms (timeout + ${max - SESSION_TIMEOUT_MS}); target timeout + <= 500`,
+    );
+});

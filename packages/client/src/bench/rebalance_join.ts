@@ -9,7 +9,7 @@
 import { Brook } from "../brook.js";
 import type { Consumer } from "../consumer/consumer.js";
 import { fedTopic, sleep, until } from "./support/group_bench.js";
-import { LocalCluster } from "./support/local_cluster.js";
+import { runBench } from "./support/local_cluster.js";
 
 const TRIALS = Number(process.env.BENCH_JOIN_TRIALS ?? 8);
 const PARTITIONS = 12;
@@ -88,39 +88,29 @@ async function trial(brook: Brook, topic: string, n: number): Promise<Trial> {
   }
 }
 
-const external = process.env.BROOK_BROKERS;
-const cluster = external === undefined || external === "" ? new LocalCluster() : undefined;
-let exitCode = 0;
-try {
-  const brokers = cluster !== undefined ? await cluster.start() : external!.split(",");
-  const brook = new Brook({ brokers, clientId: "bench-join", retries: 20, requestTimeoutMs: 5_000 });
-  const { topic, stop: stopFeed } = await fedTopic(brook, "bench-join", PARTITIONS);
-  const results: Trial[] = [];
-  const cpu0 = process.cpuUsage();
-  const t0 = Date.now();
-  for (let i = 0; i < TRIALS && Date.now() - began < BUDGET_MS - 15_000; i++) {
-    const r = await trial(brook, topic, i);
-    results.push(r);
+await runBench(async (brokers) => {
+    const brook = new Brook({ brokers, clientId: "bench-join", retries: 20, requestTimeoutMs: 5_000 });
+    const { topic, stop: stopFeed } = await fedTopic(brook, "bench-join", PARTITIONS);
+    const results: Trial[] = [];
+    const cpu0 = process.cpuUsage();
+    const t0 = Date.now();
+    for (let i = 0; i < TRIALS && Date.now() - began < BUDGET_MS - 15_000; i++) {
+      const r = await trial(brook, topic, i);
+      results.push(r);
+      console.log(
+        `join trial ${i + 1}: ${r.moved} moved partitions consumed again by the new member after ${r.ms} ms ` +
+          `(old owners began revoking at ${r.revokeStartMs}/${r.revokeLastMs} ms, new member owned all at ~${r.ownedMs} ms); unmoved partitions' longest gap ${r.unmovedGapMs} ms`,
+      );
+    }
+    const cpu = process.cpuUsage(cpu0);
+    await stopFeed();
+    await brook.close();
+    const sorted = results.map((r) => r.ms).sort((x, y) => x - y);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    const max = sorted[sorted.length - 1]!;
+    const gap = Math.max(...results.map((r) => r.unmovedGapMs));
     console.log(
-      `join trial ${i + 1}: ${r.moved} moved partitions consumed again by the new member after ${r.ms} ms ` +
-        `(old owners began revoking at ${r.revokeStartMs}/${r.revokeLastMs} ms, new member owned all at ~${r.ownedMs} ms); unmoved partitions' longest gap ${r.unmovedGapMs} ms`,
+      `rebalance on join (2 -> 3 members, ${PARTITIONS} partitions, ${results.length} trials): median ${median} ms, max ${max} ms (target <= 500); ` +
+        `unmoved partitions' longest gap ${gap} ms; bench process CPU ${(((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100).toFixed(0)}% of a core`,
     );
-  }
-  const cpu = process.cpuUsage(cpu0);
-  await stopFeed();
-  await brook.close();
-  const sorted = results.map((r) => r.ms).sort((x, y) => x - y);
-  const median = sorted[Math.floor(sorted.length / 2)]!;
-  const max = sorted[sorted.length - 1]!;
-  const gap = Math.max(...results.map((r) => r.unmovedGapMs));
-  console.log(
-    `rebalance on join (2 -> 3 members, ${PARTITIONS} partitions, ${results.length} trials): median ${median} ms, max ${max} ms (target <= 500); ` +
-      `unmoved partitions' longest gap ${gap} ms; bench process CPU ${(((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100).toFixed(0)}% of a core`,
-  );
-} catch (err) {
-  console.error(err);
-  exitCode = 1;
-} finally {
-  await cluster?.stop();
-}
-process.exit(exitCode);
+});

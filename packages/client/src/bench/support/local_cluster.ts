@@ -94,3 +94,23 @@ export class LocalCluster {
     if (this.root !== "") await rm(this.root, { recursive: true, force: true });
   }
 }
+
+/**
+ * Runs a benchmark's body against BROOK_BROKERS when it is set, else against three local
+ * nodes started for it and stopped after; prints an error and exits 1 if the body throws,
+ * else exits 0 (open client handles must not keep a finished benchmark alive).
+ */
+export async function runBench(body: (brokers: string[]) => Promise<void>): Promise<never> {
+  const external = process.env.BROOK_BROKERS;
+  const cluster = external === undefined || external === "" ? new LocalCluster() : undefined;
+  let exitCode = 0;
+  try {
+    await body(cluster !== undefined ? await cluster.start() : external!.split(","));
+  } catch (err) {
+    console.error(err);
+    exitCode = 1;
+  } finally {
+    await cluster?.stop();
+  }
+  process.exit(exitCode);
+}
