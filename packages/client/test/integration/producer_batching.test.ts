@@ -7,7 +7,7 @@ import { ProduceRequest } from "@brook/protocol/gen/brook/v1/broker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Brook, stringSerde } from "../../src/index.js";
 import { BrokerConnection } from "../../src/connection.js";
-import { TestCluster, until } from "../support/cluster.js";
+import { TestCluster } from "../support/cluster.js";
 
 describe("producer batching against three real brook nodes", () => {
   const cluster = new TestCluster();
@@ -34,21 +34,11 @@ describe("producer batching against three real brook nodes", () => {
     await cluster.stop();
   });
 
-  async function createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
-    await cluster.createTopic(name, partitions, configs);
-    const admin = brook.admin();
-    await until(`${name} visible`, () =>
-      admin.describeTopics([name]).then(
-        (t) => t[0]?.partitions.length === partitions && t[0].partitions.every((p) => p.leader >= 0),
-        () => false,
-      ),
-    );
-  }
 
   const batchesIn = (r: ProduceRequest): number => r.topics.reduce((n, t) => n + t.partitions.length, 0);
 
   it("keeps each keyless send on one partition (sticky) and answers each record's partition and offset in send order", async () => {
-    await createTopic("sticky", 6);
+    await cluster.createTopic("sticky", 6);
     // Linger well past the time to admit 100 records, even on a busy machine.
     const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, lingerMs: 100 });
     // The first send waits for metadata record by record; the second takes the at-once path.
@@ -64,7 +54,7 @@ describe("producer batching against three real brook nodes", () => {
   });
 
   it("splits a leader's ready batches into requests of at most max.request.size", async () => {
-    await createTopic("split", 6); // 6 partitions on 3 nodes: some node leads two or more
+    await cluster.createTopic("split", 6); // 6 partitions on 3 nodes: some node leads two or more
     const maxRequestSize = 16_000;
     // Two ready batches of ~12 KB for one leader would make a 24 KB request: they must go apart.
     const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, batchSize: 12_000, maxRequestSize, lingerMs: 200 });
@@ -81,7 +71,7 @@ describe("producer batching against three real brook nodes", () => {
   });
 
   it("still sends a single batch larger than max.request.size, alone", async () => {
-    await createTopic("big", 1);
+    await cluster.createTopic("big", 1);
     const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, batchSize: 64 * 1024, maxRequestSize: 16_000, lingerMs: 200 });
     const value = "w".repeat(1_000);
     const res = await producer.send({ topic: "big", messages: Array.from({ length: 40 }, () => ({ value })) });
@@ -93,7 +83,7 @@ describe("producer batching against three real brook nodes", () => {
   });
 
   it("splits a batch the topic's max.message.bytes refuses (KIP-126): every record lands once, in order; one record over the limit fails alone", async () => {
-    await createTopic("small-messages", 1, { "max.message.bytes": "20000" });
+    await cluster.createTopic("small-messages", 1, { "max.message.bytes": "20000" });
     // Idempotent, default batch.size (1 MiB): the first batch is ~15 times the topic's limit.
     const producer = brook.producer({ valueSerializer: stringSerde, lingerMs: 200 });
     const values = Array.from({ length: 300 }, (_, i) => `${i}-`.padEnd(1_000, "x"));

@@ -21,17 +21,6 @@ describe("SDK against three real brook nodes", () => {
     brook = new Brook({ brokers: cluster.bootstrap(), clientId: "it", retries: 20, requestTimeoutMs: 5_000 });
   });
 
-  /** Creates a topic and waits until brokers serve its metadata. */
-  async function createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
-    await cluster.createTopic(name, partitions, configs);
-    const admin = brook.admin();
-    await until(`${name} visible`, () =>
-      admin.describeTopics([name]).then(
-        (t) => t[0]?.partitions.length === partitions && t[0].partitions.every((p) => p.leader >= 0),
-        () => false,
-      ),
-    );
-  }
 
   afterAll(async () => {
     await brook?.close();
@@ -39,7 +28,7 @@ describe("SDK against three real brook nodes", () => {
   });
 
   it("keeps per-key order with no duplicates across a leader SIGKILL (idempotent producer, default 5 batches in flight)", async () => {
-    await createTopic("orders", 3, { "min.insync.replicas": "2" });
+    await cluster.createTopic("orders", 3, { "min.insync.replicas": "2" });
     const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, lingerMs: 2 });
     const N = 3_000;
     const sends: Promise<unknown>[] = [];
@@ -75,7 +64,7 @@ describe("SDK against three real brook nodes", () => {
   });
 
   it("gives a group of 3 consumers on 12 partitions 4 each, and keeps unmoved partitions flowing", async () => {
-    await createTopic("events", 12);
+    await cluster.createTopic("events", 12);
     const consumers: Consumer<string | null, string | null>[] = [];
     const counts = new Map<number, number>();
     let consumedTotal = 0;
@@ -149,7 +138,7 @@ describe("SDK against three real brook nodes", () => {
   });
 
   it("moves a SIGKILLed member's partitions to the others after the session timeout, resuming from commits", async () => {
-    await createTopic("jobs", 6);
+    await cluster.createTopic("jobs", 6);
     const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde });
     const N = 600;
     for (let i = 0; i < N; i += 100) {
@@ -191,7 +180,7 @@ describe("SDK against three real brook nodes", () => {
   });
 
   it("lets a static member restart and get its partitions back without moving the others", async () => {
-    await createTopic("static", 4);
+    await cluster.createTopic("static", 4);
     const revokedFromOther: number[] = [];
     const make = (instance: string, onRevoked?: (tps: { partition: number }[]) => void) => {
       const c = brook.consumer({ groupId: "gs", groupInstanceId: instance, sessionTimeoutMs: 20_000, maxWaitMs: 100 });
@@ -214,7 +203,7 @@ describe("SDK against three real brook nodes", () => {
   });
 
   it("round-trips gzip batches with keys, headers and timestamps", async () => {
-    await createTopic("zipped", 2);
+    await cluster.createTopic("zipped", 2);
     const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, compression: "gzip" });
     const sent = await producer.send({
       topic: "zipped",
@@ -235,7 +224,7 @@ describe("SDK against three real brook nodes", () => {
   });
 
   it("hands records out through the async iterator in order; after a break, the next iterator starts right after the last one handed out", async () => {
-    await createTopic("iterated", 1);
+    await cluster.createTopic("iterated", 1);
     const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde });
     const N = 30;
     await producer.send({
@@ -269,7 +258,7 @@ describe("SDK against three real brook nodes", () => {
   });
 
   it("holds memory under buffer.memory while the cluster is down, then fails with a clear error", async () => {
-    await createTopic("down", 1);
+    await cluster.createTopic("down", 1);
     const producer = brook.producer({
       keySerializer: stringSerde,
       valueSerializer: stringSerde,

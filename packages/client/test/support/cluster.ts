@@ -76,9 +76,16 @@ export class TestCluster {
     }
   }
 
-  /** Replication factor 3; the cluster places the replicas. */
+  /** Replication factor 3; the cluster places the replicas. Returns once brokers serve a leader for every partition. */
   async createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
-    await this.admin!.admin().createTopics([{ topic: name, numPartitions: partitions, replicationFactor: 3, configs }]);
+    const admin = this.admin!.admin();
+    await admin.createTopics([{ topic: name, numPartitions: partitions, replicationFactor: 3, configs }]);
+    await until(`${name} visible`, () =>
+      admin.describeTopics([name]).then(
+        (t) => t[0]?.partitions.length === partitions && t[0].partitions.every((p) => p.leader >= 0),
+        () => false,
+      ),
+    );
   }
 
   /** The current leader of a partition, from the cluster's metadata. */
