@@ -4,47 +4,12 @@
 // partitions unconsumed until the group's next membership change. Pure logic over an
 // in-memory stand-in for the __consumer_offsets partitions.
 import { describe, expect, it } from "vitest";
-import type { MetadataView, PartitionView } from "../../src/metadata/view.js";
-import { GroupCoordinator, OFFSETS_TOPIC, type OffsetsLog } from "../../src/group/group_coordinator.js";
+import type { MetadataView } from "../../src/metadata/view.js";
+import { GroupCoordinator, OFFSETS_TOPIC } from "../../src/group/group_coordinator.js";
 import { DEFAULT_GROUP_CONFIG } from "../../src/group/consumer_group.js";
 import { offsetsPartitionFor } from "../../src/group/offsets_partition.js";
-import { decodeOffsetsRecord, encodeOffsetsRecord, type RawRecord } from "../../src/group/offsets_records.js";
-
-class MemoryOffsetsLog implements OffsetsLog {
-  readonly partitions = new Map<number, RawRecord[]>();
-  async append(partition: number, records: readonly RawRecord[]): Promise<{ errorCode: number; errorMessage: string }> {
-    this.partitions.set(partition, [...(this.partitions.get(partition) ?? []), ...records]);
-    return { errorCode: 0, errorMessage: "" };
-  }
-  logEndOffset(partition: number): number {
-    return this.partitions.get(partition)?.length ?? 0;
-  }
-  async read(partition: number, offset: number): Promise<{ records: readonly RawRecord[]; nextOffset: number }> {
-    const records = (this.partitions.get(partition) ?? []).slice(offset);
-    return { records, nextOffset: offset + records.length };
-  }
-}
-
-const OFFSETS_PARTITIONS = 4;
-
-function view(partitionsOfT: number): MetadataView {
-  const part = (topic: string, partition: number): PartitionView => ({ topic, topicId: topic, partition, replicas: [1], isr: [1], leader: 1, leaderEpoch: 0, partitionEpoch: 0 });
-  const topic = (name: string, n: number) => ({
-    name,
-    topicId: name,
-    configs: new Map<string, string>(),
-    partitions: new Map(Array.from({ length: n }, (_, p) => [p, part(name, p)] as const)),
-  });
-  return {
-    offset: 1,
-    clusterId: "c",
-    brokers: new Map([[1, { id: 1, epoch: 1, host: "127.0.0.1", port: 4600, rack: "", fenced: false, inControlledShutdown: false }]]),
-    topics: new Map([
-      [OFFSETS_TOPIC, topic(OFFSETS_TOPIC, OFFSETS_PARTITIONS)],
-      ["t", topic("t", partitionsOfT)],
-    ]),
-  };
-}
+import { decodeOffsetsRecord, encodeOffsetsRecord } from "../../src/group/offsets_records.js";
+import { groupMetadata, lead, MemoryOffsetsLog, OFFSETS_PARTITIONS } from "./support.js";
 
 const heartbeat = (memberId: string, memberEpoch: number, owned: number[]) => ({
   groupId: "g",
@@ -59,12 +24,6 @@ const heartbeat = (memberId: string, memberEpoch: number, owned: number[]) => ({
   ownedPartitions: owned.length > 0 ? [{ topic: "t", partitions: owned }] : [],
   sessionTimeoutMs: 10_000,
 });
-
-async function lead(c: GroupCoordinator): Promise<void> {
-  for (let p = 0; p < OFFSETS_PARTITIONS; p++) c.onLeadershipChange(OFFSETS_TOPIC, p, true, 1);
-  await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
-}
 
 /** Heartbeats every member `rounds` times, reporting what it owns; returns the owned sets. */
 async function converge(c: GroupCoordinator, members: Map<string, { epoch: number; owned: number[] }>, rounds = 6): Promise<number[][]> {
@@ -102,7 +61,7 @@ describe("coordinator failover while partitions are added", () => {
   it("assigns the new partitions at the new coordinator's first heartbeats", async () => {
     const log = new MemoryOffsetsLog();
     let partitions = 6;
-    const { make, members, epochBefore } = await groupOnSix(log, () => view(partitions));
+    const { make, members, epochBefore } = await groupOnSix(log, () => groupMetadata(partitions));
     partitions = 8; // added while no coordinator was leading the group's partition
     const c2 = make();
     await lead(c2);
@@ -114,7 +73,7 @@ describe("coordinator failover while partitions are added", () => {
 
   it("keeps the epoch (no rebalance) when the topics did not change", async () => {
     const log = new MemoryOffsetsLog();
-    const { make, members, epochBefore } = await groupOnSix(log, () => view(6));
+    const { make, members, epochBefore } = await groupOnSix(log, () => groupMetadata(6));
     const c2 = make();
     await lead(c2);
     const before = [...members.values()].map((m) => [...m.owned]);

@@ -1,61 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { MetadataView, PartitionView } from "../../src/metadata/view.js";
+import type { MetadataView } from "../../src/metadata/view.js";
 import { GroupCode } from "../../src/group/codes.js";
 import { GroupCoordinator, OFFSETS_TOPIC, type OffsetsLog } from "../../src/group/group_coordinator.js";
 import { DEFAULT_GROUP_CONFIG, type GroupConfig } from "../../src/group/consumer_group.js";
 import { murmur2 } from "@brook/protocol";
 import { offsetsPartitionFor } from "../../src/group/offsets_partition.js";
-import { decodeOffsetsRecord, encodeOffsetsRecord, type RawRecord } from "../../src/group/offsets_records.js";
+import { decodeOffsetsRecord, encodeOffsetsRecord } from "../../src/group/offsets_records.js";
+import { groupMetadata, lead, MemoryOffsetsLog, OFFSETS_PARTITIONS } from "./support.js";
 
-/** An in-memory stand-in for the replicated __consumer_offsets partitions (pure-logic test only). */
-class MemoryOffsetsLog implements OffsetsLog {
-  readonly partitions = new Map<number, RawRecord[]>();
-  failAppends = false;
-  async append(partition: number, records: readonly RawRecord[]): Promise<{ errorCode: number; errorMessage: string }> {
-    if (this.failAppends) return { errorCode: 19, errorMessage: "NOT_ENOUGH_REPLICAS" };
-    const log = this.partitions.get(partition) ?? [];
-    log.push(...records);
-    this.partitions.set(partition, log);
-    return { errorCode: 0, errorMessage: "" };
-  }
-  logEndOffset(partition: number): number {
-    return this.partitions.get(partition)?.length ?? 0;
-  }
-  async read(partition: number, offset: number): Promise<{ records: readonly RawRecord[]; nextOffset: number }> {
-    const log = this.partitions.get(partition) ?? [];
-    const records = log.slice(offset, offset + 3); // small pages exercise the replay loop
-    return { records, nextOffset: offset + records.length };
-  }
-}
-
-const N = 4;
-function metadata(): MetadataView {
-  const part = (topic: string, partition: number): PartitionView => ({
-    topic,
-    topicId: topic,
-    partition,
-    replicas: [1],
-    isr: [1],
-    leader: 1,
-    leaderEpoch: 0,
-    partitionEpoch: 0,
-  });
-  const topic = (name: string, n: number) => ({
-    name,
-    topicId: name,
-    configs: new Map<string, string>(),
-    partitions: new Map(Array.from({ length: n }, (_, p) => [p, part(name, p)] as const)),
-  });
-  return {
-    offset: 1,
-    clusterId: "c",
-    brokers: new Map([[1, { id: 1, epoch: 1, host: "127.0.0.1", port: 4600, rack: "", fenced: false, inControlledShutdown: false }]]),
-    topics: new Map([
-      [OFFSETS_TOPIC, topic(OFFSETS_TOPIC, N)],
-      ["t", topic("t", 12)],
-    ]),
-  };
-}
+const N = OFFSETS_PARTITIONS;
+const metadata = (): MetadataView => groupMetadata();
 
 /** Member ids m1, m2, ... in join order; `config` overrides the defaults it names. */
 function coordinator(log: OffsetsLog, now: { t: number }, config?: Partial<GroupConfig>): GroupCoordinator {
@@ -68,12 +22,6 @@ function coordinator(log: OffsetsLog, now: { t: number }, config?: Partial<Group
     newMemberId: () => `m${++ids}`,
     ...(config !== undefined ? { config: { ...DEFAULT_GROUP_CONFIG, ...config } } : {}),
   });
-}
-
-async function lead(c: GroupCoordinator): Promise<void> {
-  for (let p = 0; p < N; p++) c.onLeadershipChange(OFFSETS_TOPIC, p, true, 1);
-  await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
 }
 
 const join = (groupId: string, sessionTimeoutMs = 5_000) => ({
