@@ -51,7 +51,13 @@ export class Partition {
     if (this.role.kind === "offline" && this.storageFailed)
       throw new BrokerError(Code.KAFKA_STORAGE_ERROR, `the log directory of ${this.name()} on broker ${this.localId} is offline`);
     if (this.role.kind !== "leader")
-      throw new BrokerError(Code.NOT_LEADER_OR_FOLLOWER, `broker ${this.localId} is not the leader of ${this.name()}`, this.leaderHint());
+      throw new BrokerError(
+        Code.NOT_LEADER_OR_FOLLOWER,
+        this.view.leader === this.localId
+          ? `broker ${this.localId} is still becoming the leader of ${this.name()} (writing the new leader epoch); retry shortly`
+          : `broker ${this.localId} is not the leader of ${this.name()}`,
+        this.leaderHint(),
+      );
     return this.role.state;
   }
 

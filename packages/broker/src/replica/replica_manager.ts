@@ -56,6 +56,13 @@ export const DEFAULT_REPLICA_CONFIG: ReplicaManagerConfig = {
   minInsyncReplicas: 1,
 };
 
+/**
+ * Longest a request waits for this broker to finish taking a leadership it has been given
+ * (log open + epoch checkpoint: tens of ms, more on a slow disk) before it is answered
+ * NOT_LEADER_OR_FOLLOWER.
+ */
+const SETTLE_WAIT_MAX_MS = 1_000;
+
 export type LeadershipListener = (topic: string, partition: number, isLeader: boolean, leaderEpoch: number) => void;
 
 export interface ProduceOutcome {
@@ -83,6 +90,8 @@ export class ReplicaManager {
   private closed = false;
   /** The log directory failed: no replica is served, opened or fetched on this broker any more. */
   private storageFailed = false;
+  /** Requests parked until this broker catches up with a leadership (see untilLeadershipSettles). */
+  private readonly settleWaiters = new Set<() => void>();
 
   constructor(
     private readonly opts: {
@@ -130,7 +139,7 @@ export class ReplicaManager {
 
   /** Applies a committed metadata view. Calls are serialized; each acts on the diff. */
   applyMetadata(next: MetadataView): Promise<void> {
-    const run = this.applying.then(() => this.applyNow(next));
+    const run = this.applying.then(() => this.applyNow(next)).finally(() => this.wakeSettleWaiters());
     this.applying = run.catch((err: unknown) => this.opts.logger.error({ err }, "applying metadata failed"));
     return run;
   }
@@ -168,6 +177,7 @@ export class ReplicaManager {
         if (p.role.kind === "leader") p.role.state.onIsrChange = isrChangeReporter(this.opts.metrics, v.topic, v.partition);
         this.opts.logger.info({ topic: v.topic, partition: v.partition, epoch: v.leaderEpoch }, "became leader");
         this.notify(v.topic, v.partition, true, v.leaderEpoch);
+        this.wakeSettleWaiters();
       }),
       ...changes.followers.map(async (v) => {
         if (this.storageFailed) return;
@@ -233,12 +243,52 @@ export class ReplicaManager {
     return f;
   }
 
+  /**
+   * Waits (at most `budgetMs`) while this broker is still catching up with a leadership that
+   * the rest of the cluster may already act on: the metadata names it leader but the replica
+   * is still opening its log and writing the new epoch (several fsyncs), or a follower asks
+   * about a leader epoch this broker's metadata has not reached yet. Answering
+   * NOT_LEADER_OR_FOLLOWER in that window sent followers into their retry backoff and
+   * clients into theirs: on a new topic the first acks=all produce took 0.5-0.85 s.
+   */
+  private async untilLeadershipSettles(topic: string, partition: number, requestEpoch: number, budgetMs: number): Promise<void> {
+    const deadline = this.now() + budgetMs;
+    while (this.leadershipPending(topic, partition, requestEpoch)) {
+      const left = deadline - this.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.settleWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, left);
+        this.settleWaiters.add(done);
+      });
+    }
+  }
+
+  /** `requestEpoch` -1: the requester names no epoch (a client's produce). */
+  private leadershipPending(topic: string, partition: number, requestEpoch: number): boolean {
+    if (this.closed || this.storageFailed) return false;
+    const v = this.view.topics.get(topic)?.partitions.get(partition);
+    if (requestEpoch >= 0 && (v === undefined || v.leaderEpoch < requestEpoch)) return true;
+    if (v === undefined || v.leader !== this.opts.localId) return false;
+    const p = this.partition(topic, partition);
+    return p === undefined || p.role.kind !== "leader" || p.role.state.leaderEpoch < v.leaderEpoch;
+  }
+
+  private wakeSettleWaiters(): void {
+    for (const w of [...this.settleWaiters]) w();
+  }
+
   private detachFromFetchers(key: string): void {
     for (const f of this.fetchers.values()) f.remove(key);
   }
 
   /** Appends one partition's batches from a client produce. Never throws. */
   async appendRecords(topic: string, partition: number, records: Buffer, acks: number, timeoutMs: number): Promise<ProduceOutcome> {
+    if (this.leadershipPending(topic, partition, -1)) await this.untilLeadershipSettles(topic, partition, -1, Math.min(timeoutMs, SETTLE_WAIT_MAX_MS));
     const p = this.partition(topic, partition);
     const fail = (code: number, msg: string, hint: { leader: number; leaderEpoch: number } | null): ProduceOutcome => ({
       errorCode: code,
@@ -253,7 +303,7 @@ export class ReplicaManager {
       if (v === undefined) return fail(Code.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic-partition ${topic}-${partition}`, null);
       if (this.storageFailed && v.replicas.includes(this.opts.localId))
         return fail(Code.KAFKA_STORAGE_ERROR, `the log directory of broker ${this.opts.localId} is offline`, { leader: v.leader, leaderEpoch: v.leaderEpoch });
-      return fail(Code.NOT_LEADER_OR_FOLLOWER, `broker ${this.opts.localId} is not the leader of ${topic}-${partition}`, {
+      return fail(Code.NOT_LEADER_OR_FOLLOWER, this.notLeaderMessage(topic, partition), {
         leader: v.leader,
         leaderEpoch: v.leaderEpoch,
       });
@@ -286,6 +336,12 @@ export class ReplicaManager {
     return { ...fail(code, msg, code === Code.NOT_LEADER_OR_FOLLOWER ? p.leaderHint() : null), baseOffset: result.baseOffset };
   }
 
+  private notLeaderMessage(topic: string, partition: number): string {
+    return this.leadershipPending(topic, partition, -1)
+      ? `broker ${this.opts.localId} is still becoming the leader of ${topic}-${partition} (opening its log and writing the new leader epoch); retry shortly`
+      : `broker ${this.opts.localId} is not the leader of ${topic}-${partition}`;
+  }
+
   /** Committed batches (below the HW) from `fromOffset`; throws BrokerError when not held. */
   async readCommitted(topic: string, partition: number, fromOffset: number, maxBytes: number): Promise<ReadCommittedResult> {
     const p = this.partition(topic, partition);
@@ -306,6 +362,9 @@ export class ReplicaManager {
   /** Leader side of the follower protocol: answers one ReplicaFetch request, long-polling. */
   async handleReplicaFetch(req: ReplicaFetchRequest, cancelled: () => boolean): Promise<ReplicaFetchResponse> {
     const deadline = this.now() + Math.min(Math.max(req.maxWaitMs, 0), 10_000);
+    for (const fp of req.partitions)
+      if (this.leadershipPending(fp.topic, fp.partition, fp.currentLeaderEpoch))
+        await this.untilLeadershipSettles(fp.topic, fp.partition, fp.currentLeaderEpoch, Math.min(SETTLE_WAIT_MAX_MS, deadline - this.now()));
     for (;;) {
       const out: ReplicaFetchPartitionResponse[] = [];
       let bytes = 0;
@@ -338,7 +397,7 @@ export class ReplicaManager {
     const base = { topic: fp.topic, partition: fp.partition, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, records: Buffer.alloc(0) as Buffer };
     const p = this.partition(fp.topic, fp.partition);
     if (p === undefined || p.role.kind !== "leader")
-      return { ...base, errorCode: Code.NOT_LEADER_OR_FOLLOWER, errorMessage: `broker ${this.opts.localId} does not lead ${fp.topic}-${fp.partition}` };
+      return { ...base, errorCode: Code.NOT_LEADER_OR_FOLLOWER, errorMessage: this.notLeaderMessage(fp.topic, fp.partition) };
     const state = p.role.state;
     const seq = p.dataSeq; // before looking at the log: see Partition.onData
     if (fp.currentLeaderEpoch < state.leaderEpoch)
@@ -379,7 +438,10 @@ export class ReplicaManager {
     };
   }
 
-  handleOffsetsForLeaderEpoch(req: OffsetsForLeaderEpochRequest): OffsetsForLeaderEpochResponse {
+  async handleOffsetsForLeaderEpoch(req: OffsetsForLeaderEpochRequest): Promise<OffsetsForLeaderEpochResponse> {
+    for (const ep of req.partitions)
+      if (this.leadershipPending(ep.topic, ep.partition, ep.currentLeaderEpoch))
+        await this.untilLeadershipSettles(ep.topic, ep.partition, ep.currentLeaderEpoch, SETTLE_WAIT_MAX_MS);
     return {
       partitions: req.partitions.map((ep) => {
         const p = this.partition(ep.topic, ep.partition);
@@ -472,6 +534,7 @@ export class ReplicaManager {
   failLogDir(): void {
     if (this.storageFailed) return;
     this.storageFailed = true;
+    this.wakeSettleWaiters();
     for (const f of this.fetchers.values()) f.close();
     this.fetchers.clear();
     for (const p of this.partitions.values()) {
@@ -488,6 +551,7 @@ export class ReplicaManager {
   /** Stops fetchers and fails waiters; logs are closed by their owner. */
   async close(): Promise<void> {
     this.closed = true;
+    this.wakeSettleWaiters();
     if (this.isrTimer !== undefined) clearInterval(this.isrTimer);
     for (const f of this.fetchers.values()) f.close();
     this.fetchers.clear();

@@ -45,11 +45,10 @@ export function replicaServer(manager: ReplicaManager, logger: Logger): ReplicaS
       call: ServerUnaryCall<OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse>,
       callback: sendUnaryData<OffsetsForLeaderEpochResponse>,
     ) {
-      try {
-        callback(null, manager.handleOffsetsForLeaderEpoch(call.request));
-      } catch (err) {
-        callback({ code: status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
-      }
+      manager.handleOffsetsForLeaderEpoch(call.request).then(
+        (res) => callback(null, res),
+        (err: unknown) => callback({ code: status.INTERNAL, details: err instanceof Error ? err.message : String(err) }),
+      );
     },
   };
 }

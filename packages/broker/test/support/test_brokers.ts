@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { Broker, type BrokerConfig, type ControllerChannel } from "../../src/index.js";
 import { TestClient } from "../../src/harness/client.js";
 import type { LogIo } from "../../src/log/index.js";
-import { openLogStore } from "../../src/log_store.js";
+import { type ClosableLogStore, openLogStore } from "../../src/log_store.js";
 
 /** Silent unless BROOK_TEST_LOG names a level: a failing run can be replayed with logs. */
 export const testLogger = pino({ level: process.env["BROOK_TEST_LOG"] ?? "silent" });
@@ -24,6 +24,8 @@ export interface TestBrokerOptions {
   readonly onFatal?: (err: unknown) => void;
   /** Sees the broker before it registers, for a channel that needs the broker's epoch. */
   readonly onCreated?: (b: Broker) => void;
+  /** Wraps the broker's log store, e.g. to hold a partition's epoch write at a gate. */
+  readonly wrapLogs?: (store: ClosableLogStore) => ClosableLogStore;
 }
 
 /** Starts broker `id` on `dataDir`, listening on a free loopback port. */
@@ -39,9 +41,14 @@ export async function startTestBroker(id: number, dataDir: string, o: TestBroker
       logger: testLogger,
       ...(o.onFatal !== undefined ? { onFatal: o.onFatal } : {}),
     },
-    { logs: await openLogStore(dataDir, { logger: testLogger, ...(o.io !== undefined ? { io: o.io } : {}) }), channel: o.channel },
+    { logs: await wrapped(dataDir, o), channel: o.channel },
     o.onCreated,
   );
+}
+
+async function wrapped(dataDir: string, o: TestBrokerOptions): Promise<ClosableLogStore> {
+  const store = await openLogStore(dataDir, { logger: testLogger, ...(o.io !== undefined ? { io: o.io } : {}) });
+  return o.wrapLogs === undefined ? store : o.wrapLogs(store);
 }
 
 /** Brokers under one temp root (broker N in `b<N>`), a client each; `open` in beforeAll, `close` in afterAll. */
