@@ -90,7 +90,7 @@ export class ReplicaManager {
   private closed = false;
   /** The log directory failed: no replica is served, opened or fetched on this broker any more. */
   private storageFailed = false;
-  /** Requests parked until this broker catches up with a leadership (see untilLeadershipSettles). */
+  /** Requests parked until this broker catches up with a leadership (see settleLeadership). */
   private readonly settleWaiters = new Set<() => void>();
 
   constructor(
@@ -250,8 +250,9 @@ export class ReplicaManager {
    * about a leader epoch this broker's metadata has not reached yet. Answering
    * NOT_LEADER_OR_FOLLOWER in that window sent followers into their retry backoff and
    * clients into theirs: on a new topic the first acks=all produce took 0.5-0.85 s.
+   * `requestEpoch` -1: the requester names no epoch.
    */
-  private async untilLeadershipSettles(topic: string, partition: number, requestEpoch: number, budgetMs: number): Promise<void> {
+  async settleLeadership(topic: string, partition: number, requestEpoch: number, budgetMs: number): Promise<void> {
     const deadline = this.now() + budgetMs;
     while (this.leadershipPending(topic, partition, requestEpoch)) {
       const left = deadline - this.now();
@@ -269,7 +270,7 @@ export class ReplicaManager {
   }
 
   /** `requestEpoch` -1: the requester names no epoch (a client's produce). */
-  private leadershipPending(topic: string, partition: number, requestEpoch: number): boolean {
+  leadershipPending(topic: string, partition: number, requestEpoch: number): boolean {
     if (this.closed || this.storageFailed) return false;
     const v = this.view.topics.get(topic)?.partitions.get(partition);
     if (requestEpoch >= 0 && (v === undefined || v.leaderEpoch < requestEpoch)) return true;
@@ -288,7 +289,7 @@ export class ReplicaManager {
 
   /** Appends one partition's batches from a client produce. Never throws. */
   async appendRecords(topic: string, partition: number, records: Buffer, acks: number, timeoutMs: number): Promise<ProduceOutcome> {
-    if (this.leadershipPending(topic, partition, -1)) await this.untilLeadershipSettles(topic, partition, -1, Math.min(timeoutMs, SETTLE_WAIT_MAX_MS));
+    if (this.leadershipPending(topic, partition, -1)) await this.settleLeadership(topic, partition, -1, Math.min(timeoutMs, SETTLE_WAIT_MAX_MS));
     const p = this.partition(topic, partition);
     const fail = (code: number, msg: string, hint: { leader: number; leaderEpoch: number } | null): ProduceOutcome => ({
       errorCode: code,
@@ -336,7 +337,7 @@ export class ReplicaManager {
     return { ...fail(code, msg, code === Code.NOT_LEADER_OR_FOLLOWER ? p.leaderHint() : null), baseOffset: result.baseOffset };
   }
 
-  private notLeaderMessage(topic: string, partition: number): string {
+  notLeaderMessage(topic: string, partition: number): string {
     return this.leadershipPending(topic, partition, -1)
       ? `broker ${this.opts.localId} is still becoming the leader of ${topic}-${partition} (opening its log and writing the new leader epoch); retry shortly`
       : `broker ${this.opts.localId} is not the leader of ${topic}-${partition}`;
@@ -364,7 +365,7 @@ export class ReplicaManager {
     const deadline = this.now() + Math.min(Math.max(req.maxWaitMs, 0), 10_000);
     for (const fp of req.partitions)
       if (this.leadershipPending(fp.topic, fp.partition, fp.currentLeaderEpoch))
-        await this.untilLeadershipSettles(fp.topic, fp.partition, fp.currentLeaderEpoch, Math.min(SETTLE_WAIT_MAX_MS, deadline - this.now()));
+        await this.settleLeadership(fp.topic, fp.partition, fp.currentLeaderEpoch, Math.min(SETTLE_WAIT_MAX_MS, deadline - this.now()));
     for (;;) {
       const out: ReplicaFetchPartitionResponse[] = [];
       let bytes = 0;
@@ -441,7 +442,7 @@ export class ReplicaManager {
   async handleOffsetsForLeaderEpoch(req: OffsetsForLeaderEpochRequest): Promise<OffsetsForLeaderEpochResponse> {
     for (const ep of req.partitions)
       if (this.leadershipPending(ep.topic, ep.partition, ep.currentLeaderEpoch))
-        await this.untilLeadershipSettles(ep.topic, ep.partition, ep.currentLeaderEpoch, SETTLE_WAIT_MAX_MS);
+        await this.settleLeadership(ep.topic, ep.partition, ep.currentLeaderEpoch, SETTLE_WAIT_MAX_MS);
     return {
       partitions: req.partitions.map((ep) => {
         const p = this.partition(ep.topic, ep.partition);

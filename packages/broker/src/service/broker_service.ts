@@ -150,6 +150,8 @@ export function brokerServer(deps: BrokerServiceDeps): BrokerServer {
       for (const t of req.topics) {
         const parts: FetchPartitionResponse[] = [];
         for (const fp of t.partitions) {
+          if (replicas.leadershipPending(t.topic, fp.partition, fp.currentLeaderEpoch))
+            await replicas.settleLeadership(t.topic, fp.partition, fp.currentLeaderEpoch, Math.min(1_000, deadline - Date.now()));
           const r = await fetchOne(replicas, deps.localId, t.topic, fp, budget, touched);
           total += r.records.length;
           budget = Math.max(0, budget - r.records.length);
@@ -171,11 +173,13 @@ export function brokerServer(deps: BrokerServiceDeps): BrokerServer {
         partitions: await Promise.all(
           t.partitions.map(async (lp): Promise<ListOffsetsPartitionResponse> => {
             const base = { partition: lp.partition, timestamp: -1, offset: -1, leaderEpoch: -1 };
+            if (replicas.leadershipPending(t.topic, lp.partition, -1))
+              await replicas.settleLeadership(t.topic, lp.partition, -1, 1_000);
             const p = replicas.partition(t.topic, lp.partition);
             if (p === undefined || p.role.kind !== "leader") {
               const known = replicas.metadata.topics.get(t.topic)?.partitions.has(lp.partition) ?? false;
               return known
-                ? { ...base, errorCode: Code.NOT_LEADER_OR_FOLLOWER, errorMessage: `broker ${deps.localId} does not lead ${t.topic}-${lp.partition}` }
+                ? { ...base, errorCode: Code.NOT_LEADER_OR_FOLLOWER, errorMessage: replicas.notLeaderMessage(t.topic, lp.partition) }
                 : { ...base, errorCode: Code.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `unknown topic-partition ${t.topic}-${lp.partition}` };
             }
             const epoch = p.role.state.leaderEpoch;
@@ -297,7 +301,7 @@ async function fetchOne(
   if (p === undefined || p.role.kind !== "leader") {
     const v = replicas.metadata.topics.get(topic)?.partitions.get(fp.partition);
     if (v === undefined) return { ...base, errorCode: Code.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `unknown topic-partition ${topic}-${fp.partition}` };
-    return { ...base, errorCode: Code.NOT_LEADER_OR_FOLLOWER, errorMessage: `broker ${localId} does not lead ${topic}-${fp.partition}`, currentLeader: v.leader, currentLeaderEpoch: v.leaderEpoch };
+    return { ...base, errorCode: Code.NOT_LEADER_OR_FOLLOWER, errorMessage: replicas.notLeaderMessage(topic, fp.partition), currentLeader: v.leader, currentLeaderEpoch: v.leaderEpoch };
   }
   const epoch = p.role.state.leaderEpoch;
   const seq = p.changeSeq; // before reading the HW: see Partition.onChange

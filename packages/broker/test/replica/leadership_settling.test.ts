@@ -72,7 +72,7 @@ describe("a broker still taking over a leadership", () => {
     await fleet.close({ tolerateShutdownErrors: false });
   });
 
-  it("parks a produce and a follower's epoch query until the leadership is installed, then answers them", async () => {
+  it("parks a produce, ListOffsets, a consumer fetch and a follower's epoch query until the leadership is installed, then answers them", async () => {
     gate.hold("settle");
     ctrl.createTopic("settle", [[1, 2, 3]], { "min.insync.replicas": "2" });
     await until("broker 1 is writing the new epoch", () => gate.reached("settle"));
@@ -85,12 +85,27 @@ describe("a broker still taking over a leadership", () => {
       replicaId: 2,
       partitions: [{ topic: "settle", partition: 0, currentLeaderEpoch: 0, leaderEpoch: -1 }],
     });
+    let listed: number | undefined;
+    const latest = clients
+      .get(1)!
+      .listOffsets("settle", 0, -1)
+      .then((r) => (listed = r.topics[0]!.partitions[0]!.errorCode));
     await new Promise((r) => setTimeout(r, 300));
-    expect(produced).toBeUndefined(); // parked, not refused
+    // Parked, not refused.
+    expect(produced).toBeUndefined();
+    expect(listed).toBeUndefined();
     gate.open("settle");
-    await produce;
+    await Promise.all([produce, latest]);
     expect(produced).toBe(Code.NONE);
+    expect(listed).toBe(Code.NONE);
     expect((await epochs).partitions[0]!.errorCode).toBe(Code.NONE);
+    // A consumer's fetch is parked the same way, then long-polls as usual.
+    gate.hold("settle2");
+    ctrl.createTopic("settle2", [[1, 2, 3]]);
+    await until("broker 1 is writing the new epoch", () => gate.reached("settle2"));
+    const fetched = clients.get(1)!.fetch("settle2", 0, 0, { maxWaitMs: 1_500 });
+    setTimeout(() => gate.open("settle2"), 300);
+    expect((await fetched).topics[0]!.partitions[0]!.errorCode).toBe(Code.NONE);
   });
 
   it("waits at most about a second, then says the broker is still becoming the leader", async () => {
