@@ -4,7 +4,7 @@
 // at most `retries` times; an error that says the metadata is stale refreshes it first.
 import type { MetadataResponse, TopicMetadata } from "@brook/protocol/gen/brook/v1/broker";
 import { type BackoffPolicy, backoffDelay } from "./backoff.js";
-import { BrokerConnection } from "./connection.js";
+import { BrokerConnection, newRequestPool } from "./connection.js";
 import { BrookError, ClosedError, ClusterUnavailableError, errorFromCode, isRetriable } from "./errors.js";
 import type { Logger } from "./logger.js";
 
@@ -21,6 +21,8 @@ export interface ClusterOptions {
 
 export class Cluster {
   private readonly connections = new Map<string, BrokerConnection>();
+  /** One pool of request slabs for every broker: idle memory stays bounded however many there are. */
+  private readonly requestPool = newRequestPool();
   private brokers = new Map<number, string>();
   private topics = new Map<string, TopicMetadata>();
   private refreshing: Promise<void> | null = null;
@@ -38,7 +40,7 @@ export class Cluster {
     if (this.closed) throw new ClosedError("the client is closed");
     let c = this.connections.get(address);
     if (c === undefined) {
-      c = new BrokerConnection(address, this.options.clientId);
+      c = new BrokerConnection(address, this.options.clientId, this.requestPool);
       this.connections.set(address, c);
     }
     return c;

@@ -1,9 +1,17 @@
 // One gRPC channel to one broker, and unary calls on it with a deadline each. Transport
 // failures become typed, retriable errors (the caller decides whether to retry).
-import { type CallOptions, type ClientUnaryCall, credentials, makeGenericClientConstructor, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { BrokerClient, BrokerService, ProduceRequest, type ProduceResponse, ProduceStreamRequest } from "@brook/protocol/gen/brook/v1/broker";
-import { encodeNoCopy } from "@brook/protocol";
+import { type CallOptions, type ClientDuplexStream, type ClientUnaryCall, credentials, makeGenericClientConstructor, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import {
+  BrokerClient,
+  BrokerService,
+  type ProduceRequest,
+  type ProduceResponse,
+  type ProduceStreamRequest,
+  type ProduceStreamResponse,
+} from "@brook/protocol/gen/brook/v1/broker";
 import { ClusterUnavailableError, InvalidRequestError, TimeoutError, type BrookError } from "./errors.js";
+import { BufferPool } from "./producer/buffer_pool.js";
+import { encodeProduceRequest, encodeProduceStreamRequest } from "./producer/produce_encoding.js";
 import { ProduceStreamChannel } from "./producer/produce_stream.js";
 
 export type UnaryMethod<Req, Res> = (
@@ -14,17 +22,34 @@ export type UnaryMethod<Req, Res> = (
 ) => ClientUnaryCall;
 
 /**
- * BrokerClient whose record-carrying requests skip one full copy of the message: the
- * generated serializer copies protobufjs's finished Buffer again before grpc-js frames it.
+ * BrokerClient whose Produce requests are written in one pass (producer/produce_encoding.ts):
+ * the generated serializer had protobufjs copy every batch into its output and then copied
+ * that output once more before grpc-js frames it. ProduceStream also takes requests already
+ * serialized (the channel writes them into pooled slabs).
  */
-const FastBrokerClient = makeGenericClientConstructor(
+export const FastBrokerClient = makeGenericClientConstructor(
   {
     ...BrokerService,
-    produce: { ...BrokerService.produce, requestSerialize: (v: ProduceRequest) => encodeNoCopy(ProduceRequest, v) },
-    produceStream: { ...BrokerService.produceStream, requestSerialize: (v: ProduceStreamRequest) => encodeNoCopy(ProduceStreamRequest, v) },
+    produce: { ...BrokerService.produce, requestSerialize: (v: ProduceRequest) => encodeProduceRequest(v) },
+    produceStream: {
+      ...BrokerService.produceStream,
+      requestSerialize: (v: ProduceStreamRequest | Buffer) => (Buffer.isBuffer(v) ? v : encodeProduceStreamRequest(v)),
+    },
   },
   "brook.v1.Broker",
 ) as unknown as typeof BrokerClient;
+
+/** A FastBrokerClient's ProduceStream call, typed for the serialized requests it also takes. */
+export const produceStreamOf =
+  (client: BrokerClient) =>
+  (metadata: Metadata): ClientDuplexStream<Buffer, ProduceStreamResponse> =>
+    client.produceStream(metadata) as unknown as ClientDuplexStream<Buffer, ProduceStreamResponse>;
+
+/**
+ * Slabs for serialized Produce requests, shared by the connections of one client: a request of
+ * a full 1 MiB batch (the default batch.size) and its framing fits one.
+ */
+export const newRequestPool = (): BufferPool => new BufferPool(1024 * 1024 + 64 * 1024, 8);
 
 export class BrokerConnection {
   readonly client: BrokerClient;
@@ -34,6 +59,7 @@ export class BrokerConnection {
   constructor(
     readonly address: string,
     clientId: string,
+    requestPool: BufferPool = newRequestPool(),
   ) {
     this.client = new FastBrokerClient(address, credentials.createInsecure(), {
       "grpc.max_receive_message_length": 256 * 1024 * 1024,
@@ -46,8 +72,12 @@ export class BrokerConnection {
       "grpc-node.flow_control_window": 64 * 1024 * 1024,
     });
     this.metadata.set("client-id", clientId);
-    this.produceStream = new ProduceStreamChannel(this.client, this.metadata, address, (req, timeoutMs) =>
-      this.call((c) => c.produce, req, timeoutMs, "Produce"),
+    this.produceStream = new ProduceStreamChannel(
+      produceStreamOf(this.client),
+      this.metadata,
+      address,
+      (req, timeoutMs) => this.call((c) => c.produce, req, timeoutMs, "Produce"),
+      requestPool,
     );
   }
 

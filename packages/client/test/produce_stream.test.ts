@@ -6,14 +6,15 @@
 import { credentials, Metadata, Server, ServerCredentials, type ServerDuplexStream, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  BrokerClient,
   BrokerService,
   type ProduceRequest,
   type ProduceResponse,
   type ProduceStreamRequest,
   type ProduceStreamResponse,
 } from "@brook/protocol/gen/brook/v1/broker";
+import { FastBrokerClient, produceStreamOf } from "../src/connection.js";
 import { ClusterUnavailableError } from "../src/errors.js";
+import { BufferPool } from "../src/producer/buffer_pool.js";
 import { ProduceStreamChannel } from "../src/producer/produce_stream.js";
 
 const request = (topic: string): ProduceRequest => ({ acks: -1, timeoutMs: 1_000, topics: [{ topic, partitions: [] }], transactionalId: "" });
@@ -36,14 +37,23 @@ async function serve(impl: Partial<Record<keyof typeof BrokerService, unknown>>)
   return `127.0.0.1:${port}`;
 }
 
-function channel(address: string, unaryCalls: string[]): ProduceStreamChannel {
-  const client = new BrokerClient(address, credentials.createInsecure());
-  const ch = new ProduceStreamChannel(client, new Metadata(), address, (req, timeoutMs) => {
-    unaryCalls.push(req.topics[0]!.topic);
-    return new Promise((resolve, reject) =>
-      client.produce(req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
-    );
-  });
+/** Slabs small enough that the tests' requests (some 25 bytes) are serialized into them. */
+const smallPool = (): BufferPool => new BufferPool(64, 4);
+
+function channel(address: string, unaryCalls: string[], pool: BufferPool = smallPool()): ProduceStreamChannel {
+  const client = new FastBrokerClient(address, credentials.createInsecure());
+  const ch = new ProduceStreamChannel(
+    produceStreamOf(client),
+    new Metadata(),
+    address,
+    (req, timeoutMs) => {
+      unaryCalls.push(req.topics[0]!.topic);
+      return new Promise((resolve, reject) =>
+        client.produce(req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
+      );
+    },
+    pool,
+  );
   cleanups.push(() => {
     ch.close();
     client.close();
@@ -65,11 +75,19 @@ describe("ProduceStream channel", () => {
       },
     });
     const unary: string[] = [];
-    const ch = channel(address, unary);
+    const pool = smallPool();
+    const ch = channel(address, unary, pool);
     const results = await Promise.all(["a", "b", "c"].map((t) => ch.produce(request(t), 5_000)));
     expect(results.map((r) => r.topics[0]!.topic)).toEqual(["a", "b", "c"]);
     expect(results.map((r) => r.topics[0]!.partitions[0]!.baseOffset)).toEqual([100, 200, 300]);
     expect(unary).toEqual([]);
+    // Each answered request's slab is back; the next requests are written into the same
+    // slabs and still reach the broker intact.
+    expect(pool.idle).toBe(3);
+    const again = await Promise.all(["d", "e", "f"].map((t) => ch.produce(request(t), 5_000)));
+    expect(again.map((r) => r.topics[0]!.topic)).toEqual(["d", "e", "f"]);
+    expect(again.map((r) => r.topics[0]!.partitions[0]!.baseOffset)).toEqual([400, 500, 600]);
+    expect(pool.idle).toBe(3);
   });
 
   it("fails the requests of a broken stream with a retriable error, and opens a new stream for the next", async () => {
@@ -85,16 +103,20 @@ describe("ProduceStream channel", () => {
         });
       },
     });
-    const ch = channel(address, []);
+    const pool = smallPool();
+    const ch = channel(address, [], pool);
     const err = await ch.produce(request("lost"), 5_000).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ClusterUnavailableError);
     expect((err as ClusterUnavailableError).retriable).toBe(true);
+    // Unanswered: its bytes might still wait to be framed, so its slab is not lent again.
+    expect(pool.idle).toBe(0);
     const r = await ch.produce(request("after"), 5_000);
     expect(r.topics[0]!.partitions[0]!.baseOffset).toBe(7);
     expect(streams).toBe(2);
+    expect(pool.idle).toBe(1);
   });
 
   it("falls back to unary Produce on a broker without ProduceStream, resending what met UNIMPLEMENTED", async () => {

@@ -6,12 +6,22 @@
 // breaks (the producer retries under its idempotent sequence rules; nothing is dropped
 // silently). A broker without the RPC (UNIMPLEMENTED) gets unary Produce calls from then on;
 // the requests that met that answer were never processed and go out again as unary calls.
+// Requests are serialized here, into slabs of a BufferPool: an answer proves grpc-js copied
+// its request into a frame, so the slab is lent again then (after a timeout or a broken
+// stream the bytes may still be waiting to be framed, and are left to the garbage collector).
 import { type ClientDuplexStream, type Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import type { BrokerClient, ProduceRequest, ProduceResponse, ProduceStreamRequest, ProduceStreamResponse } from "@brook/protocol/gen/brook/v1/broker";
+import type { ProduceRequest, ProduceResponse, ProduceStreamResponse } from "@brook/protocol/gen/brook/v1/broker";
 import { ClusterUnavailableError, errorFromCode, TimeoutError } from "../errors.js";
+import type { BufferPool } from "./buffer_pool.js";
+import { encodeProduceStreamRequest } from "./produce_encoding.js";
+
+/** Opens a ProduceStream call whose requests are written as serialized ProduceStreamRequest bytes. */
+export type OpenProduceStream = (metadata: Metadata) => ClientDuplexStream<Buffer, ProduceStreamResponse>;
 
 interface Pending {
   readonly request: ProduceRequest;
+  /** The serialized request, a slab of `pool` to hand back once answered. */
+  readonly bytes: Buffer;
   readonly timeoutMs: number;
   readonly resolve: (r: ProduceResponse) => void;
   readonly reject: (e: Error) => void;
@@ -19,7 +29,7 @@ interface Pending {
 }
 
 interface OpenStream {
-  readonly call: ClientDuplexStream<ProduceStreamRequest, ProduceStreamResponse>;
+  readonly call: ClientDuplexStream<Buffer, ProduceStreamResponse>;
   readonly pending: Map<number, Pending>;
 }
 
@@ -30,25 +40,27 @@ export class ProduceStreamChannel {
   private closed = false;
 
   constructor(
-    private readonly client: BrokerClient,
+    private readonly openStream: OpenProduceStream,
     private readonly metadata: Metadata,
     private readonly address: string,
     /** The unary fallback, for brokers without ProduceStream. */
     private readonly unary: (req: ProduceRequest, timeoutMs: number) => Promise<ProduceResponse>,
+    private readonly pool: BufferPool,
   ) {}
 
   produce(request: ProduceRequest, timeoutMs: number): Promise<ProduceResponse> {
     if (this.unsupported || this.closed) return this.unary(request, timeoutMs);
     const s = this.open();
     const correlationId = this.nextId++;
+    const bytes = encodeProduceStreamRequest({ correlationId, request }, (n) => this.pool.take(n));
     return new Promise<ProduceResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!s.pending.delete(correlationId)) return;
         // The broker may still append it: a retry is answered as a duplicate (idempotence).
         reject(new TimeoutError(`Produce on ${this.address} got no answer within ${timeoutMs} ms (request.timeout.ms); retried`, -1, true, true));
       }, timeoutMs);
-      s.pending.set(correlationId, { request, timeoutMs, resolve, reject, timer });
-      s.call.write({ correlationId, request });
+      s.pending.set(correlationId, { request, bytes, timeoutMs, resolve, reject, timer });
+      s.call.write(bytes);
     });
   }
 
@@ -63,13 +75,14 @@ export class ProduceStreamChannel {
 
   private open(): OpenStream {
     if (this.current !== undefined) return this.current;
-    const call = this.client.produceStream(this.metadata);
+    const call = this.openStream(this.metadata);
     const s: OpenStream = { call, pending: new Map() };
     call.on("data", (m: ProduceStreamResponse) => {
       const p = s.pending.get(m.correlationId);
       if (p === undefined) return; // timed out meanwhile
       s.pending.delete(m.correlationId);
       clearTimeout(p.timer);
+      this.pool.release(p.bytes);
       if (m.errorCode === 0 && m.response !== undefined) p.resolve(m.response);
       else p.reject(errorFromCode(m.errorCode === 0 ? -1 : m.errorCode, m.errorMessage || "ProduceStream answer without a response", `Produce on ${this.address}`));
     });

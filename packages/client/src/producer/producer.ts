@@ -22,9 +22,10 @@ import {
   SerializationError,
   TimeoutError,
 } from "../errors.js";
-import { type BatchRecord, type CompressionName, encodeBatchAsync, type RecordHeader, recordSize } from "../records/record_batch.js";
+import { BATCH_HEADER_BYTES, type BatchRecord, type CompressionName, encodeBatchAsync, type RecordHeader, recordSize } from "../records/record_batch.js";
 import type { Serializer } from "../serde.js";
 import { Accumulator, splitBatch, type Batch, type PendingRecord } from "./accumulator.js";
+import { BufferPool } from "./buffer_pool.js";
 import { type Partitioner, type PartitionerContext, roundRobinPartitioner, stickyPartitioner } from "./partitioner.js";
 import { BATCH_REQUEST_OVERHEAD, splitBySize } from "./request_split.js";
 
@@ -196,6 +197,8 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   /** Per batch in flight: the partition's acknowledged sequence when it was sent. */
   private readonly ackedWhenSent = new WeakMap<Batch<Delivery>, number>();
   private readonly memoryWaiters: { size: number; wake: () => void }[] = [];
+  /** Slabs for encoded batches (see BufferPool): up to half of buffer.memory kept when idle, as Kafka's BufferPool keeps batch.size chunks. */
+  private readonly batchPool: BufferPool;
   private pid = { id: -1, epoch: -1 };
   private pidInit: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -216,6 +219,9 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   ) {
     this.s = producerSettings(config as ProducerConfig<unknown, unknown>);
     this.acc = new Accumulator({ batchSize: this.s.batchSize, lingerMs: this.s.lingerMs, bufferMemory: this.s.bufferMemory });
+    // A batch closes before batch.size (its records' sizes are over-estimates), plus its header.
+    const slab = this.s.batchSize + BATCH_HEADER_BYTES;
+    this.batchPool = new BufferPool(slab, Math.max(1, Math.floor(this.s.bufferMemory / 2 / slab)));
     const p = config.partitioner ?? "sticky";
     this.partitioner = p === "sticky" ? stickyPartitioner(random) : p === "round-robin" ? roundRobinPartitioner() : p;
   }
@@ -541,6 +547,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
         baseSequence: this.s.idempotent ? b.baseSequence : -1,
         compression: this.s.compression,
       },
+      (n) => this.batchPool.take(n),
     );
     this.encoded.set(b, { pid: this.pid.id, bytes });
     return bytes;
@@ -575,9 +582,24 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       else if (a === undefined) this.onBatchError(b, errorFromCode(-1, "no answer for this partition", `Produce to ${b.topic}-${b.partition}`));
       else if (a.errorCode === 0) this.complete(b, a.baseOffset);
       else if (a.errorCode === 46) this.complete(b, -1); // duplicate of a batch already written
-      else this.onBatchError(b, errorFromCode(a.errorCode, a.errorMessage, `Produce to ${b.topic}-${b.partition}`));
+      else {
+        this.onBatchError(b, errorFromCode(a.errorCode, a.errorMessage, `Produce to ${b.topic}-${b.partition}`));
+        continue;
+      }
+      this.recycle(b);
     }
     this.schedule();
+  }
+
+  /**
+   * Lends an acknowledged batch's bytes again. The answer came for the one request that
+   * carried them, so grpc-js has framed (copied) it. A batch sent more than once is left to
+   * the garbage collector: an earlier request of it may still wait in a stream's write queue.
+   */
+  private recycle(b: Batch<Delivery>): void {
+    const encoded = this.encoded.get(b);
+    this.encoded.delete(b);
+    if (encoded !== undefined && b.attempts === 0) this.batchPool.release(encoded.bytes);
   }
 
   /** `n` records settled: wakes flush() once none is left. */

@@ -31,6 +31,8 @@ export interface BatchMeta {
 }
 
 const HEADER = 61; // bytes before the first record
+/** Bytes of a batch before its first record. */
+export const BATCH_HEADER_BYTES = HEADER;
 const CRC_FROM = 21; // attributes start: the CRC covers attributes..end
 
 const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1);
@@ -149,25 +151,30 @@ function timestamps(records: readonly BatchRecord[]): [number, number] {
   return [base, max];
 }
 
-/** Encodes an uncompressed batch into one Buffer. */
-export function encodeBatch(records: readonly BatchRecord[], meta: BatchMeta): Buffer {
+/** Where an encoded batch's memory comes from (the producer lends pooled slabs). */
+export type Alloc = (size: number) => Buffer;
+
+const allocUnsafe: Alloc = (size) => Buffer.allocUnsafe(size);
+
+/** Encodes an uncompressed batch into one Buffer from `alloc`. */
+export function encodeBatch(records: readonly BatchRecord[], meta: BatchMeta, alloc: Alloc = allocUnsafe): Buffer {
   if (records.length === 0) throw new RangeError("a batch holds at least one record");
   if (meta.compression !== "none") throw new RangeError("compressed batches are encoded with encodeBatchAsync");
   const [base, max] = timestamps(records);
-  const out = Buffer.allocUnsafe(HEADER + recordsSize(records, base));
+  const out = alloc(HEADER + recordsSize(records, base));
   writeRecords(records, base, out, HEADER);
   writeHeader(out, records, meta, base, max);
   return out;
 }
 
 /** Encodes a batch, compressing its records off the event loop when asked to. */
-export async function encodeBatchAsync(records: readonly BatchRecord[], meta: BatchMeta): Promise<Buffer> {
-  if (meta.compression === "none") return encodeBatch(records, meta);
+export async function encodeBatchAsync(records: readonly BatchRecord[], meta: BatchMeta, alloc: Alloc = allocUnsafe): Promise<Buffer> {
+  if (meta.compression === "none") return encodeBatch(records, meta, alloc);
   const [base, max] = timestamps(records);
   const plain = Buffer.allocUnsafe(recordsSize(records, base));
   writeRecords(records, base, plain, 0);
   const compressed = await gzipAsync(plain);
-  const out = Buffer.allocUnsafe(HEADER + compressed.length);
+  const out = alloc(HEADER + compressed.length);
   compressed.copy(out, HEADER);
   writeHeader(out, records, meta, base, max);
   return out;

@@ -7,6 +7,7 @@ import { ProduceRequest } from "@brook/protocol/gen/brook/v1/broker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Brook, stringSerde } from "../../src/index.js";
 import { BrokerConnection } from "../../src/connection.js";
+import { BufferPool } from "../../src/producer/buffer_pool.js";
 import { TestCluster } from "../support/cluster.js";
 
 describe("producer batching against three real brook nodes", () => {
@@ -81,6 +82,41 @@ describe("producer batching against three real brook nodes", () => {
     expect(Math.max(...big.map((r) => ProduceRequest.encode(r).finish().length))).toBeGreaterThan(16_000);
     await producer.close();
   });
+
+  it("lends the memory of acknowledged batches and requests again without mixing their bytes", async () => {
+    await cluster.createTopic("reuse", 6);
+    // Count takes served by an idle slab, through a pass-through wrapper of the real pool.
+    const realTake = BufferPool.prototype.take;
+    let reused = 0;
+    BufferPool.prototype.take = function (this: BufferPool, size) {
+      if (this.idle > 0 && size <= this.slabSize && size * 4 >= this.slabSize) reused++;
+      return realTake.call(this, size);
+    };
+    try {
+      // ~300 KB batches: pooled batch slabs, and a leader's two batches make a pooled request.
+      const producer = brook.producer({ valueSerializer: stringSerde, batchSize: 300_000, lingerMs: 50 });
+      const sent: string[][] = [[], [], [], [], [], []];
+      for (let round = 0; round < 4; round++) {
+        const messages = Array.from({ length: 6 * 280 }, (_, i) => ({ value: `${round}:${i}:`.padEnd(1_000, String.fromCharCode(97 + ((round * 7 + i) % 26))), partition: i % 6 }));
+        for (const m of messages) sent[m.partition]!.push(m.value);
+        await producer.send({ topic: "reuse", messages });
+      }
+      await producer.close();
+      expect(reused).toBeGreaterThan(4);
+      const consumer = brook.consumer({ valueDeserializer: stringSerde, maxWaitMs: 100 });
+      await consumer.assign([0, 1, 2, 3, 4, 5].map((partition) => ({ topic: "reuse", partition })));
+      const got: string[][] = [[], [], [], [], [], []];
+      let n = 0;
+      for await (const m of consumer) {
+        got[m.partition]!.push(m.value!);
+        if (++n === 4 * 6 * 280) break;
+      }
+      await consumer.close();
+      for (let p = 0; p < 6; p++) expect(got[p], `partition ${p}`).toEqual(sent[p]);
+    } finally {
+      BufferPool.prototype.take = realTake;
+    }
+  }, 120_000);
 
   it("splits a batch the topic's max.message.bytes refuses (KIP-126): every record lands once, in order; one record over the limit fails alone", async () => {
     await cluster.createTopic("small-messages", 1, { "max.message.bytes": "20000" });
