@@ -7,6 +7,11 @@ import { open, type FileHandle } from "node:fs/promises";
 export interface LogFile {
   /** Writes all of `buf` at `position` (looping over short writes). */
   write(buf: Buffer, position: number): Promise<void>;
+  /**
+   * write() that is on stable storage when it resolves (O_DSYNC: the bytes and the file
+   * length), in one system call instead of a write and an fdatasync. Covers only these bytes.
+   */
+  writeDurable(buf: Buffer, position: number): Promise<void>;
   /** Reads up to `length` bytes at `position` into `buf[offset..]`; returns the bytes read. */
   read(buf: Buffer, offset: number, length: number, position: number): Promise<number>;
   sync(): Promise<void>;
@@ -21,15 +26,24 @@ export interface LogIo {
 }
 
 class NodeLogFile implements LogFile {
-  constructor(private readonly fh: FileHandle) {}
+  /** A second handle on the file, opened O_DSYNC on first use (see writeDurable). */
+  private dsync: Promise<FileHandle> | undefined;
 
-  async write(buf: Buffer, position: number): Promise<void> {
-    let done = 0;
-    while (done < buf.length) {
-      const { bytesWritten } = await this.fh.write(buf, done, buf.length - done, position + done);
-      if (bytesWritten <= 0) throw new Error(`short write: 0 bytes written at ${position + done}`);
-      done += bytesWritten;
-    }
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly path: string,
+  ) {}
+
+  write(buf: Buffer, position: number): Promise<void> {
+    return writeAll(this.fh, buf, position);
+  }
+
+  async writeDurable(buf: Buffer, position: number): Promise<void> {
+    // Each async file call is a round trip through libuv's thread pool, and on this kind of VM
+    // a round trip costs more CPU than the I/O: a 1 KiB write + fdatasync took 175 us of CPU
+    // and 0.28 ms (p50), one O_DSYNC write 95-109 us and 0.16-0.20 ms.
+    this.dsync ??= open(this.path, constants.O_WRONLY | constants.O_DSYNC);
+    await writeAll(await this.dsync, buf, position);
   }
 
   async read(buf: Buffer, offset: number, length: number, position: number): Promise<number> {
@@ -55,8 +69,20 @@ class NodeLogFile implements LogFile {
     return (await this.fh.stat()).size;
   }
 
-  close(): Promise<void> {
-    return this.fh.close();
+  async close(): Promise<void> {
+    const dsync = this.dsync;
+    this.dsync = undefined;
+    if (dsync !== undefined) await (await dsync.catch(() => undefined))?.close();
+    await this.fh.close();
+  }
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    if (bytesWritten <= 0) throw new Error(`short write: 0 bytes written at ${position + done}`);
+    done += bytesWritten;
   }
 }
 
@@ -64,6 +90,6 @@ export const nodeLogIo: LogIo = {
   async openFile(path: string, create: boolean): Promise<LogFile> {
     // "r+" (not "a"): positional writes must land where asked, also after a truncation.
     const fh = await open(path, create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR);
-    return new NodeLogFile(fh);
+    return new NodeLogFile(fh, path);
   },
 };

@@ -92,6 +92,8 @@ export class PartitionLog {
    */
   private producerSnapshot: { readonly offset: number; readonly entries: readonly ProducerEntry[] };
   private queue: Promise<unknown> = Promise.resolve();
+  /** Serialized operations queued and not yet started. */
+  private waiting = 0;
   private offlineError: LogStorageError | null = null;
   private closed = false;
   private readonly offlineListeners = new Set<(err: LogStorageError) => void>();
@@ -386,9 +388,15 @@ export class PartitionLog {
 
   /** Rolls if needed, then writes; a failure takes the log offline (the segment cut the partial write). */
   private async write(records: Buffer, headers: readonly BatchHeader[]): Promise<void> {
+    // Durable mode, everything before already flushed and no other operation queued behind
+    // this one (so no later append could share an fsync with it): write through with O_DSYNC,
+    // one thread-pool round trip instead of a write and then the flusher's fdatasync. Under
+    // load appends queue up and take the write + group-commit path as before.
+    const writeThrough = this.config.flushMode === "durable" && this.waiting === 0 && this.recoveryPoint === this.logEndOffset;
     try {
       await this.maybeRoll(records.length, headers[0]!.baseOffset, lastOffsetOf(headers[headers.length - 1]!));
-      await this.active.append(records, headers);
+      const durable = await this.active.append(records, headers, writeThrough);
+      if (durable) this.recoveryPoint = this.logEndOffset;
     } catch (err) {
       throw this.goOffline(err, "append");
     }
@@ -749,7 +757,12 @@ export class PartitionLog {
   // ---- internals ----
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    this.waiting++;
+    const start = (): Promise<T> => {
+      this.waiting--;
+      return fn();
+    };
+    const run = this.queue.then(start, start);
     this.queue = run.catch(() => undefined);
     return run;
   }

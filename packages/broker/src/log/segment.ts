@@ -298,13 +298,17 @@ export class LogSegment {
 
   /**
    * Appends already validated and stamped batches (`headers` describe `buf` in order).
-   * On a failed write the file is cut back to the previous size before the error is
-   * rethrown, so nothing partly written stays behind.
+   * `durable` asks for a write that is on stable storage when it returns; granted (true) only
+   * when nothing appended earlier is still unsynced. On a failed write the file is cut back
+   * to the previous size before the error is rethrown, so nothing partly written stays behind.
    */
-  async append(buf: Buffer, headers: readonly BatchHeader[]): Promise<void> {
+  async append(buf: Buffer, headers: readonly BatchHeader[], durable = false): Promise<boolean> {
     const start = this.sizeBytes;
+    // A durable write covers only its own bytes: everything before must already be synced.
+    const writeThrough = durable && !this.unsynced;
     try {
-      await this.file.write(buf, start);
+      if (writeThrough) await this.file.writeDurable(buf, start);
+      else await this.file.write(buf, start);
     } catch (err) {
       await this.file.truncate(start).catch(() => undefined);
       throw err;
@@ -317,7 +321,8 @@ export class LogSegment {
       this.nextOffset = lastOffsetOf(h) + 1;
     }
     this.sizeBytes = pos;
-    this.dirty = true;
+    if (!writeThrough) this.dirty = true;
+    return writeThrough;
   }
 
   /**

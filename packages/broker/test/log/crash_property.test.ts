@@ -30,6 +30,11 @@ class PowerLossIo implements LogIo {
     this.files.push(entry);
     return {
       write: (b, p) => f.write(b, p),
+      async writeDurable(b, p) {
+        await f.writeDurable(b, p);
+        // Durable are these bytes; the synced prefix grows only if it reached them.
+        if (entry.synced >= p) entry.synced = Math.max(entry.synced, p + b.length);
+      },
       read: (b, o, l, p) => f.read(b, o, l, p),
       async sync() {
         const covered = await f.size();

@@ -6,7 +6,7 @@ import { LogFlusher } from "../../src/log/flusher.js";
 import { LogManager, parsePartitionDirName } from "../../src/log/log_manager.js";
 import { PartitionLog } from "../../src/log/partition_log.js";
 import { LogCode } from "../../src/log/errors.js";
-import { FaultyIo, ManualClock, batchOf, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
+import { FaultyIo, ManualClock, appendQueued, batchOf, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
 
 const tmp = tempDirPerTest();
 let clock: ManualClock;
@@ -17,7 +17,7 @@ beforeEach(() => {
 describe("LogFlusher", () => {
   it("covers every waiting append of a partition with one fsync per partition", async () => {
     const logs = await Promise.all([0, 1, 2].map((p) => PartitionLog.open(join(tmp.dir, `t-${p}`), testConfig(), { clock, logger: quietLogger })));
-    for (const log of logs) for (let i = 0; i < 10; i++) await log.appendAsLeader(batchOf(2), 1);
+    for (const log of logs) await appendQueued(log, Array.from({ length: 10 }, () => batchOf(2)));
     const flusher = new LogFlusher();
     const waits = logs.flatMap((log) => Array.from({ length: 10 }, (_, i) => flusher.flush(log, 2 * (i + 1))));
     await Promise.all(waits);
@@ -55,7 +55,7 @@ describe("LogFlusher", () => {
 
     const io = new FaultyIo();
     const failing = await PartitionLog.open(join(tmp.dir, "f-0"), testConfig(), { clock, logger: quietLogger, io });
-    await failing.appendAsLeader(batchOf(2), 1);
+    await appendQueued(failing, [batchOf(1), batchOf(1)]);
     io.failSync = true;
     await expect(flusher.flush(failing, 2)).rejects.toMatchObject({ code: LogCode.KAFKA_STORAGE_ERROR });
     expect(failing.offline).toBe(true);
@@ -115,7 +115,7 @@ describe("LogManager", () => {
       checkpointIntervalMs: 4_000,
     });
     const log = await mgr.getOrCreate("t", 0);
-    for (let i = 0; i < 8; i++) await log.appendAsLeader(batchOf(2, { size: 80, baseTimestamp: clock.now }), 1);
+    await appendQueued(log, Array.from({ length: 8 }, () => batchOf(2, { size: 80, baseTimestamp: clock.now })));
     log.highWatermark = log.logEndOffset;
     expect(await mgr.poll(clock.now)).toBe(4_000);
     expect(log.flushedOffset).toBe(0);

@@ -7,6 +7,7 @@ import { afterEach, beforeEach } from "vitest";
 import { crc32c } from "@brook/protocol";
 import { nodeLogIo, type LogFile, type LogIo } from "../../src/log/log_file.js";
 import { DEFAULT_LOG_CONFIG, type LogConfig } from "../../src/log/config.js";
+import type { PartitionLog } from "../../src/log/partition_log.js";
 import type { Clock, LogLogger } from "../../src/log/types.js";
 
 export interface TestRecord {
@@ -81,6 +82,16 @@ export function buildBatch(spec: BatchSpec): Buffer {
 }
 
 /** A batch of `n` records of `size` bytes each, values tagged with `tag`. */
+/**
+ * Appends `batches` queued together, as a busy leader's appends arrive: plain writes left for
+ * the flush. (A lone append to a flushed durable log is written through with O_DSYNC and is
+ * flushed when it returns, which tests of the flush path must avoid.)
+ */
+export async function appendQueued(log: PartitionLog, batches: readonly Buffer[], epoch = 1): Promise<void> {
+  if (batches.length < 2) throw new Error("appendQueued needs two or more batches");
+  await Promise.all(batches.map((b) => log.appendAsLeader(b, epoch)));
+}
+
 export function batchOf(n: number, opts: Omit<BatchSpec, "records"> & { size?: number; tag?: string } = {}): Buffer {
   const records: TestRecord[] = [];
   for (let i = 0; i < n; i++) {
@@ -140,6 +151,12 @@ export class FaultyIo implements LogIo {
         io.failWritesAfterBytes -= buf.length;
         return f.write(buf, position);
       },
+      async writeDurable(buf, position) {
+        // A write and a sync in one: either fault applies.
+        if (io.failSync) throw Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" });
+        await this.write(buf, position);
+        await f.sync();
+      },
       read: (b, o, l, p) => f.read(b, o, l, p),
       async sync() {
         if (io.failSync) throw Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" });
@@ -166,6 +183,7 @@ export function fullDiskIo(disk: { readonly failing: boolean }, opts: { readonly
       const f = await nodeLogIo.openFile(path, create);
       return {
         write: (buf, pos) => (disk.failing ? Promise.reject(enospc("write")) : f.write(buf, pos)),
+        writeDurable: (buf, pos) => (disk.failing ? Promise.reject(enospc("write")) : f.writeDurable(buf, pos)),
         read: (buf, off, len, pos) => f.read(buf, off, len, pos),
         sync: () => (disk.failing ? Promise.reject(enospc("write")) : f.sync()),
         truncate: (len) => f.truncate(len),

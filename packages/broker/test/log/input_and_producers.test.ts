@@ -6,7 +6,7 @@ import { PartitionLog } from "../../src/log/partition_log.js";
 import { LogCode, LogStorageError } from "../../src/log/errors.js";
 import { validateBatch } from "../../src/log/batch.js";
 import { crc32c } from "@brook/protocol";
-import { FaultyIo, ManualClock, batchOf, buildBatch, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
+import { FaultyIo, ManualClock, appendQueued, batchOf, buildBatch, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
 
 const tmp = tempDirPerTest();
 const clock = new ManualClock();
@@ -201,7 +201,7 @@ describe("disk failures", () => {
   it("a failing fsync takes the log offline and never advances the flushed offset", async () => {
     const io = new FaultyIo();
     const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger, io });
-    await log.appendAsLeader(batchOf(2), 1);
+    await appendQueued(log, [batchOf(1), batchOf(1)]);
     io.failSync = true;
     await expect(log.flush()).rejects.toMatchObject({ code: LogCode.KAFKA_STORAGE_ERROR });
     expect(log.flushedOffset).toBe(0);

@@ -9,6 +9,7 @@ import { nodeLogIo, type LogFile, type LogIo } from "../../src/log/log_file.js";
 function bind(f: LogFile): LogFile {
   return {
     write: (b, p) => f.write(b, p),
+    writeDurable: (b, p) => f.writeDurable(b, p),
     read: (b, o, l, p) => f.read(b, o, l, p),
     sync: () => f.sync(),
     truncate: (l) => f.truncate(l),
@@ -16,7 +17,7 @@ function bind(f: LogFile): LogFile {
     close: () => f.close(),
   };
 }
-import { ManualClock, batchOf, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
+import { ManualClock, appendQueued, batchOf, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
 
 const tmp = tempDirPerTest();
 let clock: ManualClock;
@@ -136,11 +137,21 @@ describe("PartitionLog guards", () => {
     const io: LogIo = {
       openFile: async (path, create) => {
         const f = await nodeLogIo.openFile(path, create);
-        return { ...bind(f), sync: async () => { await gate; await f.sync(); } };
+        return {
+          ...bind(f),
+          sync: async () => {
+            await gate;
+            await f.sync();
+          },
+          writeDurable: async (b, p) => {
+            await gate;
+            await f.writeDurable(b, p);
+          },
+        };
       },
     };
     const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger, io });
-    await log.appendAsLeader(batchOf(1), 1);
+    await appendQueued(log, [batchOf(1), batchOf(1)]);
     let done = 0;
     const first = log.flush().then(() => done++);
     const second = log.flush().then(() => done++);
@@ -149,8 +160,76 @@ describe("PartitionLog guards", () => {
     expect(log.flushedOffset).toBe(0);
     release();
     await Promise.all([first, second]);
-    expect(log.flushedOffset).toBe(1);
+    expect(log.flushedOffset).toBe(2);
     await log.close();
+  });
+});
+
+describe("write-through (O_DSYNC) appends", () => {
+  /** Real files; counts the durable writes and fsyncs the log issues. */
+  function countingIo(): { io: LogIo; durableWrites: number; syncs: number } {
+    const counts = { durableWrites: 0, syncs: 0 };
+    const io: LogIo = {
+      openFile: async (path, create) => {
+        const f = await nodeLogIo.openFile(path, create);
+        return {
+          ...bind(f),
+          sync: () => {
+            counts.syncs++;
+            return f.sync();
+          },
+          writeDurable: (b, p) => {
+            counts.durableWrites++;
+            return f.writeDurable(b, p);
+          },
+        };
+      },
+    };
+    return Object.assign(counts, { io });
+  }
+
+  it("a lone append to a flushed durable log is durable when it returns, with no fsync", async () => {
+    const c = countingIo();
+    const log = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger, io: c.io });
+    const syncsAtOpen = c.syncs;
+    await log.appendAsLeader(batchOf(3), 1);
+    expect(log.flushedOffset).toBe(3);
+    await log.flush();
+    expect(c.durableWrites).toBe(1);
+    expect(c.syncs).toBe(syncsAtOpen);
+    // Appends queued together take the plain write and share one fsync (group commit).
+    await appendQueued(log, [batchOf(1), batchOf(1), batchOf(1)]);
+    expect(c.durableWrites).toBe(1);
+    expect(log.flushedOffset).toBe(3);
+    await log.flush();
+    expect(log.flushedOffset).toBe(6);
+    expect(c.syncs).toBe(syncsAtOpen + 1);
+    // Flushed again: the next lone append is written through, and survives a reopen.
+    await log.appendAsLeader(batchOf(2), 1);
+    expect(c.durableWrites).toBe(2);
+    expect(log.flushedOffset).toBe(8);
+    await log.close();
+    const again = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
+    expect(again.logEndOffset).toBe(8);
+    await again.close();
+  });
+
+  it("is never used while earlier appends are unflushed, nor with flush.mode=replicated", async () => {
+    const c = countingIo();
+    const log = await PartitionLog.open(tmp.dir, testConfig({ flushMode: "replicated" }), { clock, logger: quietLogger, io: c.io });
+    for (let i = 0; i < 3; i++) await log.appendAsLeader(batchOf(1), 1);
+    expect(c.durableWrites).toBe(0);
+    await log.close();
+    const d = countingIo();
+    const durable = await PartitionLog.open(`${tmp.dir}/d`, testConfig(), { clock, logger: quietLogger, io: d.io });
+    await appendQueued(durable, [batchOf(1), batchOf(1)]);
+    // Unflushed data before it: a lone append now must not be counted as durable.
+    await durable.appendAsLeader(batchOf(1), 1);
+    expect(d.durableWrites).toBe(0);
+    expect(durable.flushedOffset).toBe(0);
+    await durable.flush();
+    expect(durable.flushedOffset).toBe(3);
+    await durable.close();
   });
 });
 
