@@ -11,6 +11,7 @@
 // default 200 ms; failover time is dominated by the session). BENCH_KILLS=0 skips the
 // failover phase. BROOK_BROKER_NODE_ARGS passes node flags (e.g. --cpu-prof) to the brokers.
 // Produce throughput goes over the ProduceStream RPC (one unary comparison row at 1 KiB).
+// BENCH_MODES=replicated,durable picks the flush modes and their order.
 // BENCH_ONLY=latency runs only the latency phases, BENCH_ONLY=failover only the failover phase,
 // BENCH_ONLY=throughput only produce and fetch throughput.
 import { Code } from "../errors.js";
@@ -22,6 +23,11 @@ const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 6);
 const KILLS = Number(process.env["BENCH_KILLS"] ?? 20);
 const FAILOVER_SESSION_MS = Number(process.env["BENCH_SESSION_MS"] ?? 1_000);
 const ONLY = process.env["BENCH_ONLY"] ?? "";
+/** BENCH_MODES: the flush modes to run, in order (default durable,replicated). */
+const MODES = (process.env["BENCH_MODES"] ?? "durable,replicated").split(",").map((m) => {
+  if (m !== "durable" && m !== "replicated") throw new Error(`BENCH_MODES: unknown flush mode ${m} (durable or replicated)`);
+  return m;
+});
 const PARTITIONS = 6;
 /**
  * The controller quorum's ports (this benchmark's assigned range is 4900-4999); BENCH_QUORUM_PORT
@@ -230,9 +236,9 @@ async function main(): Promise<void> {
   // throughput run into a failover run); the failover phase gets its own cluster.
   let cluster = await startCluster(15_000, QUORUM_PORT_BASE, 250);
   try {
-    for (const mode of ONLY === "failover" ? [] : (["durable", "replicated"] as const)) {
+    for (const [round, mode] of (ONLY === "failover" ? [] : MODES).entries()) {
       for (const size of ONLY === "" || ONLY === "throughput" ? [100, 1024] : []) {
-        const topic = `bench-${mode}-${size}`;
+        const topic = `bench-${mode}-${size}-${round}`;
         const ls = await createTopic(cluster, topic, PARTITIONS, topicConfigs(mode));
         const cpu0 = brokersCpuMs(cluster);
         const p = await produceThroughput(cluster, topic, size, ls);
@@ -265,7 +271,7 @@ async function main(): Promise<void> {
         }
       }
       if (ONLY === "throughput") continue;
-      const lt = `bench-${mode}-latency`;
+      const lt = `bench-${mode}-latency-${round}`;
       const ls = await createTopic(cluster, lt, PARTITIONS, topicConfigs(mode));
       await latencyAtRate(cluster, lt, 200, ls); // warm-up
       // ProduceStream is what the SDK sends; unary Produce is what a simple caller sends.
