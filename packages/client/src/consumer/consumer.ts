@@ -129,7 +129,12 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
       maxWaitMs: intInRange("fetch.max.wait.ms", config.maxWaitMs, 500, 0, 60_000),
       minBytes: intInRange("fetch.min.bytes", config.minBytes, 1, 0, 2 ** 30),
       maxBytes: intInRange("fetch.max.bytes", config.maxBytes, 50 * 1024 * 1024, 1024, 2 ** 30),
-      maxPartitionBytes: intInRange("max.partition.fetch.bytes", config.maxPartitionBytes, 1024 * 1024, 1024, 2 ** 30),
+      // 4 MiB, where Kafka has 1 MiB: a Fetch costs the client a gRPC call whatever it carries,
+      // so a partition with a backlog should bring more per call. bench client/consume, 1 KiB
+      // records, 3-run sessions: eachBatch 2.29-3.70 us CPU/record at 1 MiB, 1.96-2.70 at 4 MiB
+      // (2 MiB in between, 8 MiB no better). The prefetch bound (max.buffered.records) still
+      // stops fetching once that many records wait.
+      maxPartitionBytes: intInRange("max.partition.fetch.bytes", config.maxPartitionBytes, 4 * 1024 * 1024, 1024, 2 ** 30),
     };
     this.buffer = new FetchBuffer(intInRange("max.buffered.records", config.maxBufferedRecords, 10_000, 1, 10_000_000));
   }
