@@ -4,12 +4,12 @@ import { describe, expect, it } from "vitest";
 import { BufferPool } from "../src/producer/buffer_pool.js";
 
 describe("BufferPool", () => {
-  it("lends a slab for sizes from a quarter of it up to all of it, and lends it again once released", () => {
+  it("lends a slab for sizes from half of it up to all of it, and lends it again once released", () => {
     const pool = new BufferPool(1024, 2);
     const a = pool.take(1000);
     expect(a.length).toBe(1000);
     expect(a.buffer.byteLength).toBe(1024);
-    const b = pool.take(256);
+    const b = pool.take(512);
     expect(b.buffer).not.toBe(a.buffer);
     pool.release(a);
     expect(pool.idle).toBe(1);
@@ -21,7 +21,7 @@ describe("BufferPool", () => {
 
   it("gives small and oversized requests buffers of their own and ignores them on release", () => {
     const pool = new BufferPool(1024, 2);
-    for (const size of [255, 1025, 4096]) {
+    for (const size of [511, 1025, 4096]) {
       const buf = pool.take(size);
       expect(buf.length).toBe(size);
       pool.release(buf);

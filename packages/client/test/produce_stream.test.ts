@@ -38,7 +38,7 @@ async function serve(impl: Partial<Record<keyof typeof BrokerService, unknown>>)
 }
 
 /** Slabs small enough that the tests' requests (some 25 bytes) are serialized into them. */
-const smallPool = (): BufferPool => new BufferPool(64, 4);
+const smallPool = (): BufferPool => new BufferPool(40, 4);
 
 function channel(address: string, unaryCalls: string[], pool: BufferPool = smallPool()): ProduceStreamChannel {
   const client = new FastBrokerClient(address, credentials.createInsecure());

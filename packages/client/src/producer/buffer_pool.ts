@@ -19,10 +19,11 @@ export class BufferPool {
     private readonly maxFree: number,
   ) {}
 
-  /** `size` bytes (contents undefined): a pooled slab when it fits and would be at least a quarter used. */
+  /** `size` bytes (contents undefined): a pooled slab when it fits and would be at least half used. */
   take(size: number): Buffer {
-    // A small buffer in a slab would hold the whole slab for as long as it lives.
-    if (size > this.slabSize || size * 4 < this.slabSize) return Buffer.allocUnsafe(size);
+    // A small buffer in a slab would hold the whole slab for as long as it lives: at least
+    // half used, a lent slab holds at most twice the bytes a buffer of its own would.
+    if (size > this.slabSize || size * 2 < this.slabSize) return Buffer.allocUnsafe(size);
     const slab = this.free.pop() ?? new ArrayBuffer(this.slabSize);
     this.lent.add(slab);
     return Buffer.from(slab, 0, size);

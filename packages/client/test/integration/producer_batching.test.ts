@@ -89,7 +89,7 @@ describe("producer batching against three real brook nodes", () => {
     const realTake = BufferPool.prototype.take;
     let reused = 0;
     BufferPool.prototype.take = function (this: BufferPool, size) {
-      if (this.idle > 0 && size <= this.slabSize && size * 4 >= this.slabSize) reused++;
+      if (this.idle > 0 && size <= this.slabSize && size * 2 >= this.slabSize) reused++;
       return realTake.call(this, size);
     };
     try {
