@@ -12,6 +12,8 @@ export interface LogFile {
    * length), in one system call instead of a write and an fdatasync. Covers only these bytes.
    */
   writeDurable(buf: Buffer, position: number): Promise<void>;
+  /** Closes what writeDurable keeps open (a segment that stopped being active); it reopens on use. */
+  releaseDurable?(): Promise<void>;
   /** Reads up to `length` bytes at `position` into `buf[offset..]`; returns the bytes read. */
   read(buf: Buffer, offset: number, length: number, position: number): Promise<number>;
   sync(): Promise<void>;
@@ -50,6 +52,12 @@ class NodeLogFile implements LogFile {
     await this.fh.datasync();
   }
 
+  async releaseDurable(): Promise<void> {
+    const dsync = this.dsync;
+    this.dsync = undefined;
+    if (dsync !== undefined) await (await dsync)?.close();
+  }
+
   async read(buf: Buffer, offset: number, length: number, position: number): Promise<number> {
     let done = 0;
     while (done < length) {
@@ -74,9 +82,7 @@ class NodeLogFile implements LogFile {
   }
 
   async close(): Promise<void> {
-    const dsync = this.dsync;
-    this.dsync = undefined;
-    if (dsync !== undefined) await (await dsync)?.close();
+    await this.releaseDurable();
     await this.fh.close();
   }
 }

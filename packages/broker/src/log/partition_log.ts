@@ -422,7 +422,7 @@ export class PartitionLog {
     // leave memory until a lookup needs them.
     await prev.persistIndexes();
     prev.maybeUnloadIndexes();
-    prev.releaseTail();
+    await prev.deactivate();
   }
 
   /**

@@ -228,14 +228,18 @@ export class LogSegment {
   }
 
   /**
+   * A segment that stopped being active keeps no tail cache and no second (O_DSYNC) file
+   * handle: every segment of a partition stays open, and a handle each is enough.
+   */
+  async deactivate(): Promise<void> {
+    this.tail.clear();
+    await this.file.releaseDurable?.();
+  }
+
+  /**
    * Drops the in-memory indexes when their files are current, to bound memory: inactive
    * segments reload them on the next lookup. Returns whether they were dropped.
    */
-  /** Drops the in-memory tail (a segment that stopped being active keeps no cache). */
-  releaseTail(): void {
-    this.tail.clear();
-  }
-
   maybeUnloadIndexes(): boolean {
     if (this.indexesDirty || this.offsetIndex === null) return false;
     this.offsetIndex = null;

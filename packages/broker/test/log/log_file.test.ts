@@ -19,6 +19,16 @@ describe("nodeLogIo.writeDurable", () => {
     expect((await readFile(path)).toString()).toBe("hello World");
   });
 
+  it("reopens its O_DSYNC handle after releaseDurable", async () => {
+    const path = join(tmp.dir, "c.log");
+    const f = await nodeLogIo.openFile(path, true);
+    await f.writeDurable(Buffer.from("ab"), 0);
+    await f.releaseDurable?.();
+    await f.writeDurable(Buffer.from("cd"), 2);
+    await f.close();
+    expect((await readFile(path)).toString()).toBe("abcd");
+  });
+
   it("falls back to write + fdatasync when the O_DSYNC handle cannot be opened", async () => {
     const path = join(tmp.dir, "b.log");
     const f = await nodeLogIo.openFile(path, true);

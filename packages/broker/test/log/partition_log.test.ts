@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { readdir, rm } from "node:fs/promises";
+import { readdir, readlink, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { PartitionLog } from "../../src/log/partition_log.js";
 import { LogCode, OffsetOutOfRangeError } from "../../src/log/errors.js";
@@ -212,6 +212,21 @@ describe("write-through (O_DSYNC) appends", () => {
     const again = await PartitionLog.open(tmp.dir, testConfig(), { clock, logger: quietLogger });
     expect(again.logEndOffset).toBe(8);
     await again.close();
+  });
+
+  it("keeps the O_DSYNC handle of the active segment only", async () => {
+    const log = await PartitionLog.open(tmp.dir, testConfig({ segmentBytes: 600 }), { clock, logger: quietLogger });
+    const handlesOn = async (file: string): Promise<number> => {
+      const fds = await readdir("/proc/self/fd");
+      const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => "")));
+      return targets.filter((t) => t === join(tmp.dir, file)).length;
+    };
+    await log.appendAsLeader(batchOf(1, { size: 200 }), 1); // written through: a second handle
+    expect(await handlesOn("00000000000000000000.log")).toBe(2);
+    for (let i = 0; i < 3; i++) await log.appendAsLeader(batchOf(1, { size: 200 }), 1); // rolls
+    expect(log.segmentCount).toBeGreaterThan(1);
+    expect(await handlesOn("00000000000000000000.log")).toBe(1);
+    await log.close();
   });
 
   it("is never used while earlier appends are unflushed, nor with flush.mode=replicated", async () => {
