@@ -253,9 +253,10 @@ export class ReplicaManager {
    * `requestEpoch` -1: the requester names no epoch.
    */
   async settleLeadership(topic: string, partition: number, requestEpoch: number, budgetMs: number): Promise<void> {
-    const deadline = this.now() + budgetMs;
+    // Wall time, not the injectable clock: this bounds how long a real request is held.
+    const deadline = Date.now() + budgetMs;
     while (this.leadershipPending(topic, partition, requestEpoch)) {
-      const left = deadline - this.now();
+      const left = deadline - Date.now();
       if (left <= 0) return;
       await new Promise<void>((resolve) => {
         const done = (): void => {
