@@ -61,7 +61,7 @@ export const DEFAULT_REPLICA_CONFIG: ReplicaManagerConfig = {
  * (log open + epoch checkpoint: tens of ms, more on a slow disk) before it is answered
  * NOT_LEADER_OR_FOLLOWER.
  */
-const SETTLE_WAIT_MAX_MS = 1_000;
+export const SETTLE_WAIT_MAX_MS = 1_000;
 
 export type LeadershipListener = (topic: string, partition: number, isLeader: boolean, leaderEpoch: number) => void;
 

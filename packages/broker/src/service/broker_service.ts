@@ -23,7 +23,7 @@ import type {
 import { Code, errorCodeOf } from "../errors.js";
 import type { MetadataView } from "../metadata/view.js";
 import type { Partition } from "../replica/partition.js";
-import type { ReplicaManager } from "../replica/replica_manager.js";
+import { type ReplicaManager, SETTLE_WAIT_MAX_MS } from "../replica/replica_manager.js";
 import { waitForWake } from "../replica/wait_for_wake.js";
 import type { ControllerApi } from "./controller_api.js";
 import type { GroupCoordinatorApi } from "./group_api.js";
@@ -151,7 +151,7 @@ export function brokerServer(deps: BrokerServiceDeps): BrokerServer {
         const parts: FetchPartitionResponse[] = [];
         for (const fp of t.partitions) {
           if (replicas.leadershipPending(t.topic, fp.partition, fp.currentLeaderEpoch))
-            await replicas.settleLeadership(t.topic, fp.partition, fp.currentLeaderEpoch, Math.min(1_000, deadline - Date.now()));
+            await replicas.settleLeadership(t.topic, fp.partition, fp.currentLeaderEpoch, Math.min(SETTLE_WAIT_MAX_MS, deadline - Date.now()));
           const r = await fetchOne(replicas, deps.localId, t.topic, fp, budget, touched);
           total += r.records.length;
           budget = Math.max(0, budget - r.records.length);
@@ -174,7 +174,7 @@ export function brokerServer(deps: BrokerServiceDeps): BrokerServer {
           t.partitions.map(async (lp): Promise<ListOffsetsPartitionResponse> => {
             const base = { partition: lp.partition, timestamp: -1, offset: -1, leaderEpoch: -1 };
             if (replicas.leadershipPending(t.topic, lp.partition, -1))
-              await replicas.settleLeadership(t.topic, lp.partition, -1, 1_000);
+              await replicas.settleLeadership(t.topic, lp.partition, -1, SETTLE_WAIT_MAX_MS);
             const p = replicas.partition(t.topic, lp.partition);
             if (p === undefined || p.role.kind !== "leader") {
               const known = replicas.metadata.topics.get(t.topic)?.partitions.has(lp.partition) ?? false;
