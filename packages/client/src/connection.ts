@@ -9,6 +9,7 @@ import {
   type ProduceStreamRequest,
   type ProduceStreamResponse,
 } from "@brook/protocol/gen/brook/v1/broker";
+import { allocPreframed, installPreframing } from "@brook/protocol";
 import { ClusterUnavailableError, InvalidRequestError, TimeoutError, type BrookError } from "./errors.js";
 import { BufferPool } from "./producer/buffer_pool.js";
 import { encodeProduceRequest, encodeProduceStreamRequest } from "./producer/produce_encoding.js";
@@ -30,7 +31,7 @@ export type UnaryMethod<Req, Res> = (
 export const FastBrokerClient = makeGenericClientConstructor(
   {
     ...BrokerService,
-    produce: { ...BrokerService.produce, requestSerialize: (v: ProduceRequest) => encodeProduceRequest(v) },
+    produce: { ...BrokerService.produce, requestSerialize: (v: ProduceRequest) => encodeProduceRequest(v, (n) => allocPreframed(n)) },
     produceStream: {
       ...BrokerService.produceStream,
       requestSerialize: (v: ProduceStreamRequest | Buffer) => (Buffer.isBuffer(v) ? v : encodeProduceStreamRequest(v)),
@@ -63,6 +64,8 @@ export class BrokerConnection {
     clientId: string,
     requestPool: BufferPool = newRequestPool(),
   ) {
+    // Produce requests are written with their gRPC frame header (allocPreframed): sent as they are.
+    installPreframing();
     this.client = new FastBrokerClient(address, credentials.createInsecure(), {
       "grpc.max_receive_message_length": 256 * 1024 * 1024,
       "grpc.max_send_message_length": 256 * 1024 * 1024,

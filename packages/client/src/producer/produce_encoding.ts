@@ -97,8 +97,8 @@ function writeRequest(out: Buffer, pos: number, r: ProduceRequest): number {
 }
 
 /** A ProduceRequest's protobuf bytes, in one Buffer sized up front. */
-export function encodeProduceRequest(r: ProduceRequest): Buffer<ArrayBuffer> {
-  const out = Buffer.allocUnsafe(requestSize(r));
+export function encodeProduceRequest(r: ProduceRequest, alloc: (size: number) => Buffer = (n) => Buffer.allocUnsafe(n)): Buffer {
+  const out = alloc(requestSize(r));
   writeRequest(out, 0, r);
   return out;
 }

@@ -11,6 +11,7 @@
 // stream the bytes may still be waiting to be framed, and are left to the garbage collector).
 import { type ClientDuplexStream, type Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import type { ProduceRequest, ProduceResponse, ProduceStreamResponse } from "@brook/protocol/gen/brook/v1/broker";
+import { allocPreframed } from "@brook/protocol";
 import { ClusterUnavailableError, errorFromCode, TimeoutError } from "../errors.js";
 import type { BufferPool } from "./buffer_pool.js";
 import { encodeProduceStreamRequest } from "./produce_encoding.js";
@@ -52,7 +53,8 @@ export class ProduceStreamChannel {
     if (this.unsupported || this.closed) return this.unary(request, timeoutMs);
     const s = this.open();
     const correlationId = this.nextId++;
-    const bytes = encodeProduceStreamRequest({ correlationId, request }, (n) => this.pool.take(n));
+    // Framed in place (allocPreframed): grpc-js then sends the slab without copying it.
+    const bytes = encodeProduceStreamRequest({ correlationId, request }, (n) => allocPreframed(n, (m) => this.pool.take(m)));
     return new Promise<ProduceResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!s.pending.delete(correlationId)) return;
