@@ -9,20 +9,13 @@ import { GroupCoordinator, OFFSETS_TOPIC } from "../../src/group/group_coordinat
 import { DEFAULT_GROUP_CONFIG } from "../../src/group/consumer_group.js";
 import { offsetsPartitionFor } from "../../src/group/offsets_partition.js";
 import { decodeOffsetsRecord, encodeOffsetsRecord } from "../../src/group/offsets_records.js";
-import { groupMetadata, lead, MemoryOffsetsLog, OFFSETS_PARTITIONS } from "./support.js";
+import { groupMetadata, join, lead, MemoryOffsetsLog, OFFSETS_PARTITIONS } from "./support.js";
 
 const heartbeat = (memberId: string, memberEpoch: number, owned: number[]) => ({
-  groupId: "g",
+  ...join("g", 10_000),
   memberId,
   memberEpoch,
-  instanceId: "",
-  rackId: "",
-  rebalanceTimeoutMs: 0,
-  subscribedTopicNames: ["t"],
-  subscribedTopicRegex: "",
-  serverAssignor: "",
   ownedPartitions: owned.length > 0 ? [{ topic: "t", partitions: owned }] : [],
-  sessionTimeoutMs: 10_000,
 });
 
 /** Heartbeats every member `rounds` times, reporting what it owns; returns the owned sets. */

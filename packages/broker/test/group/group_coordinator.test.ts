@@ -6,7 +6,7 @@ import { DEFAULT_GROUP_CONFIG, type GroupConfig } from "../../src/group/consumer
 import { murmur2 } from "@brook/protocol";
 import { offsetsPartitionFor } from "../../src/group/offsets_partition.js";
 import { decodeOffsetsRecord, encodeOffsetsRecord } from "../../src/group/offsets_records.js";
-import { groupMetadata, lead, MemoryOffsetsLog, OFFSETS_PARTITIONS } from "./support.js";
+import { groupMetadata, join, lead, MemoryOffsetsLog, OFFSETS_PARTITIONS } from "./support.js";
 
 const N = OFFSETS_PARTITIONS;
 const metadata = (): MetadataView => groupMetadata();
@@ -24,19 +24,6 @@ function coordinator(log: OffsetsLog, now: { t: number }, config?: Partial<Group
   });
 }
 
-const join = (groupId: string, sessionTimeoutMs = 5_000) => ({
-  groupId,
-  memberId: "",
-  memberEpoch: 0,
-  instanceId: "",
-  rackId: "",
-  rebalanceTimeoutMs: 0,
-  subscribedTopicNames: ["t"],
-  subscribedTopicRegex: "",
-  serverAssignor: "",
-  ownedPartitions: [],
-  sessionTimeoutMs,
-});
 
 describe("murmur2", () => {
   it("matches Kafka's test vectors", () => {

@@ -55,3 +55,18 @@ export async function lead(c: GroupCoordinator): Promise<void> {
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
 }
+
+/** A new member's first heartbeat to group `groupId`, subscribed to topic "t". */
+export const join = (groupId: string, sessionTimeoutMs = 5_000) => ({
+  groupId,
+  memberId: "",
+  memberEpoch: 0,
+  instanceId: "",
+  rackId: "",
+  rebalanceTimeoutMs: 0,
+  subscribedTopicNames: ["t"],
+  subscribedTopicRegex: "",
+  serverAssignor: "",
+  ownedPartitions: [] as { topic: string; partitions: number[] }[],
+  sessionTimeoutMs,
+});

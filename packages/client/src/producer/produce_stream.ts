@@ -6,9 +6,11 @@
 // breaks (the producer retries under its idempotent sequence rules; nothing is dropped
 // silently). A broker without the RPC (UNIMPLEMENTED) gets unary Produce calls from then on;
 // the requests that met that answer were never processed and go out again as unary calls.
-// Requests are serialized here, into slabs of a BufferPool: an answer proves grpc-js copied
-// its request into a frame, so the slab is lent again then (after a timeout or a broken
-// stream the bytes may still be waiting to be framed, and are left to the garbage collector).
+// Requests are serialized here, preframed (allocPreframed) into slabs of a BufferPool, and
+// grpc-js writes the slab itself to the HTTP/2 stream: an answer proves the broker received
+// every byte, so nothing reads the slab any more and it is lent again then (after a timeout or
+// a broken stream the bytes may still be queued for writing, and are left to the garbage
+// collector).
 import { type ClientDuplexStream, type Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import type { ProduceRequest, ProduceResponse, ProduceStreamResponse } from "@brook/protocol/gen/brook/v1/broker";
 import { allocPreframed } from "@brook/protocol";
