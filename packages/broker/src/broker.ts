@@ -13,6 +13,8 @@ import { installGroupCoordinator } from "./group/install.js";
 import type { BrokerMetricsSink, GroupLagSnapshot } from "./metrics.js";
 import { ControllerLink } from "./lifecycle/controller_link.js";
 import { openLogStore } from "./log_store.js";
+import { nodeLogIo } from "./log/log_file.js";
+import { timedLogIo } from "./log/timed_log_io.js";
 import { scopeToListener } from "./metadata/listener_scope.js";
 import { EMPTY_VIEW } from "./metadata/view.js";
 import type { LeadershipListener, LogStore, ProduceOutcome, ReadCommittedResult } from "./replica/replica_manager.js";
@@ -116,8 +118,10 @@ export class Broker {
       logger.warn(
         "node runs without --initial-heap-size: under produce load V8 then runs a full GC every fraction of a second (about half the broker's CPU per record); start node with --initial-heap-size=256 (see packages/broker/README.md, Measured)",
       );
+    const onDurableWrite = options.metrics?.onDurableWrite?.bind(options.metrics);
     const logs = await openLogStore(options.dataDir, {
       logger,
+      ...(onDurableWrite !== undefined ? { io: timedLogIo(nodeLogIo, onDurableWrite) } : {}),
       flushMode: config.flushMode,
       defaults: { maxMessageBytes: config.messageMaxBytes, producerIdExpirationMs: config.producerIdExpirationMs },
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,

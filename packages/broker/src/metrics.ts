@@ -4,6 +4,7 @@
 // without one reports nothing. Every sink method must be cheap and must not throw: calls
 // are made on the request path, O(1) per partition (records are counted from batch headers).
 import { readBatchHeader, RECORD_BATCH_OVERHEAD } from "@brook/protocol";
+import type { DurableWriteKind } from "./log/timed_log_io.js";
 import type { FetchRequest, FetchResponse, ProduceRequest, ProduceResponse } from "@brook/protocol/gen/brook/v1/broker";
 
 export interface BrokerMetricsSink {
@@ -15,6 +16,8 @@ export interface BrokerMetricsSink {
   onIsrShrink(topic: string, partition: number): void;
   /** The committed ISR of a partition this broker leads gained members. */
   onIsrExpand(topic: string, partition: number): void;
+  /** A durable write finished (an fsync of a log, or a lone append written through O_DSYNC). */
+  onDurableWrite?(kind: DurableWriteKind, seconds: number): void;
 }
 
 /** Consumer groups this broker coordinates and their lag, read at scrape time. */

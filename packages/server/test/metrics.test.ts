@@ -102,6 +102,9 @@ describe("/metrics on a three-node cluster", () => {
 
     await until("bytes in counted", async () => ((await sumOver(IDS, "brook_bytes_in_total", { topic: TOPIC })) ?? 0) > 0);
     expect(await sumOver(IDS, "brook_produce_records_total", { topic: TOPIC })).toBe(30);
+    // The acks=all produce waited on durable writes (default flush mode) on the leader and followers.
+    expect((await sumOver(IDS, "brook_log_durable_write_seconds_count", {})) ?? 0).toBeGreaterThan(0);
+    expect((await sumOver(IDS, "brook_log_durable_write_seconds_sum", {})) ?? 0).toBeGreaterThan(0);
 
     const consumer = brook!.consumer({ groupId: GROUP, keyDeserializer: stringSerde, valueDeserializer: stringSerde, autoOffsetReset: "earliest", autoCommit: false });
     consumer.subscribe([TOPIC]);

@@ -14,6 +14,8 @@ export type { ProducerEntry, BatchMetadata } from "./producer_state.js";
 export { LogCode, LogStorageError, OffsetOutOfRangeError } from "./errors.js";
 export { nodeLogIo } from "./log_file.js";
 export type { LogFile, LogIo } from "./log_file.js";
+export { timedLogIo } from "./timed_log_io.js";
+export type { DurableWriteKind, DurableWriteObserver } from "./timed_log_io.js";
 export { systemClock, silentLogger } from "./types.js";
 export type { Clock, LogLogger } from "./types.js";
 export { readBatchHeader, validateBatch, lastOffsetOf, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD } from "./batch.js";

@@ -15,6 +15,8 @@ export interface NodeMetrics {
   onFetch(topic: string, records: number): void;
   onIsrShrink(topic: string, partition: number): void;
   onIsrExpand(topic: string, partition: number): void;
+  /** A durable log write (kind "fsync" or "dsync-write") took `seconds`. */
+  onDurableWrite(kind: string, seconds: number): void;
   /** Pull gauges: called at scrape time; return the current figures. */
   /** Partitions led by this broker with an ISR smaller than their replica set. */
   setUnderReplicatedProbe(probe: () => number): void;
@@ -34,6 +36,7 @@ export class PrometheusNodeMetrics implements NodeMetrics {
   readonly #fetched: Counter<"topic">;
   readonly #isrShrinks: Counter<"topic">;
   readonly #isrExpands: Counter<"topic">;
+  readonly #durableWrites: Histogram<"kind">;
   #underReplicatedProbe?: () => number;
   #offlineProbe?: () => number;
   #raftProbe?: () => { term: number; commitIndex: number; leaderId: number; active: boolean };
@@ -58,6 +61,14 @@ export class PrometheusNodeMetrics implements NodeMetrics {
     this.#fetched = new Counter({ name: "brook_fetch_records_total", help: "Records returned by fetch, per topic.", labelNames: ["topic"], registers });
     this.#isrShrinks = new Counter({ name: "brook_isr_shrinks_total", help: "ISR shrinks of partitions this broker leads, per topic.", labelNames: ["topic"], registers });
     this.#isrExpands = new Counter({ name: "brook_isr_expands_total", help: "ISR expands of partitions this broker leads, per topic.", labelNames: ["topic"], registers });
+    // acks=all waits on these: a slow or stalling disk shows here first (Kafka's LogFlushRateAndTimeMs).
+    this.#durableWrites = new Histogram({
+      name: "brook_log_durable_write_seconds",
+      help: "Time of each durable partition-log write: an fdatasync of a log (kind=fsync) or a lone append written through O_DSYNC (kind=dsync-write).",
+      labelNames: ["kind"],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
 
     const self = this;
     new Gauge({
@@ -137,6 +148,9 @@ export class PrometheusNodeMetrics implements NodeMetrics {
   }
   onIsrExpand(topic: string): void {
     this.#isrExpands.inc({ topic });
+  }
+  onDurableWrite(kind: string, seconds: number): void {
+    this.#durableWrites.observe({ kind }, seconds);
   }
   setUnderReplicatedProbe(probe: () => number): void {
     this.#underReplicatedProbe = probe;

@@ -139,6 +139,7 @@ function brokerMetricsSink(metrics: NodeMetrics): BrokerMetricsSink {
     },
     onIsrShrink: (topic, partition) => metrics.onIsrShrink(topic, partition),
     onIsrExpand: (topic, partition) => metrics.onIsrExpand(topic, partition),
+    onDurableWrite: (kind, seconds) => metrics.onDurableWrite(kind, seconds),
   };
 }
 
