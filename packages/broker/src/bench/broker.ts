@@ -18,6 +18,7 @@ import { Code } from "../errors.js";
 import { encodeBatch } from "../harness/batches.js";
 import { existsSync, readFileSync } from "node:fs";
 import { CONTROLLER_BIN, LocalCluster } from "../harness/local_cluster.js";
+import { startDiskProbe } from "./disk_probe.js";
 
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 6);
 const KILLS = Number(process.env["BENCH_KILLS"] ?? 20);
@@ -277,9 +278,14 @@ async function main(): Promise<void> {
       // ProduceStream is what the SDK sends; unary Produce is what a simple caller sends.
       for (const via of ["stream", "unary"] as const) {
         const lcpu0 = brokersCpuMs(cluster);
+        const stopProbe = await startDiskProbe();
         const lat = await latencyAtRate(cluster, lt, 1_000, ls, via);
+        const disk = await stopProbe();
         console.log(
           `latency ${mode.padEnd(10)} at 1,000 records/s (${via.padEnd(6)}): p50 ${fmt(pct(lat, 50), 2)} ms, p99 ${fmt(pct(lat, 99), 2)} ms, p99.9 ${fmt(pct(lat, 99.9), 2)} ms, max ${fmt(lat[lat.length - 1] ?? NaN, 2)} ms (${lat.length} acks)${cpuPerRecord(lcpu0, brokersCpuMs(cluster), lat.length)}`,
+        );
+        console.log(
+          `  the disk alone meanwhile (1 KiB O_DSYNC appends at 100/s beside the brokers): p50 ${fmt(disk.p50Ms, 2)} ms, p99 ${fmt(disk.p99Ms, 2)} ms, max ${fmt(disk.maxMs, 1)} ms, ${disk.over5Ms} of ${disk.writes} over 5 ms`,
         );
       }
     }
