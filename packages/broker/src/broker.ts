@@ -21,6 +21,7 @@ import type { LeadershipListener, LogStore, ProduceOutcome, ReadCommittedResult 
 import { ReplicaManager } from "./replica/replica_manager.js";
 import { replicaServer } from "./replica/replica_service.js";
 import { brokerServer } from "./service/broker_service.js";
+import { brokerTopicDefaults, withBrokerTopicDefaults } from "./service/topic_config_defaults.js";
 import { BrokerServiceDefinition, ReplicaServiceDefinition } from "./service/wire.js";
 import type { ControllerApi } from "./service/controller_api.js";
 import type { GroupCoordinatorApi } from "./service/group_api.js";
@@ -330,7 +331,10 @@ function splitHostPort(s: string): [string, number] {
   return [s.slice(0, i).replace(/^\[|\]$/g, ""), Number(s.slice(i + 1)) || 0];
 }
 
-/** CreateTopics with -1 counts gets this broker's num.partitions/default.replication.factor. */
+/**
+ * CreateTopics with -1 counts gets this broker's num.partitions/default.replication.factor;
+ * DescribeConfigs reports the topic defaults this broker applies.
+ */
 function withDefaults(api: ControllerApi, config: BrokerConfig): ControllerApi {
   return {
     ...bindAll(api),
@@ -343,6 +347,7 @@ function withDefaults(api: ControllerApi, config: BrokerConfig): ControllerApi {
           replicationFactor: t.replicationFactor <= 0 && t.assignments.length === 0 ? config.defaultReplicationFactor : t.replicationFactor,
         })),
       }),
+    describeConfigs: async (req) => withBrokerTopicDefaults(await api.describeConfigs(req), brokerTopicDefaults(config)),
   };
 }
 

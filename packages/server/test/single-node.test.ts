@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { credentials, Metadata } from "@grpc/grpc-js";
+import { Brook } from "@brook/client";
 import { BrokerClient, type MetadataResponse } from "@brook/protocol/gen/brook/v1/broker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -30,7 +31,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "brook-single-"));
   child = spawn(
     process.execPath,
-    [BIN, "--node.id=1", "--controller.quorum.voters=1@127.0.0.1:4861", "--listeners=PLAINTEXT://127.0.0.1:4860,CONTROLLER://127.0.0.1:4861", "--http.listener=127.0.0.1:4862", `--log.dirs=${dir}/data`, "--offsets.topic.replication.factor=1"],
+    [BIN, "--node.id=1", "--controller.quorum.voters=1@127.0.0.1:4861", "--listeners=PLAINTEXT://127.0.0.1:4860,CONTROLLER://127.0.0.1:4861", "--http.listener=127.0.0.1:4862", `--log.dirs=${dir}/data`, "--offsets.topic.replication.factor=1", "--log.flush.mode=replicated", "--message.max.bytes=2000000"],
     { env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
@@ -67,6 +68,22 @@ describe("a single combined node", () => {
       expect(md.clusterId).toBe(fromFile);
     } finally {
       client.close();
+    }
+  });
+
+  it("describes a topic's configs with the defaults this node applies (log.flush.mode, message.max.bytes)", async () => {
+    const brook = new Brook({ brokers: ["127.0.0.1:4860"], clientId: "single-node-test" });
+    try {
+      const admin = brook.admin();
+      await admin.createTopics([{ topic: "node-defaults", numPartitions: 1, replicationFactor: 1 }]);
+      await admin.createTopics([{ topic: "topic-set", numPartitions: 1, replicationFactor: 1, configs: { "flush.mode": "durable" } }]);
+      const described = await admin.describeConfigs("node-defaults");
+      expect(described["flush.mode"]).toBe("replicated");
+      expect(described["max.message.bytes"]).toBe("2000000");
+      expect(described["min.insync.replicas"]).toBe("1");
+      expect((await admin.describeConfigs("topic-set"))["flush.mode"]).toBe("durable");
+    } finally {
+      await brook.close();
     }
   });
 });
