@@ -108,7 +108,7 @@ async function stop(signal) {
       console.log(`  node ${node.id} stopped`);
     }
   }
-  console.log("cluster stopped; data kept in .cluster/ (npm run cluster -- --fresh starts empty)");
+  console.log(`cluster stopped; data kept in ${relative(process.cwd(), clusterDir) || "."}/ (npm run cluster -- --fresh starts empty)`);
   process.exit(0);
 }
 process.on("SIGINT", () => void stop("Ctrl-C"));

@@ -12,7 +12,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { Command, InvalidArgumentError, Option } from "commander";
-import type { ClusterClient, OutRecord, StartAt } from "./cluster/cluster-client.js";
+import type { ClusterClient, OutRecord, QuorumMember, StartAt } from "./cluster/cluster-client.js";
 import { DEFAULT_LINE_FORMAT, formatRecord, parseRecordLine, type OutputFormat } from "./format/records.js";
 import { parseStartAt } from "./format/start-at.js";
 import { renderJson, renderTable } from "./format/table.js";
@@ -241,7 +241,16 @@ export function buildProgram(deps: CliDeps): Command {
       out(`Cluster ${d.clusterId}  controller ${d.controllerId}  quorum leader ${d.quorum.leaderId} (term ${d.quorum.term})`);
       out(`Under-replicated partitions ${d.underReplicatedPartitions}  offline partitions ${d.offlinePartitions}`);
       out(renderTable(["BROKER", "ADDRESS", "RACK", "STATE"], d.brokers.map((b) => [b.id, `${b.host}:${b.port}`, b.rack ?? "-", b.fenced ? "fenced" : "active"])));
-      out(renderTable(["VOTER", "LOG-END", "LAG-MS"], d.quorum.voters.map((v) => [v.id, v.logEndOffset, v.lagMs ?? "-"])));
+      // Like kafka-metadata-quorum --replication: each member's metadata log against the leader's.
+      const leaderEnd = d.quorum.voters.find((v) => v.id === d.quorum.leaderId)?.logEndOffset ?? -1;
+      const known = (n: number) => (n < 0 ? "-" : n);
+      const row = (m: QuorumMember, status: string) => [m.id, status, known(m.logEndOffset), m.logEndOffset < 0 || leaderEnd < 0 ? "-" : Math.max(0, leaderEnd - m.logEndOffset), known(m.caughtUpMsAgo)];
+      out(
+        renderTable(
+          ["NODE", "STATUS", "LOG-END", "LAG", "CAUGHT-UP-MS-AGO"],
+          [...d.quorum.voters.map((v) => row(v, v.id === d.quorum.leaderId ? "leader" : "follower")), ...d.quorum.observers.map((o) => row(o, "observer"))],
+        ),
+      );
     });
 
   // ---- perf ---------------------------------------------------------------------------

@@ -22,10 +22,22 @@ export interface TopicDescription extends TopicSummary {
   readonly partitionDetails: readonly PartitionDescription[];
 }
 
+/** One member of the metadata quorum, as DescribeCluster reports it. */
+export interface QuorumMember {
+  readonly id: number;
+  readonly logEndOffset: number;
+  readonly caughtUpMsAgo: number;
+}
+
 export interface ClusterDescription {
   readonly clusterId: string;
   readonly controllerId: number;
-  readonly quorum: { readonly leaderId: number; readonly term: number; readonly voters: readonly { readonly id: number; readonly logEndOffset: number; readonly lagMs?: number }[] };
+  /**
+   * The metadata quorum as its leader sees it: per voter and observer (broker), the last
+   * metadata log index known to be in its log (-1: unknown) and how long ago its log was last
+   * level with the leader's (-1: not since this leader took over).
+   */
+  readonly quorum: { readonly leaderId: number; readonly term: number; readonly voters: readonly QuorumMember[]; readonly observers: readonly QuorumMember[] };
   readonly brokers: readonly { readonly id: number; readonly host: string; readonly port: number; readonly rack?: string; readonly fenced: boolean }[];
   readonly underReplicatedPartitions: number;
   readonly offlinePartitions: number;

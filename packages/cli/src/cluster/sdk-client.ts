@@ -112,7 +112,12 @@ export function connectCluster(bootstrap: readonly string[], clientId: string): 
         return {
           clusterId: d.clusterId,
           controllerId: d.controllerId,
-          quorum: { leaderId: d.controllerId, term: d.leaderEpoch, voters: d.voters.map((v) => ({ id: v.nodeId, logEndOffset: v.logEndOffset, lagMs: v.lastCaughtUpMsAgo })) },
+          quorum: {
+            leaderId: d.controllerId,
+            term: d.leaderEpoch,
+            voters: d.voters.map((v) => ({ id: v.nodeId, logEndOffset: v.logEndOffset, caughtUpMsAgo: v.lastCaughtUpMsAgo })),
+            observers: d.observers.map((v) => ({ id: v.nodeId, logEndOffset: v.logEndOffset, caughtUpMsAgo: v.lastCaughtUpMsAgo })),
+          },
           brokers: d.brokers.map((b) => ({ id: b.nodeId, host: b.host, port: b.port, ...(b.rack ? { rack: b.rack } : {}), fenced: b.fenced })),
           underReplicatedPartitions: d.underReplicatedPartitions,
           offlinePartitions: d.offlinePartitions,

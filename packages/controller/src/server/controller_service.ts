@@ -61,7 +61,14 @@ export function controllerService(qc: QuorumController, logger: Logger): Control
           const response = logic.describeCluster(img, qc.id);
           const status = qc.raft.status();
           response.leaderEpoch = status.term;
-          response.voters = [...qcVoters(qc)].map((id) => ({ nodeId: id, logEndOffset: -1, lastCaughtUpMsAgo: -1 }));
+          // Served by the active controller, which leads the Raft log: its view of every member.
+          const replication = qc.raft.replication();
+          const member = (id: number) => {
+            const r = replication.get(id);
+            return { nodeId: id, logEndOffset: r?.match ?? -1, lastCaughtUpMsAgo: r?.lastCaughtUpMsAgo ?? -1 };
+          };
+          response.voters = qcVoters(qc).map(member);
+          response.observers = [...replication].filter(([, r]) => r.observer).map(([id]) => member(id));
           return { ...ok, response };
         }),
       (f) => f,

@@ -30,6 +30,17 @@ describe("three controller processes", () => {
     }
     // A follower answers NOT_CONTROLLER naming the leader.
     const { node: active } = await cluster.call((c) => c.describeCluster, {});
+    // DescribeCluster carries the leader's view of every voter's metadata log.
+    const quorum = await eventually(
+      async () => {
+        const r = (await cluster.callNode(active, (c) => c.describeCluster, {})).response;
+        const voters = r?.voters ?? [];
+        return voters.length === 3 && voters.every((v) => v.logEndOffset === r!.highWatermark && v.lastCaughtUpMsAgo >= 0) ? voters : undefined;
+      },
+      30_000,
+      "every voter's log end and catch-up time reported, level with the high watermark",
+    );
+    expect(quorum.map((v) => v.nodeId).sort()).toEqual([1, 2, 3]);
     const follower = cluster.ids.find((id) => id !== active) ?? -1;
     const redirected = await cluster.callNode(follower, (c) => c.createTopics, { topics: [topic("via-follower")], timeoutMs: 0, validateOnly: false });
     expect(redirected.error?.code).toBe(Codes.NOT_CONTROLLER);

@@ -12,11 +12,13 @@ import {
   type HardState,
   type Message,
   type NodeId,
+  type PeerProgress,
   type ProposalPosition,
   type RaftConfig,
   type RaftStatus,
   type Ready,
   type SoftState,
+  StateRole,
 } from "./types.js";
 
 function sameSoft(a: SoftState, b: SoftState): boolean {
@@ -187,6 +189,15 @@ export class RawNode {
       role: r.role,
       lastIndex: r.raftLog.lastIndex(),
     };
+  }
+
+  /** Per member, what this node knows of its log while it leads; empty when it does not. */
+  progress(): ReadonlyMap<NodeId, PeerProgress> {
+    const r = this.#raft;
+    const out = new Map<NodeId, PeerProgress>();
+    if (r.role !== StateRole.Leader) return out;
+    for (const [id, pr] of r.prs) out.set(id, { match: pr.match, observer: pr.isObserver, recentActive: id === r.id || pr.recentActive });
+    return out;
   }
 
   /** First index still in the log (entries before it are in the snapshot). */

@@ -229,6 +229,15 @@ export interface ProposalPosition {
   readonly term: number;
 }
 
+/** What a leader knows of one member's log (etcd's Status.Progress); see RawNode.progress(). */
+export interface PeerProgress {
+  /** Highest index known to be in that member's log (for the leader itself: durable here). */
+  readonly match: number;
+  readonly observer: boolean;
+  /** Heard from within the current election timeout (check-quorum's notion of alive). */
+  readonly recentActive: boolean;
+}
+
 export interface RaftStatus {
   readonly id: NodeId;
   readonly term: number;

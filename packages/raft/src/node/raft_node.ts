@@ -43,6 +43,7 @@ import {
 } from "../core/types.js";
 import { LevelStorage } from "../storage/level_storage.js";
 import { takeBatch, type SaveBatch } from "./save_batch.js";
+import { CaughtUpTracker } from "./caught_up.js";
 import { GrpcTransport } from "../transport/grpc_transport.js";
 import { NotLeaderError, ProposalOutcomeUnknownError, RaftNodeClosedError, RaftTimeoutError } from "./errors.js";
 import { ProposalDroppedError } from "../core/errors.js";
@@ -126,6 +127,8 @@ export class RaftNode {
   #compacting: Promise<void> | undefined;
   /** A commit-only hard state not yet written; saved with the next write. */
   #deferredHardState: HardState | undefined;
+  /** While leading: when each member was last level with this log (see replication()). */
+  readonly #caughtUp = new CaughtUpTracker();
 
   private constructor(opts: RaftNodeOptions, storage: LevelStorage, core: RawNode, transport: GrpcTransport, applied: number) {
     this.#opts = opts;
@@ -142,6 +145,7 @@ export class RaftNode {
     this.#term = st.term;
     this.#timer = setInterval(() => {
       if (this.#closed !== undefined) return;
+      this.#sampleReplication();
       this.#core.tick();
       this.#kick();
     }, heartbeatIntervalMs(opts));
@@ -246,6 +250,25 @@ export class RaftNode {
   status(): RaftNodeStatus {
     const st = this.#core.status();
     return { ...st, applied: this.#applied, isLeader: this.isLeader, snapshotIndex: this.#storage.snapshot().meta.index, firstIndex: this.#storage.firstIndex(), syncedWrites: this.#storage.syncedWrites };
+  }
+
+  /**
+   * While this node leads: per member (voters, observers and itself), the highest log index
+   * known to be in its log and how long ago its log was last level with this one (-1: not
+   * since this node began leading). Empty on a node that does not lead. For DescribeQuorum.
+   */
+  replication(): ReadonlyMap<NodeId, { readonly match: number; readonly observer: boolean; readonly lastCaughtUpMsAgo: number }> {
+    const now = performance.now();
+    this.#sampleReplication(now);
+    const out = new Map<NodeId, { match: number; observer: boolean; lastCaughtUpMsAgo: number }>();
+    for (const [id, p] of this.#core.progress()) out.set(id, { match: p.match, observer: p.observer, lastCaughtUpMsAgo: this.#caughtUp.msAgo(id, now) });
+    return out;
+  }
+
+  #sampleReplication(now = performance.now()): void {
+    const progress = this.#core.progress();
+    if (progress.size === 0) this.#caughtUp.reset();
+    else this.#caughtUp.sample(now, this.#core.status().lastIndex, progress);
   }
 
   /**

@@ -65,8 +65,20 @@ it("an observer applies the committed log but never leads or accepts proposals",
   expect(observer.leaderId).toBe(lead.id);
   await expect(observer.propose(Uint8Array.of(1))).rejects.toBeInstanceOf(NotLeaderError);
 
+  // The leader's view of every member (DescribeQuorum): all level with it; followers know none.
+  const last = lead.status().lastIndex;
+  await until(() => [...lead.replication().values()].every((r) => r.match === last && r.lastCaughtUpMsAgo >= 0), "every member level with the leader");
+  expect([...lead.replication()].map(([id, r]) => [id, r.observer]).sort()).toEqual([[1, false], [2, false], [3, false], [4, true]]);
+  for (const n of nodes) if (n !== lead) expect(n.replication().size).toBe(0);
+
   // The voters still form a quorum without the observer.
   await observer.close();
   await lead.propose(new TextEncoder().encode("m4"));
   expect(applied.get(lead.id)!.at(-1)).toBe("m4");
+  // The closed observer falls behind, and the time since it was last level with the leader grows.
+  await new Promise((r) => setTimeout(r, 300));
+  const gone = lead.replication().get(4)!;
+  expect(gone.match).toBe(last);
+  expect(gone.lastCaughtUpMsAgo).toBeGreaterThanOrEqual(250);
+  expect(lead.replication().get(lead.id)!.lastCaughtUpMsAgo).toBeLessThan(250);
 });
