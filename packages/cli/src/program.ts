@@ -168,8 +168,11 @@ export function buildProgram(deps: CliDeps): Command {
     .option("--key-separator <sep>", "separator for --format key-value", "\t")
     .action(async (topic: string, o: { group?: string; partition?: number; fromBeginning?: boolean; offset?: string; fromTime?: string; toEnd?: boolean; maxRecords?: number; format: OutputFormat; keySeparator: string }) => {
       const abort = new AbortController();
+      // Ctrl-C, and SIGTERM from a supervisor (docker stop, timeout, kill): stop cleanly, so a
+      // group consumer commits what it printed and leaves its group instead of being timed out.
       const onSigint = (): void => abort.abort();
       process.once("SIGINT", onSigint);
+      process.once("SIGTERM", onSigint);
       let count = 0;
       try {
         await withClient(async (c) => {
@@ -180,6 +183,7 @@ export function buildProgram(deps: CliDeps): Command {
         });
       } finally {
         process.off("SIGINT", onSigint);
+        process.off("SIGTERM", onSigint);
       }
     });
 

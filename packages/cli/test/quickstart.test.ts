@@ -97,6 +97,25 @@ describe("brook CLI against a local cluster", () => {
     expect(internal).toContainEqual(expect.objectContaining({ name: "__consumer_offsets", partitions: 12, replicationFactor: 3 }));
   });
 
+  it("a following group consumer stopped by SIGTERM commits what it printed and leaves its group", async () => {
+    const child = spawn(process.execPath, [BIN, "-b", BOOTSTRAP, "consume", "orders", "-g", "follower", "--from-beginning"], { stdio: ["ignore", "pipe", "pipe"] });
+    let lines = 0;
+    let err = "";
+    child.stdout!.on("data", (c: Buffer) => (lines += c.toString().split("\n").length - 1));
+    child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (lines < 2003) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`consumer printed ${lines} of 2003 lines:\n${err}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill("SIGTERM"); // as docker stop or timeout(1) would
+    expect(await exited).toBe(0);
+    const [group] = JSON.parse(brook(["groups", "describe", "follower", "--json"]).stdout) as { members: number; offsets: { committed: number }[] }[];
+    expect(group!.members).toBe(0);
+    expect(group!.offsets.reduce((n, o) => n + o.committed, 0)).toBe(2003);
+  });
+
   it("resets a group's offsets to the earliest and deletes the group", () => {
     brook(["groups", "reset-offsets", "billing", "-t", "orders", "--to-earliest", "--execute"]);
     const [group] = JSON.parse(brook(["groups", "describe", "billing", "--json"]).stdout) as { offsets: { committed: number; lag: number; logEnd: number }[] }[];

@@ -256,6 +256,9 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
         });
         if (chunk === undefined) {
           this.fetchWake.wake();
+          // The application is waiting in next(), so it is done with every record handed out:
+          // an idle iterator still commits them at the interval (as poll() does in Kafka).
+          await this.maybeAutoCommit();
           await this.deliverWake.wait(100);
           continue;
         }

@@ -257,6 +257,22 @@ describe("SDK against three real brook nodes", () => {
     expect((await it.next()).done).toBe(true);
   });
 
+  it("auto-commits what an idle async iterator handed out, while it waits for more", async () => {
+    await cluster.createTopic("iterated-idle", 1);
+    const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde });
+    await producer.send({ topic: "iterated-idle", messages: Array.from({ length: 5 }, (_, i) => ({ key: null, value: `v${i}` })) });
+    const consumer = brook.consumer({ groupId: "idle-iterator", keyDeserializer: stringSerde, valueDeserializer: stringSerde, autoCommitIntervalMs: 200, maxWaitMs: 100 });
+    consumer.subscribe(["iterated-idle"]);
+    const iterator = consumer[Symbol.asyncIterator]();
+    for (let i = 0; i < 5; i++) expect((await iterator.next()).value?.value).toBe(`v${i}`);
+    // The application now waits for a sixth record that never comes; the five are committed meanwhile.
+    const waiting = iterator.next();
+    const admin = brook.admin();
+    await until("the idle iterator's records committed", async () => (await admin.groupOffsets("idle-iterator", "iterated-idle"))[0]?.committed === 5, 20_000);
+    await consumer.close();
+    expect((await waiting).done).toBe(true);
+  });
+
   it("holds memory under buffer.memory while the cluster is down, then fails with a clear error", async () => {
     await cluster.createTopic("down", 1);
     const producer = brook.producer({
