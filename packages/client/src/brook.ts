@@ -4,7 +4,7 @@
 import { Admin } from "./admin.js";
 import { DEFAULT_BACKOFF } from "./backoff.js";
 import { Cluster } from "./cluster.js";
-import { intInRange, parseBrokers } from "./config.js";
+import { intInRange, parseBrokers, serdeOption } from "./config.js";
 import { Consumer, type ConsumerConfig } from "./consumer/consumer.js";
 import { ClosedError, ConfigError } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
@@ -66,8 +66,8 @@ export class Brook {
     this.ensureOpen();
     const p = new Producer<unknown, unknown>(this.cluster, {
       ...opts,
-      keySerializer: opts.keySerializer ?? (bytesSerde as Serializer<unknown>),
-      valueSerializer: opts.valueSerializer ?? (bytesSerde as Serializer<unknown>),
+      keySerializer: serdeOption("keySerializer", opts.keySerializer, "serialize") ?? (bytesSerde as Serializer<unknown>),
+      valueSerializer: serdeOption("valueSerializer", opts.valueSerializer, "serialize") ?? (bytesSerde as Serializer<unknown>),
     });
     this.producers.add(p as Producer<never, never>);
     return p;
@@ -84,8 +84,8 @@ export class Brook {
     this.ensureOpen();
     const c = new Consumer<unknown, unknown>(this.cluster, {
       ...opts,
-      keyDeserializer: opts.keyDeserializer ?? (bytesSerde as Deserializer<unknown>),
-      valueDeserializer: opts.valueDeserializer ?? (bytesSerde as Deserializer<unknown>),
+      keyDeserializer: serdeOption("keyDeserializer", opts.keyDeserializer, "deserialize") ?? (bytesSerde as Deserializer<unknown>),
+      valueDeserializer: serdeOption("valueDeserializer", opts.valueDeserializer, "deserialize") ?? (bytesSerde as Deserializer<unknown>),
     });
     this.consumers.add(c as Consumer<never, never>);
     return c;

@@ -2,6 +2,18 @@
 // ConfigError naming the key and what it accepts, before any connection is made. Pure.
 import { ConfigError } from "./errors.js";
 
+/**
+ * A key/value (de)serializer option must be an object with that method. Plain JavaScript callers
+ * pass `jsonSerde` (the factory) for `jsonSerde()` easily; without this check every send failed
+ * later with "serialize is not a function".
+ */
+export function serdeOption<T>(key: string, value: T | undefined, method: "serialize" | "deserialize"): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "object" && value !== null && typeof (value as Record<string, unknown>)[method] === "function") return value;
+  const hint = typeof value === "function" ? ` (a function was given: if it is a factory such as jsonSerde, call it: jsonSerde())` : "";
+  throw new ConfigError(`${key} must be an object with a ${method}() method, got ${typeof value}${hint}`);
+}
+
 export function intInRange(key: string, value: number | undefined, fallback: number, min: number, max: number): number {
   const v = value ?? fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {

@@ -11,7 +11,7 @@ import {
   UnknownTopicError,
 } from "../src/errors.js";
 import { producerSettings } from "../src/producer/producer.js";
-import { bytesSerde } from "../src/serde.js";
+import { bytesSerde, jsonSerde } from "../src/serde.js";
 
 describe("backoff", () => {
   it("grows exponentially, is capped, and is jittered by the injected random", () => {
@@ -67,6 +67,10 @@ describe("config validation", () => {
     const b = new Brook({ brokers: ["h:1"] });
     expect(() => b.consumer({ autoOffsetReset: "middle" as never })).toThrow(/auto\.offset\.reset/);
     expect(() => b.consumer({ sessionTimeoutMs: 10 })).toThrow(/session\.timeout\.ms/);
+    // A serde factory passed uncalled (plain JavaScript): refused at construction, with the fix.
+    expect(() => b.producer({ valueSerializer: jsonSerde as never })).toThrow(/valueSerializer must be an object with a serialize\(\) method.*call it: jsonSerde\(\)/);
+    expect(() => b.consumer({ keyDeserializer: {} as never })).toThrow(/keyDeserializer must be an object with a deserialize\(\) method, got object/);
+    expect(b.producer({ valueSerializer: jsonSerde<{ a: number }>() })).toBeDefined();
     void b.close();
   });
 });
