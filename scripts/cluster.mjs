@@ -75,7 +75,9 @@ const nodes = ids.map((id) => {
   ];
   // detached: a terminal's Ctrl-C reaches only this launcher, which then sends exactly one
   // SIGTERM per node (a second signal would make a node skip its controlled shutdown).
-  const child = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ["ignore", log, log], env: { ...process.env, BROOK_LOG_FORMAT: "json" } });
+  // This launcher's own BROOK_CLUSTER_* / BROOK_NODE_ARGS are not node settings: a node would warn about each.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BROOK_CLUSTER_") && k !== "BROOK_NODE_ARGS"));
+  const child = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ["ignore", log, log], env: { ...env, BROOK_LOG_FORMAT: "json" } });
   closeSync(log);
   const node = { id, child, logPath, exited: false };
   child.on("exit", (code, signal) => {

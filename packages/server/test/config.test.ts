@@ -31,7 +31,7 @@ describe("config sources", () => {
   });
 
   it("maps BROOK_* variables to keys and reports unknown ones", () => {
-    const { config, unknown } = parseEnv({ BROOK_NODE_ID: "4", BROOK_CONTROLLER_QUORUM_VOTERS: VOTERS, BROOK_NOPE: "1", BROOK_CONFIG: "x", PATH: "/bin" }, ENV_TO_KEY);
+    const { config, unknown } = parseEnv({ BROOK_NODE_ID: "4", BROOK_CONTROLLER_QUORUM_VOTERS: VOTERS, BROOK_NOPE: "1", BROOK_CONFIG: "x", BROOK_LOG_FORMAT: "json", PATH: "/bin" }, ENV_TO_KEY);
     expect(config.get("node.id")).toEqual({ value: "4", source: "env BROOK_NODE_ID" });
     expect(config.get("controller.quorum.voters")?.value).toBe(VOTERS);
     expect(unknown).toEqual(["BROOK_NOPE"]);

@@ -73,8 +73,8 @@ export function parseEnv(env: Readonly<Record<string, string | undefined>>, envT
   return { config, unknown };
 }
 
-/** BROOK_* variables that select the config rather than being part of it. */
-export const NON_CONFIG_ENV = new Set(["BROOK_CONFIG"]);
+/** BROOK_* variables the process reads that are not settings: the config file, the log format. */
+export const NON_CONFIG_ENV = new Set(["BROOK_CONFIG", "BROOK_LOG_FORMAT"]);
 
 export interface ParsedArgs {
   readonly configFile?: string;
