@@ -2,6 +2,7 @@
 // (`retriable`), whether the metadata cache should be refreshed first (`staleMetadata`), the
 // broker's Kafka error code (`code`, -1 when none) and a message that says what to do.
 // `errorFromCode` maps a broker answer to the right class.
+import { errorInfo } from "@brook/protocol";
 
 export class BrookError extends Error {
   constructor(
@@ -79,6 +80,7 @@ const CODES = new Map<number, Entry>([
   [36, e("TOPIC_ALREADY_EXISTS", InvalidRequestError, false, false, "the topic exists already")],
   [37, e("INVALID_PARTITIONS", InvalidRequestError, false, false, "the partition count is invalid (must grow, at least 1)")],
   [38, e("INVALID_REPLICATION_FACTOR", InvalidRequestError, false, false, "the replication factor is invalid or exceeds the live brokers")],
+  [40, e("INVALID_CONFIG", ConfigError, false, false, "the config key or value is not accepted; the message names what is allowed")],
   [41, e("NOT_CONTROLLER", NotLeaderError, true, true, "the controller moved; retried")],
   [42, e("INVALID_REQUEST", InvalidRequestError, false, false, "the broker rejected the request as malformed")],
   [45, e("OUT_OF_ORDER_SEQUENCE_NUMBER", ProducerFencedError, false, false, "the broker lost track of this producer's sequence; recreate the producer")],
@@ -98,14 +100,18 @@ const CODES = new Map<number, Entry>([
 ]);
 
 export function errorName(code: number): string {
-  return CODES.get(code)?.name ?? `ERROR_${code}`;
+  return CODES.get(code)?.name ?? errorInfo(code).name;
 }
 
 /** The typed error for a broker's answer; `context` says what was being done. */
 export function errorFromCode(code: number, brokerMessage: string, context: string): BrookError {
   const entry = CODES.get(code);
   const detail = brokerMessage === "" ? "" : `: ${brokerMessage}`;
-  if (entry === undefined) return new BrokerResponseError(`${context} failed with error ${code}${detail}`, code, false, false);
+  if (entry === undefined) {
+    // Not one the SDK maps to a class of its own: the protocol's table still names it.
+    const info = errorInfo(code);
+    return new BrokerResponseError(`${context} failed with ${info.name}${detail}`, code, info.retriable, info.staleMetadata);
+  }
   return new entry.cls(`${context} failed with ${entry.name}${detail} (${entry.hint})`, code, entry.retriable, entry.stale);
 }
 

@@ -5,6 +5,7 @@ import {
   ClusterUnavailableError,
   ConfigError,
   errorFromCode,
+  errorName,
   GroupMembershipError,
   NotLeaderError,
   RecordTooLargeError,
@@ -38,6 +39,13 @@ describe("errors", () => {
     expect(errorFromCode(3, "", "x")).toBeInstanceOf(UnknownTopicError);
     expect(errorFromCode(110, "", "x")).toBeInstanceOf(GroupMembershipError);
     expect(errorFromCode(9999, "odd", "x").message).toContain("9999");
+    const config = errorFromCode(40, 'unknown config "nope"', "Altering configs of t");
+    expect(config).toBeInstanceOf(ConfigError);
+    expect(config.message).toBe('Altering configs of t failed with INVALID_CONFIG: unknown config "nope" (the config key or value is not accepted; the message names what is allowed)');
+    // A code the SDK has no class for is still named, from the protocol's table.
+    const policy = errorFromCode(44, "", "Creating topic t");
+    expect(policy.message).toBe("Creating topic t failed with POLICY_VIOLATION");
+    expect(errorName(44)).toBe("POLICY_VIOLATION");
   });
 });
 
