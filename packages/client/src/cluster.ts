@@ -25,7 +25,8 @@ export class Cluster {
   private readonly requestPool = newRequestPool();
   private brokers = new Map<number, string>();
   private topics = new Map<string, TopicMetadata>();
-  private refreshing: Promise<void> | null = null;
+  /** The metadata request in flight and the topics it asks for ("all": every topic). */
+  private refreshing: { readonly done: Promise<void>; readonly topics: ReadonlySet<string> | "all" } | null = null;
   private lastRefreshMs = 0;
   private closed = false;
   controllerId = -1;
@@ -69,17 +70,27 @@ export class Cluster {
     return [...new Set([...known, ...boot])];
   }
 
-  /** Refreshes metadata for `topics` (all when empty); concurrent callers share one request. */
+  /**
+   * Refreshes metadata for `topics` (all when empty). A caller shares the request in flight
+   * when it asks for every topic the caller wants; otherwise it waits for that one and sends
+   * its own (sharing it blindly made a concurrent lookup of another new topic fail as unknown).
+   */
   async refresh(topics: readonly string[] = []): Promise<void> {
-    if (this.refreshing !== null) return this.refreshing;
-    this.refreshing = this.doRefresh(topics).finally(() => {
-      this.refreshing = null;
+    for (let cur = this.refreshing; cur !== null; cur = this.refreshing) {
+      const covered = cur.topics === "all" || (topics.length > 0 && topics.every((t) => (cur!.topics as ReadonlySet<string>).has(t)));
+      if (covered) return cur.done;
+      await cur.done.catch(() => undefined);
+    }
+    // With named topics, the ones already cached are refreshed too (one request for all).
+    const wanted = topics.length > 0 ? new Set([...topics, ...this.topics.keys()]) : "all";
+    const done: Promise<void> = this.doRefresh(wanted === "all" ? [] : [...wanted]).finally(() => {
+      if (this.refreshing?.done === done) this.refreshing = null;
     });
-    return this.refreshing;
+    this.refreshing = { done, topics: wanted };
+    return done;
   }
 
-  private async doRefresh(topics: readonly string[]): Promise<void> {
-    const wanted = topics.length > 0 ? [...new Set([...topics, ...this.topics.keys()])] : [];
+  private async doRefresh(wanted: string[]): Promise<void> {
     const res = await this.anyBroker(
       (c) =>
         c.call((b) => b.metadata, { topics: wanted, allowAutoTopicCreation: this.options.allowAutoTopicCreation }, this.options.requestTimeoutMs, "Metadata"),

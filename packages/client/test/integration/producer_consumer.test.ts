@@ -257,6 +257,21 @@ describe("SDK against three real brook nodes", () => {
     expect((await it.next()).done).toBe(true);
   });
 
+  it("looks up two topics at once from a fresh client: neither is reported unknown", async () => {
+    await cluster.createTopic("meta-a", 1);
+    await cluster.createTopic("meta-b", 2);
+    const fresh = new Brook({ brokers: cluster.bootstrap(), clientId: "fresh" });
+    try {
+      // Both need metadata the client does not have yet; the second asks while the first's request is in flight.
+      const admin = fresh.admin();
+      const [a, b] = await Promise.all([admin.groupOffsets("nobody", "meta-a"), admin.groupOffsets("nobody", "meta-b")]);
+      expect(a.map((o) => o.partition)).toEqual([0]);
+      expect(b.map((o) => o.partition)).toEqual([0, 1]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it("auto-commits what an idle async iterator handed out, while it waits for more", async () => {
     await cluster.createTopic("iterated-idle", 1);
     const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde });
