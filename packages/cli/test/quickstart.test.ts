@@ -116,6 +116,13 @@ describe("brook CLI against a local cluster", () => {
     expect(group!.offsets.reduce((n, o) => n + o.committed, 0)).toBe(2003);
   });
 
+  it("consumes from a time even when some partitions have nothing that recent (they start at their end)", () => {
+    brook(["topics", "create", "timed", "-p", "3", "-r", "3"]);
+    brook(["produce", "timed"], "early\n"); // one record: two of the three partitions stay empty
+    expect(brook(["consume", "timed", "--from-time", "-10m", "--to-end"]).stdout).toBe("early\n");
+    expect(brook(["consume", "timed", "--from-time", new Date(Date.now() + 3_600_000).toISOString(), "--to-end"]).stdout).toBe("");
+  });
+
   it("resets a group's offsets to the earliest and deletes the group", () => {
     brook(["groups", "reset-offsets", "billing", "-t", "orders", "--to-earliest", "--execute"]);
     const [group] = JSON.parse(brook(["groups", "describe", "billing", "--json"]).stdout) as { offsets: { committed: number; lag: number; logEnd: number }[] }[];

@@ -189,9 +189,17 @@ export class Admin {
     });
   }
 
-  /** Offsets per partition at `timestamp` (-2 earliest, -1 latest, else first at/after it). */
+  /**
+   * Offsets per partition at `timestamp` (-2 earliest, -1 latest, else the first record at or
+   * after it, -1 for a partition with none: the raw ListOffsets answer).
+   */
   async listOffsets(topic: string, timestamp: number): Promise<Map<number, number>> {
     return listOffsets(this.cluster, topic, timestamp);
+  }
+
+  /** Where to start reading `topic` at `timestampMs`: per partition, the first record at or after it, else the log end. */
+  async offsetsForTime(topic: string, timestampMs: number): Promise<Map<number, number>> {
+    return offsetsForTime(this.cluster, topic, timestampMs);
   }
 
   private async withCoordinator<T>(groupId: string, what: string, fn: (c: import("./connection.js").BrokerConnection) => Promise<T>): Promise<T> {
@@ -204,6 +212,20 @@ export class Admin {
       }
     });
   }
+}
+
+/**
+ * Per partition, the first offset whose record is at or after `timestampMs`, or the log end
+ * where no record is that recent (ListOffsets answers -1 there; Kafka's offsetsForTimes gives
+ * null, and its consumers then start at the end).
+ */
+export async function offsetsForTime(cluster: Cluster, topic: string, timestampMs: number): Promise<Map<number, number>> {
+  const offsets = await listOffsets(cluster, topic, timestampMs);
+  if ([...offsets.values()].some((o) => o < 0)) {
+    const ends = await listOffsets(cluster, topic, -1);
+    for (const [p, o] of offsets) if (o < 0) offsets.set(p, ends.get(p) ?? 0);
+  }
+  return offsets;
 }
 
 /** ListOffsets for every partition of `topic`, one request per leader. */

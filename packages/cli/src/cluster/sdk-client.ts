@@ -19,8 +19,9 @@ export function connectCluster(bootstrap: readonly string[], clientId: string): 
       throw error;
     }
   };
+  // A time with no record after it in some partition starts that partition at its end.
   const offsetsAt = (topic: string, to: StartAt): Promise<Map<number, number>> =>
-    admin.listOffsets(topic, to.kind === "earliest" ? -2 : to.kind === "latest" ? -1 : to.kind === "timestamp" ? to.timestampMs : -1);
+    to.kind === "timestamp" ? admin.offsetsForTime(topic, to.timestampMs) : admin.listOffsets(topic, to.kind === "earliest" ? -2 : -1);
 
   const client: ClusterClient = {
     listTopics: (includeInternal) =>

@@ -8,7 +8,7 @@
 // onPartitionsRevoked and a commit of what was consumed, and only then are reported as no
 // longer owned, so the next owner starts where this one stopped.
 import type { FetchResponse, TopicPartitions } from "@brook/protocol/gen/brook/v1/broker";
-import { listOffsets } from "../admin.js";
+import { listOffsets, offsetsForTime } from "../admin.js";
 import { backoffDelay } from "../backoff.js";
 import { type Cluster, sleep } from "../cluster.js";
 import { intInRange } from "../config.js";
@@ -409,15 +409,8 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     const resets = new Map<string, Map<number, number>>();
     const r = this.settings.reset;
     const ts = r === "earliest" ? -2 : r === "latest" ? -1 : r.timestamp;
-    for (const topic of resetTopics) {
-      const offsets = await listOffsets(this.cluster, topic, ts);
-      // A timestamp past the end of the log means "start at the end".
-      if (ts >= 0 && [...offsets.values()].some((o) => o < 0)) {
-        const ends = await listOffsets(this.cluster, topic, -1);
-        for (const [p, o] of offsets) if (o < 0) offsets.set(p, ends.get(p) ?? 0);
-      }
-      resets.set(topic, offsets);
-    }
+    // A timestamp past a partition's last record means "start at its end" (offsetsForTime).
+    for (const topic of resetTopics) resets.set(topic, ts >= 0 ? await offsetsForTime(this.cluster, topic, ts) : await listOffsets(this.cluster, topic, ts));
     for (const tp of tps) {
       const k = key(tp.topic, tp.partition);
       const start = committed.get(k) ?? resets.get(tp.topic)?.get(tp.partition) ?? 0;
