@@ -153,7 +153,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   subscribe(topics: readonly string[] | RegExp, listener: RebalanceListener = {}): void {
     if (this.config.groupId === undefined) throw new ConfigError("subscribe() needs a groupId; use assign() for a consumer without a group");
     if (this.positions.size > 0 && this.subscription === null) throw new ConfigError("this consumer uses assign(); it cannot also subscribe()");
-    this.subscription = topics instanceof RegExp ? { names: [], regex: topics.source } : { names: [...topics], regex: "" };
+    this.subscription = topics instanceof RegExp ? { names: [], regex: subscriptionPattern(topics) } : { names: [...topics], regex: "" };
     this.listener = listener;
     if (this.running && !this.heartbeating) this.startHeartbeats();
     this.heartbeatWake.wake();
@@ -760,4 +760,16 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     const list = [...this.positions.values()].filter((p) => p.consumed !== p.committed).map((p) => ({ topic: p.topic, partition: p.partition, offset: p.consumed }));
     if (list.length > 0) await this.commit(list);
   }
+}
+
+/**
+ * The coordinator matches a subscription pattern against whole topic names (Kafka's rule,
+ * KIP-848); a JavaScript RegExp matches anywhere in the name (/^orders-/ takes orders-eu). The
+ * pattern sent keeps the JavaScript meaning. Flags that change what matches (i, m, s, u, v)
+ * cannot travel with it and are refused.
+ */
+export function subscriptionPattern(re: RegExp): string {
+  const unsupported = re.flags.replace(/[gyd]/g, "");
+  if (unsupported !== "") throw new ConfigError(`subscribe(): RegExp flags "${unsupported}" are not supported (the group coordinator matches the pattern without flags); write the pattern without them`);
+  return `[\\s\\S]*?(?:${re.source})[\\s\\S]*`;
 }

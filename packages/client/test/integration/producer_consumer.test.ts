@@ -257,6 +257,29 @@ describe("SDK against three real brook nodes", () => {
     expect((await it.next()).done).toBe(true);
   });
 
+  it("subscribes with a RegExp as JavaScript matches it (/^rx-/ takes rx-a and rx-b), a topic created later included", async () => {
+    await cluster.createTopic("rx-a", 2);
+    await cluster.createTopic("rx-b", 1);
+    await cluster.createTopic("not-rx", 1);
+    const producer = brook.producer({ valueSerializer: stringSerde });
+    await producer.send({ topic: "rx-a", messages: [{ value: "a1" }, { value: "a2" }] });
+    await producer.send({ topic: "rx-b", messages: [{ value: "b1" }] });
+    await producer.send({ topic: "not-rx", messages: [{ value: "n1" }] });
+    const consumer = brook.consumer({ groupId: "regex", valueDeserializer: stringSerde, maxWaitMs: 100 });
+    consumer.subscribe(/^rx-/);
+    const got: string[] = [];
+    void consumer.run({ eachMessage: (m) => void got.push(`${m.topic}:${m.value}`) });
+    try {
+      await until("the rx- topics consumed", () => got.length >= 3, 30_000);
+      await cluster.createTopic("rx-c", 1);
+      await producer.send({ topic: "rx-c", messages: [{ value: "c1" }] });
+      await until("the new rx- topic consumed", () => got.includes("rx-c:c1"), 30_000);
+      expect(got.sort()).toEqual(["rx-a:a1", "rx-a:a2", "rx-b:b1", "rx-c:c1"]);
+    } finally {
+      await consumer.close();
+    }
+  });
+
   it("looks up two topics at once from a fresh client: neither is reported unknown", async () => {
     await cluster.createTopic("meta-a", 1);
     await cluster.createTopic("meta-b", 2);
