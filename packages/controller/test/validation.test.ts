@@ -39,6 +39,7 @@ describe("CreateTopics validation", () => {
     ["rf above brokers", topic("r4", 1, 4), Codes.INVALID_REPLICATION_FACTOR, /larger than the 3 available/],
     ["unknown config", topic("c1", 1, 1, { configs: [{ name: "retention.msec", value: "1" }] }), Codes.INVALID_CONFIG, /unknown config "retention.msec"/],
     ["bad config value", topic("c2", 1, 1, { configs: [{ name: "min.insync.replicas", value: "zero" }] }), Codes.INVALID_CONFIG, /integer/],
+    ["broker-side compression (would have no effect)", topic("c3", 1, 1, { configs: [{ name: "compression.type", value: "zstd" }] }), Codes.INVALID_CONFIG, /only "producer" is supported.*compression: "zstd"/],
     ["assignment with counts", topic("as0", 1, 1, { assignments: [{ partition: 0, brokerIds: [1] }] }), Codes.INVALID_REQUEST, /-1/],
     ["assignment gap", topic("as1", -1, -1, { assignments: [{ partition: 1, brokerIds: [1] }] }), Codes.INVALID_REPLICA_ASSIGNMENT, /without gaps/],
     ["assignment unknown broker", topic("as2", -1, -1, { assignments: [{ partition: 0, brokerIds: [9] }] }), Codes.INVALID_REPLICA_ASSIGNMENT, /broker 9/],

@@ -1,15 +1,18 @@
 // The consumer's view of fetched records, kept as bytes until the application takes them.
 // A Fetch response's batches are checked once when they arrive (magic, lengths, CRC-32C;
-// gzip is inflated then) and indexed as runs; a RecordCursor then walks the records in place,
+// compressed ones are inflated then, off the event loop) and indexed as runs; a RecordCursor then walks the records in place,
 // one at a time, allocating only what the application receives (the key/value slices and the
 // message). Decoding everything up front made thousands of small objects per fetch that
 // outlived the young generation while they waited in the prefetch buffer: most of the
 // consumer's CPU went to the garbage collector.
-import { promisify } from "node:util";
-import { gunzip } from "node:zlib";
-import { crc32c } from "@brook/protocol";
+import { compressionCodec, crc32c, isCompressionSupported } from "@brook/protocol";
 
-const gunzipAsync = promisify(gunzip);
+/**
+ * Most bytes one compressed batch may inflate to: far above any batch a producer writes
+ * (max.message.bytes defaults to 1 MiB, compression ratios of 10-50x are typical), and a
+ * bound on what a corrupt or hostile batch can make this process allocate.
+ */
+export const MAX_INFLATED_BATCH_BYTES = 256 * 1024 * 1024;
 const HEADER = 61; // batch bytes before the first record
 const CRC_FROM = 21; // the CRC covers attributes..end
 
@@ -56,10 +59,10 @@ export async function indexBatches(buf: Buffer, checkCrcs = true): Promise<Index
       const baseTimestamp = Number(buf.readBigInt64BE(pos + 27));
       const codec = attributes & 0x7;
       if (codec === 0) runs.push({ buf, start: pos + HEADER, end, count: n, baseOffset, baseTimestamp });
-      else if (codec === 1) {
-        const plain = await gunzipAsync(buf.subarray(pos + HEADER, end));
+      else if (isCompressionSupported(codec)) {
+        const plain = await compressionCodec(codec).decompress(buf.subarray(pos + HEADER, end), MAX_INFLATED_BATCH_BYTES);
         runs.push({ buf: plain, start: 0, end: plain.length, count: n, baseOffset, baseTimestamp });
-      } else throw new RangeError(`unsupported compression codec ${codec}`);
+      } else throw new RangeError(`unsupported compression codec ${codec} (this machine cannot inflate it)`);
       count += n;
     }
     pos = end;

@@ -9,6 +9,7 @@
 // SendError whose `results` says what happened to each record; nothing is dropped silently;
 // buffer.memory bounds the bytes held, and send() waits (up to max.block.ms) for room.
 import type { ProduceRequest, ProduceResponse } from "@brook/protocol/gen/brook/v1/broker";
+import { isCompressionSupported } from "@brook/protocol";
 import { backoffDelay } from "../backoff.js";
 import type { Cluster } from "../cluster.js";
 import { intInRange, oneOf } from "../config.js";
@@ -22,7 +23,7 @@ import {
   SerializationError,
   TimeoutError,
 } from "../errors.js";
-import { BATCH_HEADER_BYTES, type BatchRecord, type CompressionName, encodeBatchAsync, type RecordHeader, recordSize } from "../records/record_batch.js";
+import { BATCH_HEADER_BYTES, type BatchRecord, Compression, type CompressionName, encodeBatchAsync, type RecordHeader, recordSize } from "../records/record_batch.js";
 import type { Serializer } from "../serde.js";
 import { Accumulator, splitBatch, type Batch, type PendingRecord } from "./accumulator.js";
 import { BufferPool } from "./buffer_pool.js";
@@ -154,7 +155,7 @@ export function producerSettings(c: ProducerConfig<unknown, unknown>): Settings 
     batchSize: intInRange("batch.size", c.batchSize, 1024 * 1024, 1, 16 * 1024 * 1024),
     bufferMemory: intInRange("buffer.memory", c.bufferMemory, 32 * 1024 * 1024, 1024, 2 ** 31 - 1),
     maxRequestSize: intInRange("max.request.size", c.maxRequestSize, 1024 * 1024, 1024, 256 * 1024 * 1024),
-    compression: oneOf<CompressionName>("compression.type", c.compression, "none", ["none", "gzip"]),
+    compression: availableCompression(oneOf<CompressionName>("compression.type", c.compression, "none", ["none", "gzip", "snappy", "lz4", "zstd"])),
     deliveryTimeoutMs: intInRange("delivery.timeout.ms", c.deliveryTimeoutMs, 120_000, 1, 2 ** 31 - 1),
     requestTimeoutMs: intInRange("request.timeout.ms", c.requestTimeoutMs, 30_000, 1, 2 ** 31 - 1),
     // Kafka's 5. Concurrent gRPC calls may reach the broker out of order; the broker rejects
@@ -227,6 +228,9 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     const slab = this.s.batchSize + BATCH_HEADER_BYTES;
     this.batchPool = new BufferPool(slab, Math.max(1, Math.floor(this.s.bufferMemory / slab)));
     const p = config.partitioner ?? "sticky";
+    if (p !== "sticky" && p !== "round-robin" && (typeof p !== "object" || p === null || typeof (p as Partial<Partitioner>).partition !== "function")) {
+      throw new ConfigError(`partitioner must be "sticky", "round-robin" or an object with a partition(ctx) method, got ${typeof p === "function" ? "a function (wrap it: { partition: fn })" : JSON.stringify(p)}`);
+    }
     this.partitioner = p === "sticky" ? stickyPartitioner(random) : p === "round-robin" ? roundRobinPartitioner() : p;
   }
 
@@ -719,4 +723,10 @@ function requestBytes(b: Batch<unknown>): number {
 
 function toBrookError(err: unknown): BrookError {
   return err instanceof BrookError ? err : new BrookError(String(err), -1, false, false, { cause: err });
+}
+
+/** A codec whose native module did not load on this machine is refused at construction, not at the first send. */
+function availableCompression(name: CompressionName): CompressionName {
+  if (!isCompressionSupported(Compression[name])) throw new ConfigError(`compression.type ${name} is not available on this machine (its native module did not load); use gzip, or install the module for this platform`);
+  return name;
 }

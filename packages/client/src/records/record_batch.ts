@@ -1,14 +1,11 @@
 // Kafka RecordBatch v2 encoding for the producer, shaped for the SDK's hot path (CRC-32C from
 // @brook/protocol, native when available). Encoding sizes the batch first and writes it into
-// one Buffer, so each batch is encoded exactly once. Compression: none and gzip (node:zlib).
-// The consumer reads batches in place (consumer/record_cursor.ts).
-import { promisify } from "node:util";
-import { gzip } from "node:zlib";
-import { crc32c } from "@brook/protocol";
+// one Buffer, so each batch is encoded exactly once. Compression: every codec of
+// @brook/protocol (gzip, snappy, lz4, zstd; the native ones when their module loads here),
+// always off the event loop. The consumer reads batches in place (consumer/record_cursor.ts).
+import { compressionCodec, crc32c } from "@brook/protocol";
 
-const gzipAsync = promisify(gzip);
-
-export const Compression = { none: 0, gzip: 1 } as const;
+export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 export type CompressionName = keyof typeof Compression;
 
 export interface RecordHeader {
@@ -173,7 +170,7 @@ export async function encodeBatchAsync(records: readonly BatchRecord[], meta: Ba
   const [base, max] = timestamps(records);
   const plain = Buffer.allocUnsafe(recordsSize(records, base));
   writeRecords(records, base, plain, 0);
-  const compressed = await gzipAsync(plain);
+  const compressed = await compressionCodec(Compression[meta.compression]).compress(plain);
   const out = alloc(HEADER + compressed.length);
   compressed.copy(out, HEADER);
   writeHeader(out, records, meta, base, max);

@@ -202,26 +202,31 @@ describe("SDK against three real brook nodes", () => {
     await Promise.all([a2.close(), b.close()]);
   });
 
-  it("round-trips gzip batches with keys, headers and timestamps", async () => {
-    await cluster.createTopic("zipped", 2);
-    const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, compression: "gzip" });
-    const sent = await producer.send({
-      topic: "zipped",
-      messages: Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}`.repeat(20), headers: { n: String(i) }, timestamp: 1_700_000_000_000 + i })),
+  // Every codec of @brook/protocol, produced by the SDK, stored as sent, inflated by the SDK's consumer.
+  for (const compression of ["gzip", "snappy", "lz4", "zstd"] as const) {
+    it(`round-trips ${compression} batches with keys, headers and timestamps`, async () => {
+      const topic = `zipped-${compression}`;
+      await cluster.createTopic(topic, 2);
+      const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde, compression });
+      const sent = await producer.send({
+        topic,
+        messages: Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}`.repeat(20), headers: { n: String(i) }, timestamp: 1_700_000_000_000 + i })),
+      });
+      await producer.close();
+      const consumer = brook.consumer({ keyDeserializer: stringSerde, valueDeserializer: stringSerde, maxWaitMs: 100 });
+      await consumer.assign([0, 1].map((partition) => ({ topic, partition })));
+      const got = new Map<string, { value: string | null; n: string | undefined; ts: number; offset: number; partition: number }>();
+      for await (const m of consumer) {
+        got.set(m.key!, { value: m.value, n: m.headers["n"]?.toString(), ts: m.timestamp, offset: m.offset, partition: m.partition });
+        if (got.size === 50) break;
+      }
+      await consumer.close();
+      sent.forEach((meta, i) => {
+        const g = got.get(`k${i}`)!;
+        expect(g).toEqual({ value: `v${i}`.repeat(20), n: String(i), ts: 1_700_000_000_000 + i, offset: meta.offset, partition: meta.partition });
+      });
     });
-    const consumer = brook.consumer({ keyDeserializer: stringSerde, valueDeserializer: stringSerde, maxWaitMs: 100 });
-    await consumer.assign([0, 1].map((partition) => ({ topic: "zipped", partition })));
-    const got = new Map<string, { value: string | null; n: string | undefined; ts: number; offset: number; partition: number }>();
-    for await (const m of consumer) {
-      got.set(m.key!, { value: m.value, n: m.headers["n"]?.toString(), ts: m.timestamp, offset: m.offset, partition: m.partition });
-      if (got.size === 50) break;
-    }
-    await consumer.close();
-    sent.forEach((meta, i) => {
-      const g = got.get(`k${i}`)!;
-      expect(g).toEqual({ value: `v${i}`.repeat(20), n: String(i), ts: 1_700_000_000_000 + i, offset: meta.offset, partition: meta.partition });
-    });
-  });
+  }
 
   it("hands records out through the async iterator in order; after a break, the next iterator starts right after the last one handed out", async () => {
     await cluster.createTopic("iterated", 1);

@@ -31,7 +31,16 @@ export const TOPIC_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map<string, Con
   ["unclean.leader.election.enable", { default: "false", check: bool }],
   // DESIGN.md's vocabulary, the same as the broker's log and the server's log.flush.mode.
   ["flush.mode", { default: "durable", check: oneOf("durable", "replicated") }],
-  ["compression.type", { default: "producer", check: oneOf("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd") }],
+  // Brokers keep every batch as its producer compressed it (no per-record work on the write
+  // path), so a broker-side codec would be a setting with no effect: refused, not ignored.
+  [
+    "compression.type",
+    {
+      default: "producer",
+      check: (v) =>
+        v === "producer" ? undefined : `only "producer" is supported: brokers store each batch as its producer compressed it; set the codec on the producer instead (compression: "${v === "uncompressed" ? "none" : v}")`,
+    },
+  ],
   ["message.timestamp.type", { default: "CreateTime", check: oneOf("CreateTime", "LogAppendTime") }],
 ]);
 
