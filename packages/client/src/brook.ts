@@ -97,11 +97,16 @@ export class Brook {
   }
 
   /** Flushes producers, stops consumers (leaving their groups), closes every connection. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.allSettled([...this.producers].map((p) => p.close()));
-    await Promise.allSettled([...this.consumers].map((c) => c.close()));
-    this.cluster.close();
+  /** Flushes producers, closes consumers (final commits, leaving their groups), then the connections; every caller waits for all of it. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      await Promise.allSettled([...this.producers].map((p) => p.close()));
+      await Promise.allSettled([...this.consumers].map((c) => c.close()));
+      this.cluster.close();
+    })();
+    return this.closing;
   }
+
+  private closing: Promise<void> | null = null;
 }

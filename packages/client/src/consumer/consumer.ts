@@ -716,8 +716,16 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   }
 
   /** Stops the loops, commits what was consumed (auto-commit), leaves the group. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    // Every caller waits for the one close (its final commit and LeaveGroup): a second
+    // close() that returned at once let a caller tear down the client under the first.
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | null = null;
+
+  private async closeOnce(): Promise<void> {
     this.closed = true;
     this.fetchWake.wake();
     this.deliverWake.wake();

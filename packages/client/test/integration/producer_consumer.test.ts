@@ -300,6 +300,19 @@ describe("SDK against three real brook nodes", () => {
     }
   });
 
+  it("a second close() waits for the first: when either resolves, the member has left its group", async () => {
+    await cluster.createTopic("closing", 1);
+    const consumer = brook.consumer({ groupId: "closing", maxWaitMs: 100 });
+    consumer.subscribe(["closing"]);
+    void consumer.run({ eachMessage: () => undefined });
+    const admin = brook.admin();
+    // The group exists once the first heartbeat reached its coordinator.
+    await until("the member joined", async () => (await admin.describeGroup("closing").catch(() => undefined))?.members.length === 1, 30_000);
+    void consumer.close(); // e.g. a signal handler
+    await consumer.close(); // e.g. the main path's finally, right before the process exits
+    expect((await admin.describeGroup("closing")).members).toEqual([]);
+  });
+
   it("auto-commits what an idle async iterator handed out, while it waits for more", async () => {
     await cluster.createTopic("iterated-idle", 1);
     const producer = brook.producer({ keySerializer: stringSerde, valueSerializer: stringSerde });
