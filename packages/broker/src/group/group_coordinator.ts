@@ -33,7 +33,9 @@ import type {
   TopicPartitions,
 } from "@brook/protocol/gen/brook/v1/broker";
 import type { MetadataView } from "../metadata/view.js";
-import type { GroupCoordinatorApi } from "../service/group_api.js";
+import type { ClientIdentity, GroupCoordinatorApi } from "../service/group_api.js";
+
+const UNKNOWN_CLIENT: ClientIdentity = { clientId: "", clientHost: "" };
 import type { GroupLagSnapshot } from "../metrics.js";
 import { parseTpKey, type TpKey, tpKey } from "./assignor.js";
 import { GroupCode, GroupError } from "./codes.js";
@@ -266,12 +268,12 @@ export class GroupCoordinator implements GroupCoordinatorApi {
    * has something to act on, else at the end of the hold with heartbeatIntervalMs 0 (send the
    * next one at once). Holding adds no state: a re-evaluation is the same heartbeat again.
    */
-  async consumerGroupHeartbeat(req: ConsumerGroupHeartbeatRequest): Promise<ConsumerGroupHeartbeatResponse> {
+  async consumerGroupHeartbeat(req: ConsumerGroupHeartbeatRequest, client: ClientIdentity = UNKNOWN_CLIENT): Promise<ConsumerGroupHeartbeatResponse> {
     const holdMs = this.config.heartbeatHoldMs ?? 0;
     // Re-evaluations use the arrival time: a held heartbeat must not extend the session of a
     // member that may have died since it arrived.
     const arrivedMs = this.opts.clock();
-    let res = this.heartbeatNow(req, arrivedMs);
+    let res = this.heartbeatNow(req, arrivedMs, client);
     if (holdMs <= 0 || req.memberEpoch < 0) return res;
     const deadline = Date.now() + holdMs;
     for (;;) {
@@ -281,7 +283,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       const left = deadline - Date.now();
       if (left <= 0) return { ...res, heartbeatIntervalMs: 0 };
       await this.groupChange(req.groupId, left);
-      res = this.heartbeatNow(req, arrivedMs);
+      res = this.heartbeatNow(req, arrivedMs, client);
     }
   }
 
@@ -307,7 +309,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     if (set !== undefined) for (const wake of [...set]) wake();
   }
 
-  private heartbeatNow(req: ConsumerGroupHeartbeatRequest, nowMs: number): ConsumerGroupHeartbeatResponse {
+  private heartbeatNow(req: ConsumerGroupHeartbeatRequest, nowMs: number, client: ClientIdentity): ConsumerGroupHeartbeatResponse {
     try {
       const { partition, state, group } = this.groupFor(req.groupId, true);
       const g = group!;
@@ -318,8 +320,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
           memberEpoch: req.memberEpoch,
           instanceId: req.instanceId,
           rackId: req.rackId,
-          clientId: "",
-          clientHost: "",
+          clientId: client.clientId,
+          clientHost: client.clientHost,
           sessionTimeoutMs: req.sessionTimeoutMs,
           rebalanceTimeoutMs: req.rebalanceTimeoutMs,
           subscribedTopicNames: req.subscribedTopicNames,

@@ -26,7 +26,7 @@ import type { Partition } from "../replica/partition.js";
 import { type ReplicaManager, SETTLE_WAIT_MAX_MS } from "../replica/replica_manager.js";
 import { waitForWake } from "../replica/wait_for_wake.js";
 import type { ControllerApi } from "./controller_api.js";
-import type { GroupCoordinatorApi } from "./group_api.js";
+import type { ClientIdentity, GroupCoordinatorApi } from "./group_api.js";
 import {
   acksError,
   BATCH_HEADER_BYTES,
@@ -55,9 +55,9 @@ export interface BrokerServiceDeps {
 const msgOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Wraps an async handler: any escape becomes an INTERNAL status, never an unhandled rejection. */
-function unary<Req, Res>(name: string, logger: Logger, fn: (req: Req) => Promise<Res>) {
+function unary<Req, Res>(name: string, logger: Logger, fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    fn(call.request).then(
+    fn(call.request, call).then(
       (res) => callback(null, res),
       (err: unknown) => {
         logger.error({ err, rpc: name }, "handler failed");
@@ -208,10 +208,10 @@ export function brokerServer(deps: BrokerServiceDeps): BrokerServer {
     }
   };
 
-  const group = <Req, Res>(name: string, pick: (g: GroupCoordinatorApi, req: Req) => Promise<Res>, fallback: (req: Req) => NoInfer<Res>) =>
-    unary(name, logger, async (req: Req): Promise<Res> => {
+  const group = <Req, Res>(name: string, pick: (g: GroupCoordinatorApi, req: Req, client: ClientIdentity) => Promise<Res>, fallback: (req: Req) => NoInfer<Res>) =>
+    unary(name, logger, async (req: Req, call: ServerUnaryCall<Req, Res>): Promise<Res> => {
       const g = deps.groups();
-      return g === undefined ? fallback(req) : pick(g, req);
+      return g === undefined ? fallback(req) : pick(g, req, clientIdentity(call));
     });
 
   const meteredProduceFn = meteredProduce(produce, deps.metrics);
@@ -229,7 +229,7 @@ export function brokerServer(deps: BrokerServiceDeps): BrokerServer {
     alterConfigs: unary("alterConfigs", logger, (r) => deps.controller.alterConfigs(r)),
     describeCluster: unary("describeCluster", logger, () => deps.controller.describeCluster()),
     findCoordinator: group("findCoordinator", (g, r) => g.findCoordinator(r), () => ({ error: noGroups, nodeId: -1, host: "", port: -1 })),
-    consumerGroupHeartbeat: group("consumerGroupHeartbeat", (g, r) => g.consumerGroupHeartbeat(r), () => ({
+    consumerGroupHeartbeat: group("consumerGroupHeartbeat", (g, r, client) => g.consumerGroupHeartbeat(r, client), () => ({
       error: noGroups,
       memberId: "",
       memberEpoch: -1,
@@ -331,4 +331,13 @@ async function fetchOne(
 function waitForAny(parts: { p: Partition; seq: number }[], ms: number): Promise<void> {
   // An HW move counts too: it is what makes fetched data visible to a consumer.
   return waitForWake(parts, ms, "onChange");
+}
+
+/** The caller's client.id (the SDK sends it as "client-id" metadata) and host, without the port (Kafka shows "/host"). */
+function clientIdentity(call: ServerUnaryCall<unknown, unknown>): ClientIdentity {
+  const id = call.metadata.get("client-id")[0];
+  // getPeer(): "ipv4:127.0.0.1:5123", "ipv6:[::1]:5123" or "127.0.0.1:5123".
+  const peer = call.getPeer().replace(/^(ipv4|ipv6|unix):/, "");
+  const host = peer.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+  return { clientId: typeof id === "string" ? id.slice(0, 255) : "", clientHost: host === "" ? "" : `/${host}` };
 }

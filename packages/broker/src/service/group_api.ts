@@ -18,9 +18,15 @@ import type {
   OffsetFetchResponse,
 } from "@brook/protocol/gen/brook/v1/broker";
 
+/** Who sent a request: its client.id (gRPC metadata) and address, as DescribeGroups reports them. */
+export interface ClientIdentity {
+  readonly clientId: string;
+  readonly clientHost: string;
+}
+
 export interface GroupCoordinatorApi {
   findCoordinator(req: FindCoordinatorRequest): Promise<FindCoordinatorResponse>;
-  consumerGroupHeartbeat(req: ConsumerGroupHeartbeatRequest): Promise<ConsumerGroupHeartbeatResponse>;
+  consumerGroupHeartbeat(req: ConsumerGroupHeartbeatRequest, client?: ClientIdentity): Promise<ConsumerGroupHeartbeatResponse>;
   offsetCommit(req: OffsetCommitRequest): Promise<OffsetCommitResponse>;
   offsetFetch(req: OffsetFetchRequest): Promise<OffsetFetchResponse>;
   listGroups(req: ListGroupsRequest): Promise<ListGroupsResponse>;

@@ -308,6 +308,8 @@ describe("SDK against three real brook nodes", () => {
     const admin = brook.admin();
     // The group exists once the first heartbeat reached its coordinator.
     await until("the member joined", async () => (await admin.describeGroup("closing").catch(() => undefined))?.members.length === 1, 30_000);
+    // DescribeGroups names the member's client.id and host, as kafka-consumer-groups does.
+    expect((await admin.describeGroup("closing")).members[0]).toMatchObject({ clientId: "it", clientHost: "/127.0.0.1" });
     void consumer.close(); // e.g. a signal handler
     await consumer.close(); // e.g. the main path's finally, right before the process exits
     expect((await admin.describeGroup("closing")).members).toEqual([]);
