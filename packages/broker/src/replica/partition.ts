@@ -2,7 +2,10 @@
 // a named leader, or offline), acks=all waiters, and wake-ups for long-polling fetches.
 // Contract: only the leader of the current epoch accepts appends; acks=all resolves once the HW
 // passes the batch and the ISR has at least minInsyncReplicas members (Kafka semantics);
-// a replica that loses leadership fails its waiters with NOT_LEADER_OR_FOLLOWER.
+// a replica that loses leadership fails its waiters with NOT_LEADER_OR_FOLLOWER. A waiter
+// belongs to the leader epoch its batch was appended in and is released only by that epoch's
+// high watermark: a replica that became a follower (truncating that batch) and then leader
+// again must never answer for it (the soak found such acks of records that were gone).
 import { BrokerError, Code } from "../errors.js";
 import type { PartitionView } from "../metadata/view.js";
 import { LeaderState } from "./leader_state.js";
@@ -16,6 +19,8 @@ export type Role =
 interface AckWaiter {
   readonly requiredOffset: number;
   readonly minIsr: number;
+  /** The leader epoch the batch was appended in. */
+  readonly leaderEpoch: number;
   readonly resolve: (code: number) => void;
 }
 
@@ -88,6 +93,8 @@ export class Partition {
     if (this.log.latestEpoch() < view.leaderEpoch) await this.log.assignEpoch(view.leaderEpoch, start);
     // The directory may have failed while the epoch was being written (another partition's I/O).
     if (this.storageFailed) return;
+    // Waiters of an earlier epoch of ours (leader -> leader without a follower turn between).
+    this.failWaiters(Code.NOT_LEADER_OR_FOLLOWER);
     this.role = {
       kind: "leader",
       state: new LeaderState({
@@ -146,7 +153,7 @@ export class Partition {
    * Appends a client batch as leader. For acks=-1 checks the ISR size first
    * (NOT_ENOUGH_REPLICAS) and the returned promise waits for the HW (see waitForAcks).
    */
-  async appendAsLeader(records: Buffer, requiredAcks: number, minIsr: number): Promise<LeaderAppendResult> {
+  async appendAsLeader(records: Buffer, requiredAcks: number, minIsr: number): Promise<LeaderAppendResult & { readonly leaderEpoch: number }> {
     const state = this.leaderState();
     if (requiredAcks === -1 && state.isr.length < minIsr)
       throw new BrokerError(
@@ -157,7 +164,7 @@ export class Partition {
     this.wakeAll(); // followers long-polling for new data
     // The leader's own copy counts toward the HW only once durable (group commit).
     void this.flushAndAdvance();
-    return result;
+    return { ...result, leaderEpoch: state.leaderEpoch };
   }
 
   private async flushAndAdvance(): Promise<void> {
@@ -170,13 +177,20 @@ export class Partition {
     this.maybeAdvanceHighWatermark();
   }
 
-  /** Resolves with an error code (0 = done) once the HW reaches `requiredOffset`, or on timeout. */
-  waitForAcks(requiredOffset: number, minIsr: number, timeoutMs: number): Promise<number> {
+  /**
+   * Resolves with an error code (0 = done) once the HW of leader epoch `leaderEpoch` (the one
+   * the batch was appended in) reaches `requiredOffset`, or on timeout; NOT_LEADER_OR_FOLLOWER
+   * at once when this replica no longer leads that epoch (the append may have been truncated).
+   */
+  waitForAcks(requiredOffset: number, minIsr: number, timeoutMs: number, leaderEpoch: number): Promise<number> {
+    if (this.role.kind !== "leader" || this.role.state.leaderEpoch !== leaderEpoch)
+      return Promise.resolve(this.storageFailed ? Code.KAFKA_STORAGE_ERROR : Code.NOT_LEADER_OR_FOLLOWER);
     return new Promise<number>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const waiter: AckWaiter = {
         requiredOffset,
         minIsr,
+        leaderEpoch,
         resolve: (code) => {
           if (timer !== undefined) clearTimeout(timer);
           resolve(code);
@@ -224,7 +238,8 @@ export class Partition {
     const isrSize = state.isr.length;
     const keep: AckWaiter[] = [];
     for (const w of this.waiters) {
-      if (hw >= w.requiredOffset) w.resolve(isrSize >= w.minIsr ? Code.NONE : Code.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+      if (w.leaderEpoch !== state.leaderEpoch) w.resolve(Code.NOT_LEADER_OR_FOLLOWER);
+      else if (hw >= w.requiredOffset) w.resolve(isrSize >= w.minIsr ? Code.NONE : Code.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
       else keep.push(w);
     }
     this.waiters = keep;

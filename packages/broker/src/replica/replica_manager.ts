@@ -311,7 +311,7 @@ export class ReplicaManager {
       });
     }
     const minIsr = this.minIsrFor(topic);
-    let result: LeaderAppendResult;
+    let result: LeaderAppendResult & { readonly leaderEpoch: number };
     try {
       result = await p.appendAsLeader(records, acks, minIsr);
     } catch (err) {
@@ -327,7 +327,7 @@ export class ReplicaManager {
       leaderHint: null,
     };
     if (acks !== -1) return ok;
-    const code = await p.waitForAcks(result.lastOffset + 1, minIsr, timeoutMs);
+    const code = await p.waitForAcks(result.lastOffset + 1, minIsr, timeoutMs, result.leaderEpoch);
     if (code === Code.NONE) return ok;
     const msg =
       code === Code.REQUEST_TIMED_OUT
