@@ -78,7 +78,9 @@ export function connectCluster(bootstrap: readonly string[], clientId: string): 
             const memberTopics = new Set(g.members.flatMap((m) => [...m.subscribedTopicNames, ...m.assignment.map((a) => a.topic)]));
             // An empty group (its consumers stopped) still has commits, as kafka-consumer-groups
             // shows: look at every topic then, keeping those with a committed offset.
-            const topics = memberTopics.size > 0 ? [...memberTopics] : (await admin.listTopics()).filter((t) => !t.startsWith("__"));
+            // A subscription may name a topic deleted since: it has no offsets to show.
+            const existing = await admin.listTopics();
+            const topics = memberTopics.size > 0 ? existing.filter((t) => memberTopics.has(t)) : existing.filter((t) => !t.startsWith("__"));
             const perTopic = await Promise.all(topics.map(async (topic) => (await admin.groupOffsets(id, topic)).map((o) => ({ topic, partition: o.partition, committed: o.committed, logEnd: o.logEndOffset, lag: o.lag }))));
             const offsets = perTopic.filter((os) => memberTopics.size > 0 || os.some((o) => o.committed >= 0)).flat();
             return {
