@@ -172,8 +172,8 @@ function adapt(log: PartitionLog, manager: LogManager): ReplicaLog {
     setHighWatermark: (hw) => {
       log.highWatermark = hw;
     },
-    appendAsLeader: async (records, leaderEpoch) => {
-      const r = await log.appendAsLeader(records, leaderEpoch);
+    appendAsLeader: async (records, leaderEpoch, stillLeads) => {
+      const r = await log.appendAsLeader(records, leaderEpoch, true, stillLeads);
       return { baseOffset: r.baseOffset, lastOffset: r.lastOffset, duplicate: r.duplicate, logAppendTimeMs: r.logAppendTimeMs };
     },
     appendAsFollower: async (records) => {

@@ -312,10 +312,15 @@ export class PartitionLog {
    * KAFKA_STORAGE_ERROR; on any of them nothing was written. The log keeps `records` (the
    * segment's tail cache serves reads from it): callers must not modify it afterwards.
    */
-  async appendAsLeader(records: Buffer, leaderEpoch: number, producerCheck = true): Promise<AppendInfo> {
+  async appendAsLeader(records: Buffer, leaderEpoch: number, producerCheck = true, stillLeads?: () => boolean): Promise<AppendInfo> {
     const headers = this.validateLeaderInput(records);
     return this.serialize(async () => {
       this.ensureWritable();
+      // Checked where the write happens, not where it was asked for: an append queued behind
+      // other log work may run after the replica became a follower, and would then land after
+      // the follower's truncation decision (the soak saw replicas diverge that way).
+      if (stillLeads !== undefined && !stillLeads())
+        throw new BrokerError(LogCode.FENCED_LEADER_EPOCH, `append in leader epoch ${leaderEpoch}, but this replica no longer leads that epoch`);
       // A deposed leader must not write below the epoch cache's newest epoch (KIP-101 relies on it).
       if (leaderEpoch < this.epochs.latestEpoch)
         throw new BrokerError(

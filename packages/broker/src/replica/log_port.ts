@@ -27,8 +27,12 @@ export interface ReplicaLog {
   durableEndOffset(): number;
   highWatermark(): number;
   setHighWatermark(hw: number): void;
-  /** Validates, stamps offsets and `leaderEpoch`, dedups idempotent batches; throws BrokerError. */
-  appendAsLeader(records: Buffer, leaderEpoch: number): Promise<LeaderAppendResult>;
+  /**
+   * Validates, stamps offsets and `leaderEpoch`, dedups idempotent batches; throws BrokerError.
+   * `stillLeads` is asked in the log's own order of operations, right before the write: false
+   * refuses the append (FENCED_LEADER_EPOCH) and nothing is written.
+   */
+  appendAsLeader(records: Buffer, leaderEpoch: number, stillLeads?: () => boolean): Promise<LeaderAppendResult>;
   /** Appends batches as the leader stamped them. */
   appendAsFollower(records: Buffer): Promise<void>;
   /** Whole batches from `fetchOffset`, below `maxOffset`, at most `maxBytes` (at least one batch). */

@@ -160,7 +160,7 @@ export class Partition {
         Code.NOT_ENOUGH_REPLICAS,
         `${this.name()} has ${state.isr.length} in-sync replicas, min.insync.replicas is ${minIsr}`,
       );
-    const result = await this.log.appendAsLeader(records, state.leaderEpoch);
+    const result = await this.log.appendAsLeader(records, state.leaderEpoch, () => this.role.kind === "leader" && this.role.state === state);
     this.wakeAll(); // followers long-polling for new data
     // The leader's own copy counts toward the HW only once durable (group commit).
     void this.flushAndAdvance();

@@ -173,10 +173,11 @@ export class ReplicaFetcher {
             );
       const done = await f.partition.runExclusive(async () => {
         if (!f.partition.isFollowerOf(f.leaderEpoch)) return false;
-        if (target < log.logEndOffset()) {
-          this.opts.logger.info({ partition: f.partition.name(), from: log.logEndOffset(), to: target }, "truncating divergent suffix");
-          await log.truncateTo(target);
-        }
+        // Always asked of the log, which decides in its own queue: an append still in flight
+        // from our last leadership ends up after the log end read above, and must go too.
+        const before = log.logEndOffset();
+        await log.truncateTo(target);
+        if (log.logEndOffset() < before) this.opts.logger.info({ partition: f.partition.name(), from: before, to: target }, "truncating divergent suffix");
         return true;
       });
       if (done) f.truncated = true;

@@ -1,4 +1,4 @@
-// An acks=all waiter belongs to the leader epoch its batch was appended in. Found by the chaos
+// A leader's append and its acks=all waiter belong to the leader epoch they began in. Found by the chaos
 // soak (npm run soak): a leader appended a batch, became a follower before the produce
 // registered its waiter, truncated that batch as a follower, became leader again in a newer
 // epoch, and that epoch's high watermark released the old waiter: the client was told
@@ -53,6 +53,18 @@ describe("acks=all waiters and leader epochs", () => {
     const waiting = p.waitForAcks(appended.lastOffset + 5, 1, 10_000, appended.leaderEpoch);
     await p.becomeLeader(view(1, 2));
     expect(await waiting).toBe(Code.NOT_LEADER_OR_FOLLOWER);
+  });
+
+  it("an append accepted as leader but reaching the log after the replica became a follower is refused, not written", async () => {
+    // The soak's second finding: such an append landed after the follower's truncation
+    // decision, so the replica kept a batch of its old epoch that the new leader never had.
+    await p.becomeLeader(view(1, 1));
+    await p.appendAsLeader(encodeBatch([Buffer.from("a0")]), 1, 1);
+    const end = p.log.logEndOffset();
+    const late = p.appendAsLeader(encodeBatch([Buffer.from("late")]), 1, 1); // accepted: still leader here
+    p.becomeFollower(view(2, 2)); // before the log got to it
+    await expect(late).rejects.toMatchObject({ code: Code.FENCED_LEADER_EPOCH });
+    expect(p.log.logEndOffset()).toBe(end);
   });
 
   it("a waiter of the current epoch is released by its high watermark", async () => {
