@@ -20,6 +20,7 @@ import type {
 } from "@brook/protocol/gen/brook/v1/broker";
 import { ControllerClient, type FetchMetadataResponse } from "@brook/protocol/gen/brook/v1/controller";
 import { BrokerError, Code } from "../errors.js";
+import { InitialCatchUp } from "./initial_catch_up.js";
 import { MetadataReplayer } from "../metadata/replay.js";
 import type { MetadataView } from "../metadata/view.js";
 import type { AlterPartitionRequest, AlterPartitionResult } from "../replica/replica_manager.js";
@@ -186,6 +187,7 @@ export class ControllerLink implements ControllerChannel {
 
   followMetadata(onView: (view: MetadataView) => void): MetadataSubscription {
     const replayer = new MetadataReplayer(this.listenerName);
+    const catchUp = new InitialCatchUp();
     let stream: ClientReadableStream<FetchMetadataResponse> | undefined;
     let stopped = false;
     let voterIndex = Math.max(0, this.active.voterIds().indexOf(this.active.current()));
@@ -214,7 +216,7 @@ export class ControllerLink implements ControllerChannel {
           let view: MetadataView | undefined;
           if (m.snapshot !== undefined) view = replayer.loadSnapshot(m.snapshot.records, m.snapshot.offset);
           if (m.records.length > 0 && m.offset > replayer.current().offset) view = replayer.applyBatch(m.records, m.offset);
-          if (view !== undefined) onView(view);
+          if (view !== undefined && catchUp.deliver(view.offset, m.highWatermark)) onView(view);
         } catch (err) {
           // A record this broker cannot read: stop applying rather than act on a wrong view.
           this.logger.error({ err }, "cannot apply metadata; stream stopped");
