@@ -120,6 +120,14 @@ function transportError(err: ServiceError, what: string, timeoutMs: number): Bro
       return new ClusterUnavailableError(`${what} failed: ${err.details || err.message}; the broker is unreachable or restarting`, -1, true, true, {
         cause: err,
       });
+    case status.UNIMPLEMENTED:
+      // A restarting node binds its client listener before its broker service is registered
+      // (it opens its logs in between): calls there answer UNIMPLEMENTED for a moment. The
+      // soak saw a send fail on it. Retried like a restarting broker; a port that is not a
+      // Brook broker at all fails once the retries run out, with this message.
+      return new ClusterUnavailableError(`${what} failed: ${err.details || err.message}; the broker is still starting (or this address is not a Brook broker's client listener)`, -1, true, true, {
+        cause: err,
+      });
     default:
       return new InvalidRequestError(`${what} was rejected by gRPC: ${err.details || err.message}`, -1, false, false, { cause: err });
   }

@@ -3,8 +3,8 @@
 // then a broken stream) and one from before it (no ProduceStream: UNIMPLEMENTED). The real
 // brokers' side of the stream is covered by the integration tests; what only a server
 // without the RPC can show is the client's fallback to unary Produce.
-import { credentials, Metadata, Server, ServerCredentials, type ServerDuplexStream, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
+import { credentials, Metadata, Server, ServerCredentials, type ServerDuplexStream, type sendUnaryData, type ServerUnaryCall, status } from "@grpc/grpc-js";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   BrokerService,
   type ProduceRequest,
@@ -132,5 +132,31 @@ describe("ProduceStream channel", () => {
     expect(later.topics[0]!.topic).toBe("z");
     expect(unary.sort()).toEqual(["x", "y", "z"]);
     expect(produced).toBe(3); // each request reached the broker once
+  });
+  it("tries the stream again 30 s after an UNIMPLEMENTED (a restarting node says that too)", async () => {
+    let ready = false; // the node's broker service is registered only after its logs are open
+    const address = await serve({
+      produce: (call: ServerUnaryCall<ProduceRequest, ProduceResponse>, cb: sendUnaryData<ProduceResponse>) => cb(null, answer(call.request.topics[0]!.topic, 1)),
+      produceStream: (call: ServerDuplexStream<ProduceStreamRequest, ProduceStreamResponse>) => {
+        if (!ready) {
+          call.emit("error", { code: status.UNIMPLEMENTED, details: "The server does not implement the method /brook.v1.Broker/ProduceStream" });
+          return;
+        }
+        call.on("data", (m: ProduceStreamRequest) => call.write({ correlationId: m.correlationId, response: answer(m.request!.topics[0]!.topic, 2), errorCode: 0, errorMessage: "" }));
+      },
+    });
+    const unary: string[] = [];
+    const ch = channel(address, unary);
+    expect((await ch.produce(request("starting"), 5_000)).topics[0]!.partitions[0]!.baseOffset).toBe(1); // resent as a unary call
+    ready = true;
+    expect((await ch.produce(request("soon after"), 5_000)).topics[0]!.partitions[0]!.baseOffset).toBe(1); // still unary
+    const realNow = Date.now.bind(Date);
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => realNow() + 31_000);
+    try {
+      expect((await ch.produce(request("later"), 5_000)).topics[0]!.partitions[0]!.baseOffset).toBe(2); // the stream again
+    } finally {
+      clock.mockRestore();
+    }
+    expect(unary).toEqual(["starting", "soon after"]);
   });
 });

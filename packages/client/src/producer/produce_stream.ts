@@ -4,8 +4,11 @@
 // Contract: every request settles exactly once: with the broker's answer, with a retriable
 // TimeoutError at its deadline, or with a retriable ClusterUnavailableError when its stream
 // breaks (the producer retries under its idempotent sequence rules; nothing is dropped
-// silently). A broker without the RPC (UNIMPLEMENTED) gets unary Produce calls from then on;
-// the requests that met that answer were never processed and go out again as unary calls.
+// silently). A broker answering UNIMPLEMENTED gets unary Produce calls for the next 30 s, then
+// the stream is tried again: an older broker without the RPC says so, but so does a restarting
+// node whose listener is up before its services are registered, and a permanent switch to
+// unary calls after every broker restart cost throughput for good. The requests that met
+// that answer were never processed and go out again as unary calls.
 // Requests are serialized here, preframed (allocPreframed) into slabs of a BufferPool, and
 // grpc-js writes the slab itself to the HTTP/2 stream: an answer proves the broker received
 // every byte, so nothing reads the slab any more and it is lent again then (after a timeout or
@@ -36,10 +39,14 @@ interface OpenStream {
   readonly pending: Map<number, Pending>;
 }
 
+/** How long a broker that answered the stream UNIMPLEMENTED gets unary calls before the stream is tried again. */
+const UNSUPPORTED_RETRY_MS = 30_000;
+
 export class ProduceStreamChannel {
   private current: OpenStream | undefined;
   private nextId = 1;
-  private unsupported = false;
+  /** Until when (ms) this broker gets unary calls: it answered the stream UNIMPLEMENTED. */
+  private unsupportedUntil = 0;
   private closed = false;
 
   constructor(
@@ -52,7 +59,7 @@ export class ProduceStreamChannel {
   ) {}
 
   produce(request: ProduceRequest, timeoutMs: number): Promise<ProduceResponse> {
-    if (this.unsupported || this.closed) return this.unary(request, timeoutMs);
+    if (this.closed || Date.now() < this.unsupportedUntil) return this.unary(request, timeoutMs);
     const s = this.open();
     const correlationId = this.nextId++;
     // Framed in place (allocPreframed): grpc-js then sends the slab without copying it.
@@ -95,7 +102,7 @@ export class ProduceStreamChannel {
       const waiting = [...s.pending.values()];
       s.pending.clear();
       if (err?.code === status.UNIMPLEMENTED) {
-        this.unsupported = true;
+        this.unsupportedUntil = Date.now() + UNSUPPORTED_RETRY_MS;
         for (const p of waiting) {
           clearTimeout(p.timer);
           this.unary(p.request, p.timeoutMs).then(p.resolve, p.reject);
