@@ -300,19 +300,42 @@ export function buildProgram(deps: CliDeps): Command {
     .command("consume <topic>")
     .option("-n, --num-records <n>", "records to read", positiveInt, 100_000)
     .option("-g, --group <id>", "consume in this group")
+    .option("--timeout <ms>", "stop when no record arrived for this long (kafka-consumer-perf-test's --timeout)", positiveInt, 10_000)
     .option("--json", "print the final figures as JSON")
-    .action(async (topic: string, o: { numRecords: number; group?: string; json?: boolean }) => {
+    .action(async (topic: string, o: { numRecords: number; group?: string; timeout: number; json?: boolean }) => {
       const stats = new PerfStats(deps.monotonicMs());
       const progress = makeProgress(deps, o.numRecords, stats);
       const abort = new AbortController();
-      await withClient(async (c) => {
-        for await (const r of c.consume({ topic, ...(o.group ? { groupId: o.group } : {}), startAt: { kind: "earliest" }, toEnd: false, maxRecords: o.numRecords, signal: abort.signal })) {
-          stats.record((r.value?.length ?? 0) + (r.key?.length ?? 0));
-          progress.tick();
-          if (stats.records >= o.numRecords) break;
-        }
-      });
+      // A topic holding fewer records than asked for would otherwise be waited on forever.
+      let idle: NodeJS.Timeout | undefined;
+      let timedOut = false;
+      const arm = (): void => {
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+          timedOut = true;
+          abort.abort();
+        }, o.timeout);
+      };
+      const stop = (): void => abort.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      arm();
+      try {
+        await withClient(async (c) => {
+          for await (const r of c.consume({ topic, ...(o.group ? { groupId: o.group } : {}), startAt: { kind: "earliest" }, toEnd: false, maxRecords: o.numRecords, signal: abort.signal })) {
+            stats.record((r.value?.length ?? 0) + (r.key?.length ?? 0));
+            progress.tick();
+            arm();
+            if (stats.records >= o.numRecords) break;
+          }
+        });
+      } finally {
+        clearTimeout(idle);
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+      }
       progress.done();
+      if (timedOut) deps.stderr.write(`brook: stopped after ${stats.records} of ${o.numRecords} records: none arrived for ${o.timeout} ms (--timeout)\n`);
       printSummary(deps, stats, o.json === true);
     });
 

@@ -123,6 +123,12 @@ describe("brook CLI against a local cluster", () => {
     expect(brook(["consume", "timed", "--from-time", new Date(Date.now() + 3_600_000).toISOString(), "--to-end"]).stdout).toBe("");
   });
 
+  it("perf consume stops after --timeout when the topic holds fewer records than asked for", () => {
+    const r = brook(["perf", "consume", "timed", "-n", "5", "--timeout", "1000", "--json"]);
+    expect(JSON.parse(r.stdout)).toMatchObject({ records: 1, errors: 0 });
+    expect(r.stderr).toContain("stopped after 1 of 5 records: none arrived for 1000 ms");
+  });
+
   it("resets a group's offsets to the earliest and deletes the group", () => {
     brook(["groups", "reset-offsets", "billing", "-t", "orders", "--to-earliest", "--execute"]);
     const [group] = JSON.parse(brook(["groups", "describe", "billing", "--json"]).stdout) as { offsets: { committed: number; lag: number; logEnd: number }[] }[];
