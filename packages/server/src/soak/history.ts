@@ -11,6 +11,10 @@
 //  - reordered:  within a partition, offsets read are not strictly increasing, or two
 //                records acknowledged in order from one producer are read in the other order.
 // Unacknowledged records may or may not appear (a timed-out produce may have landed).
+// An acknowledgement may carry offset -1: the SDK completes a record that way when it knows
+// the batch was written but not where (its answer was lost, and a later batch of the same
+// producer was acknowledged). Such a record must be read back in its partition; its offset is
+// then taken from where it was read, for the ordering rule too.
 
 export interface AckedRecord {
   readonly partition: number;
@@ -53,13 +57,21 @@ export function checkHistory(acked: readonly AckedRecord[], read: readonly ReadR
       violations.push({ kind: "duplicated", detail: `value ${JSON.stringify(value)} at ${list.map((r) => `${r.partition}/${r.offset}`).join(", ")}` });
     }
   }
+  const placed: AckedRecord[] = [];
   for (const a of acked) {
+    if (a.offset < 0) {
+      const at = (positionsOfValue.get(a.value) ?? []).find((r) => r.partition === a.partition);
+      if (at === undefined) violations.push({ kind: "lost", detail: `acknowledged ${JSON.stringify(a.value)} in partition ${a.partition} (offset not reported) was not read back` });
+      else placed.push({ ...a, offset: at.offset });
+      continue;
+    }
+    placed.push(a);
     const got = byPosition.get(`${a.partition}/${a.offset}`);
     if (got === undefined) violations.push({ kind: "lost", detail: `acknowledged ${JSON.stringify(a.value)} at ${a.partition}/${a.offset} was not read back` });
     else if (got.value !== a.value) violations.push({ kind: "lost", detail: `${a.partition}/${a.offset} was acknowledged as ${JSON.stringify(a.value)} but holds ${JSON.stringify(got.value)}` });
   }
   const streams = new Map<string, AckedRecord[]>();
-  for (const a of acked) {
+  for (const a of placed) {
     const key = `${a.producer}/${a.partition}`;
     const list = streams.get(key) ?? [];
     list.push(a);
