@@ -170,9 +170,7 @@ export function buildProgram(deps: CliDeps): Command {
       const abort = new AbortController();
       // Ctrl-C, and SIGTERM from a supervisor (docker stop, timeout, kill): stop cleanly, so a
       // group consumer commits what it printed and leaves its group instead of being timed out.
-      const onSigint = (): void => abort.abort();
-      process.once("SIGINT", onSigint);
-      process.once("SIGTERM", onSigint);
+      const release = abortOnStopSignals(abort);
       let count = 0;
       try {
         await withClient(async (c) => {
@@ -182,8 +180,7 @@ export function buildProgram(deps: CliDeps): Command {
           }
         });
       } finally {
-        process.off("SIGINT", onSigint);
-        process.off("SIGTERM", onSigint);
+        release();
       }
     });
 
@@ -316,9 +313,7 @@ export function buildProgram(deps: CliDeps): Command {
           abort.abort();
         }, o.timeout);
       };
-      const stop = (): void => abort.abort();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      const release = abortOnStopSignals(abort);
       arm();
       try {
         await withClient(async (c) => {
@@ -331,8 +326,7 @@ export function buildProgram(deps: CliDeps): Command {
         });
       } finally {
         clearTimeout(idle);
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
+        release();
       }
       progress.done();
       if (timedOut) deps.stderr.write(`brook: stopped after ${stats.records} of ${o.numRecords} records: none arrived for ${o.timeout} ms (--timeout)\n`);
@@ -340,6 +334,17 @@ export function buildProgram(deps: CliDeps): Command {
     });
 
   return program;
+}
+
+/** Ctrl-C and SIGTERM (docker stop, timeout, kill) abort `abort` once; returns the undo. */
+function abortOnStopSignals(abort: AbortController): () => void {
+  const stop = (): void => abort.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  return () => {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  };
 }
 
 function makeProgress(deps: CliDeps, total: number, stats: PerfStats): { tick(): void; done(): void } {
