@@ -14,9 +14,11 @@
 // BENCH_MODES=replicated,durable picks the flush modes and their order.
 // BENCH_ONLY=latency runs only the latency phases, BENCH_ONLY=failover only the failover phase,
 // BENCH_ONLY=throughput only produce and fetch throughput.
+// BENCH_LATENCY_DUMP=<file> appends every latency-phase ack as "<ms since phase start>
+// <latency ms> <partition>" under a "# <topic> <via>" line: where in the run the slow ones fall.
 import { Code } from "../errors.js";
 import { encodeBatch } from "../harness/batches.js";
-import { existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { CONTROLLER_BIN, LocalCluster } from "../harness/local_cluster.js";
 import { startDiskProbe } from "./disk_probe.js";
 
@@ -174,6 +176,7 @@ async function latencyAtRate(cluster: LocalCluster, topic: string, ratePerSec: n
   const total = ratePerSec * SECONDS;
   const start = performance.now();
   const pending: Promise<void>[] = [];
+  const timeline = process.env.BENCH_LATENCY_DUMP ? ([] as string[]) : undefined;
   for (let i = 0; i < total; i++) {
     const due = start + (i * 1000) / ratePerSec;
     const wait = due - performance.now();
@@ -183,11 +186,15 @@ async function latencyAtRate(cluster: LocalCluster, topic: string, ratePerSec: n
     const t0 = performance.now();
     pending.push(
       (via === "stream" ? node.client.produceStreamed(topic, [{ partition: p, records: batch }], -1, 10_000) : node.client.produce(topic, p, batch, -1, 10_000)).then((res) => {
-        if (res.topics[0]!.partitions[0]!.errorCode === Code.NONE) lat.push(performance.now() - t0);
+        if (res.topics[0]!.partitions[0]!.errorCode === Code.NONE) {
+          lat.push(performance.now() - t0);
+          timeline?.push(`${(t0 - start).toFixed(1)} ${lat[lat.length - 1]!.toFixed(2)} ${p}`);
+        }
       }),
     );
   }
   await Promise.all(pending);
+  if (timeline !== undefined) appendFileSync(process.env.BENCH_LATENCY_DUMP!, `# ${topic} ${via}\n${timeline.join("\n")}\n`);
   return lat.sort((a, b) => a - b);
 }
 

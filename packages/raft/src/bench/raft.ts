@@ -107,6 +107,7 @@ async function main(): Promise<void> {
     }
     return times.sort((a, b) => a - b);
   });
+  if (failovers.length === 0) return; // RAFT_BENCH_KILLS=0
   console.log(
     `failover (SIGKILL leader -> next commit) over ${failovers.length} kills: ` +
       `median ${quantile(failovers, 0.5).toFixed(0)} ms, max ${failovers.at(-1)!.toFixed(0)} ms, ` +
