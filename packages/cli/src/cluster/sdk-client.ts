@@ -1,12 +1,12 @@
 // The ClusterClient over the SDK (@brook/client): one Brook instance per command, an admin
 // client for metadata and groups, a producer per acks level, and a consumer per consume.
 
-import { Brook, ClusterUnavailableError, stringSerde, type Consumer, type Producer } from "@brook/client";
+import { Brook, ClusterUnavailableError, stringSerde, type Consumer, type Logger, type Producer } from "@brook/client";
 import { ClusterUnreachableError, type ClusterClient, type ConsumeOptions, type InRecord, type StartAt } from "./cluster-client.js";
 
 export function connectCluster(bootstrap: readonly string[], clientId: string): ClusterClient {
   if (bootstrap.length === 0) throw new ClusterUnreachableError([], ["no bootstrap address given"]);
-  const brook = new Brook({ brokers: bootstrap, clientId });
+  const brook = new Brook({ brokers: bootstrap, clientId, logger: stderrLogger });
   const admin = brook.admin();
   const producers = new Map<number, Producer<string | null, string | null>>();
   // Every SDK call goes through here so "nobody answered" becomes the CLI's error that names
@@ -129,6 +129,26 @@ export function connectCluster(bootstrap: readonly string[], clientId: string): 
     close: () => brook.close(),
   };
   return client;
+}
+
+/**
+ * The SDK's warnings and errors on stderr, in words: a produce that keeps retrying
+ * NOT_ENOUGH_REPLICAS, or a consumer reset to another offset, says so while it happens
+ * instead of looking like a hang. Info and debug stay quiet; stdout carries only records.
+ */
+const stderrLogger: Logger = {
+  info: () => {},
+  warn: (fields, msg) => void process.stderr.write(`brook: warning: ${msg}${describeFields(fields, msg)}\n`),
+  error: (fields, msg) => void process.stderr.write(`brook: error: ${msg}${describeFields(fields, msg)}\n`),
+};
+
+/** The fields the message does not already say, as "(k=v, ...)". */
+function describeFields(fields: object, msg: string): string {
+  const parts = Object.entries(fields)
+    .map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)] as const)
+    .filter(([, v]) => !msg.includes(v))
+    .map(([k, v]) => `${k}=${v}`);
+  return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
 }
 
 async function* consumeRecords(

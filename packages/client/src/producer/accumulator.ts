@@ -26,6 +26,8 @@ export interface Batch<R> {
   attempts: number;
   /** Not before this time (retry backoff). */
   retryAtMs: number;
+  /** Why the last attempt failed (a retriable error), for the error given when retries run out. */
+  lastError?: Error;
 }
 
 /**
@@ -45,6 +47,7 @@ export function splitBatch<R>(b: Batch<R>): [Batch<R>, Batch<R>] {
     baseSequence,
     attempts: b.attempts,
     retryAtMs: 0,
+    ...(b.lastError !== undefined ? { lastError: b.lastError } : {}),
   });
   const first = half(b.records.slice(0, mid), b.baseSequence);
   const second = half(b.records.slice(mid), b.baseSequence < 0 ? -1 : (b.baseSequence + mid) % 2 ** 31);

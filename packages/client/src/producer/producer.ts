@@ -197,6 +197,8 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   private readonly sequencedUnder = new WeakMap<Batch<Delivery>, number>();
   /** Per batch in flight: the partition's acknowledged sequence when it was sent. */
   private readonly ackedWhenSent = new WeakMap<Batch<Delivery>, number>();
+  /** When a retry of (partition, error code) was last logged: see warnRetry. */
+  private readonly retryWarnedMs = new Map<string, number>();
   private readonly memoryWaiters: { size: number; wake: () => void }[] = [];
   /**
    * Slabs for encoded batches (see BufferPool). As many are kept idle as buffer.memory holds,
@@ -474,7 +476,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     const byLeader = new Map<number, Batch<Delivery>[]>();
     for (const b of batches) {
       if (now - b.createdMs > this.s.deliveryTimeoutMs) {
-        this.fail(b, new TimeoutError(`records for ${b.topic}-${b.partition} were not acknowledged within delivery.timeout.ms (${this.s.deliveryTimeoutMs} ms)`, -1, true));
+        this.fail(b, this.expiredError(b, "acknowledged"));
         continue;
       }
       const leader = this.leaderOf(b.topic, b.partition);
@@ -504,8 +506,35 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
   private failExpiredQueued(now: number): void {
     // Batches stuck behind an unreachable cluster still honour delivery.timeout.ms.
     for (const b of this.acc.removeWhere((x) => now - x.createdMs > this.s.deliveryTimeoutMs)) {
-      this.fail(b, new TimeoutError(`records for ${b.topic}-${b.partition} were not sent within delivery.timeout.ms (${this.s.deliveryTimeoutMs} ms); is the cluster up?`, -1, true));
+      this.fail(b, this.expiredError(b, "sent"));
     }
+  }
+
+  /**
+   * The error for a batch whose delivery.timeout.ms ran out: the last broker error it was
+   * retried for, when there was one (NOT_ENOUGH_REPLICAS says what to fix; "timed out" does not).
+   */
+  private expiredError(b: Batch<Delivery>, what: "sent" | "acknowledged"): TimeoutError {
+    const limit = `delivery.timeout.ms (${this.s.deliveryTimeoutMs} ms)`;
+    const last = b.lastError;
+    if (last instanceof BrookError) return new TimeoutError(`${last.message}; gave up after ${b.attempts} retries in ${limit}`, last.code, true, false, { cause: last });
+    return new TimeoutError(`records for ${b.topic}-${b.partition} were not ${what} within ${limit}${what === "sent" ? "; is the cluster up?" : ""}`, -1, true);
+  }
+
+  /**
+   * A retry says why, at most once per partition and error every 10 s: a producer that keeps
+   * retrying NOT_ENOUGH_REPLICAS for two minutes must not look like a hang.
+   */
+  private warnRetry(b: Batch<Delivery>, err: BrookError): void {
+    const k = `${tpKey(b.topic, b.partition)}:${err.code}`;
+    const now = Date.now();
+    if (now - (this.retryWarnedMs.get(k) ?? -Infinity) < 10_000) return;
+    this.retryWarnedMs.set(k, now);
+    const leftMs = Math.max(0, b.createdMs + this.s.deliveryTimeoutMs - now);
+    this.cluster.options.logger.warn(
+      { topic: b.topic, partition: b.partition, code: err.code, attempt: b.attempts, givesUpInMs: leftMs },
+      `retry ${b.attempts} of a produce to ${b.topic}-${b.partition} (gives up in ${Math.ceil(leftMs / 1000)} s, delivery.timeout.ms): ${err.message}`,
+    );
   }
 
   private leaderOf(topic: string, partition: number): number {
@@ -698,6 +727,10 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
     }
     if ((isRetriable(err) || outOfOrderBehindRetry) && !expired) {
       b.attempts++;
+      if (!outOfOrderBehindRetry) {
+        b.lastError = err;
+        this.warnRetry(b, err);
+      }
       // Behind an earlier in-flight batch there is nothing to wait for but that batch.
       b.retryAtMs = outOfOrderBehindRetry ? 0 : Date.now() + backoffDelay({ initialMs: 100, maxMs: 1_000 }, b.attempts - 1, this.random);
       this.retrying.add(k);
@@ -706,7 +739,7 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       return;
     }
     this.retrying.delete(k);
-    this.fail(b, expired ? new TimeoutError(`${err.message}; gave up after delivery.timeout.ms (${this.s.deliveryTimeoutMs} ms)`, err.code, true) : err);
+    this.fail(b, expired ? new TimeoutError(`${err.message}; gave up after delivery.timeout.ms (${this.s.deliveryTimeoutMs} ms)`, err.code, true, false, { cause: err }) : err);
   }
 }
 

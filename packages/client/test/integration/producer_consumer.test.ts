@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Brook, type Consumer, stringSerde } from "../../src/index.js";
+import { Brook, type Consumer, SendError, stringSerde, TimeoutError } from "../../src/index.js";
 import { TestCluster, until } from "../support/cluster.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -329,6 +329,35 @@ describe("SDK against three real brook nodes", () => {
     await until("the idle iterator's records committed", async () => (await admin.groupOffsets("idle-iterator", "iterated-idle"))[0]?.committed === 5, 20_000);
     await consumer.close();
     expect((await waiting).done).toBe(true);
+  });
+
+  it("says why it retried: a send that never reaches min.insync.replicas warns while retrying, then fails with NOT_ENOUGH_REPLICAS", async () => {
+    await cluster.createTopic("isr3", 1, { "min.insync.replicas": "3" });
+    const leader = await cluster.leaderOf("isr3", 0);
+    const follower = [...cluster.nodes.keys()].find((id) => id !== leader)!;
+    await cluster.kill(follower);
+    const admin = brook.admin();
+    await until("ISR without the killed follower", async () => (await admin.describeTopics(["isr3"]))[0]?.partitions[0]?.isr.length === 2, 30_000);
+    const warnings: string[] = [];
+    const logger = { info: () => {}, warn: (_: object, msg: string) => void warnings.push(msg), error: () => {} };
+    const own = new Brook({ brokers: cluster.bootstrap(), clientId: "isr3", logger });
+    try {
+      const producer = own.producer({ valueSerializer: stringSerde, deliveryTimeoutMs: 3_000, requestTimeoutMs: 1_000, lingerMs: 0 });
+      const err = await producer.send({ topic: "isr3", messages: [{ value: "x" }] }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(SendError);
+      const cause = (err as SendError).results[0];
+      expect(cause).toBeInstanceOf(TimeoutError);
+      // The broker's reason, not only "timed out": it names what to fix.
+      expect((cause as TimeoutError).code).toBe(19);
+      expect((cause as TimeoutError).message).toMatch(/NOT_ENOUGH_REPLICAS.*gave up after \d+ retries in delivery\.timeout\.ms \(3000 ms\)/);
+      expect(warnings.some((w) => /retry \d+ of a produce to isr3-0 .*NOT_ENOUGH_REPLICAS/.test(w))).toBe(true);
+    } finally {
+      await own.close();
+      await cluster.restart(follower);
+    }
   });
 
   it("holds memory under buffer.memory while the cluster is down, then fails with a clear error", async () => {
