@@ -39,6 +39,7 @@ describe("CreateTopics validation", () => {
     ["rf above brokers", topic("r4", 1, 4), Codes.INVALID_REPLICATION_FACTOR, /larger than the 3 available/],
     ["unknown config", topic("c1", 1, 1, { configs: [{ name: "retention.msec", value: "1" }] }), Codes.INVALID_CONFIG, /unknown config "retention.msec"/],
     ["bad config value", topic("c2", 1, 1, { configs: [{ name: "min.insync.replicas", value: "zero" }] }), Codes.INVALID_CONFIG, /integer/],
+    ["min.insync.replicas above the replication factor", topic("c4", 1, 2, { configs: [{ name: "min.insync.replicas", value: "3" }] }), Codes.INVALID_CONFIG, /min\.insync\.replicas=3 is above the replication factor 2.*use at most 2/],
     ["broker-side compression (would have no effect)", topic("c3", 1, 1, { configs: [{ name: "compression.type", value: "zstd" }] }), Codes.INVALID_CONFIG, /only "producer" is supported.*compression: "zstd"/],
     ["assignment with counts", topic("as0", 1, 1, { assignments: [{ partition: 0, brokerIds: [1] }] }), Codes.INVALID_REQUEST, /-1/],
     ["assignment gap", topic("as1", -1, -1, { assignments: [{ partition: 1, brokerIds: [1] }] }), Codes.INVALID_REPLICA_ASSIGNMENT, /without gaps/],
@@ -186,6 +187,9 @@ describe("broker requests validation", () => {
     expect(alter("t", [{ name: "flush.mode", value: "sometimes", delete: false }]).response.results[0]?.error?.message).toMatch(/durable, replicated/);
     expect(alter("t", [{ name: "flush.mode", value: "fsync", delete: false }]).response.results[0]?.error?.message).toMatch(/durable, replicated/);
     expect(alter("t", [{ name: "flush.mode", value: "durable", delete: false }]).response.results[0]?.error?.code ?? 0).toBe(0);
+    // A replication factor of 1 can never have 2 in-sync replicas; 1 is fine.
+    expect(alter("t", [{ name: "min.insync.replicas", value: "2", delete: false }]).response.results[0]?.error?.message).toMatch(/above the replication factor 1/);
+    expect(alter("t", [{ name: "min.insync.replicas", value: "1", delete: false }]).response.results[0]?.error?.code ?? 0).toBe(0);
     expect(alter("t", [{ name: "retention.ms", value: "5", delete: false }], true).records).toHaveLength(0);
     h.commit(alter("t", [{ name: "retention.ms", value: "5", delete: false }]));
     const d = h.logic.describeConfigs(h.image, { resources: [{ type: 2, name: "t" }] });

@@ -325,6 +325,8 @@ export class ControllerLogic {
         }
         assignment = placePartitions(brokers, n, rf, load);
       }
+      const isrProblem = minIsrProblem(t.configs.find((c) => c.name === "min.insync.replicas")?.value, assignment[0]?.length ?? 0);
+      if (isrProblem !== undefined) { fail(apiError("INVALID_CONFIG", `topic ${t.name}: ${isrProblem}`)); continue; }
       totalPartitions += assignment.length;
       if (totalPartitions > this.#cfg.maxPartitionsPerRequest) {
         throw new ControllerError("POLICY_VIOLATION", `request creates more than ${this.#cfg.maxPartitionsPerRequest} partitions; split it into smaller requests`);
@@ -488,6 +490,12 @@ export class ControllerLogic {
         }
         const p = configProblem(defs, op.name, op.value);
         if (p !== undefined) return fail(apiError("INVALID_CONFIG", p));
+        if (resource.type === 2 && op.name === "min.insync.replicas") {
+          const topic = image.topics.byId.get(image.topics.byName.get(resource.name)!);
+          const rf = Math.min(...[...(topic?.partitions.values() ?? [])].map((ps) => ps.replicas.length));
+          const isr = minIsrProblem(op.value, rf);
+          if (isr !== undefined) return fail(apiError("INVALID_CONFIG", `topic ${resource.name}: ${isr}`));
+        }
       }
       if (!req.validateOnly) {
         for (const op of r.ops) {
@@ -612,4 +620,17 @@ function assignmentProblem(image: MetadataImage, assignments: { partition: numbe
 
 function replayed(image: MetadataImage, records: readonly MetadataRecord[]): MetadataImage {
   return applyRecords(image, records, image.offset, image.epoch);
+}
+
+/**
+ * A topic whose min.insync.replicas exceeds its replication factor can never take an acks=all
+ * write: every produce would retry NOT_ENOUGH_REPLICAS until delivery.timeout.ms. Kafka
+ * accepts such a config; refusing it names the mistake where it is made.
+ */
+function minIsrProblem(value: string | undefined, replicationFactor: number): string | undefined {
+  if (value === undefined || !Number.isFinite(replicationFactor) || replicationFactor <= 0) return undefined;
+  const n = Number(value);
+  return n > replicationFactor
+    ? `min.insync.replicas=${n} is above the replication factor ${replicationFactor}, so no acks=all write could ever succeed; use at most ${replicationFactor}`
+    : undefined;
 }
