@@ -113,9 +113,17 @@ export function buildProgram(deps: CliDeps): Command {
     .command("alter <topic>")
     .option("-p, --partitions <n>", "grow to this many partitions", positiveInt)
     .option("-c, --config <key=value>", "set a topic config, repeatable", collect, [])
-    .action(async (topic: string, o: { partitions?: number; config: string[] }) => {
-      if (o.partitions === undefined && o.config.length === 0) throw new UsageError("topics alter: give --partitions and/or --config key=value");
-      await withClient((c) => c.alterTopic(topic, { ...(o.partitions ? { partitions: o.partitions } : {}), configs: configs(o.config) }));
+    .option("--delete-config <key>", "remove a topic config override (back to the cluster default), repeatable", collect, [])
+    .action(async (topic: string, o: { partitions?: number; config: string[]; deleteConfig: string[] }) => {
+      if (o.partitions === undefined && o.config.length === 0 && o.deleteConfig.length === 0) {
+        throw new UsageError("topics alter: give --partitions, --config key=value and/or --delete-config key");
+      }
+      const changes: Record<string, string | null> = configs(o.config);
+      for (const key of o.deleteConfig) {
+        if (key in changes) throw new UsageError(`topics alter: ${key} is both set (--config) and deleted (--delete-config); pick one`);
+        changes[key] = null;
+      }
+      await withClient((c) => c.alterTopic(topic, { ...(o.partitions ? { partitions: o.partitions } : {}), configs: changes }));
       out(`altered topic ${topic}`);
     });
 

@@ -49,6 +49,15 @@ describe("brook CLI", () => {
     await expect(h.run("topics", "create", "x", "-c", "bad")).rejects.toThrow(UsageError);
   });
 
+  it("alters a topic: sets configs, deletes overrides back to the default, refuses both on one key", async () => {
+    const calls: unknown[] = [];
+    const h = harness({ alterTopic: async (...args) => void calls.push(args) });
+    await h.run("topics", "alter", "orders", "-c", "retention.ms=1000", "--delete-config", "segment.ms", "--delete-config", "max.message.bytes");
+    expect(calls).toEqual([["orders", { configs: { "retention.ms": "1000", "segment.ms": null, "max.message.bytes": null } }]]);
+    await expect(h.run("topics", "alter", "orders", "-c", "retention.ms=1", "--delete-config", "retention.ms")).rejects.toThrow(/both set.*and deleted/);
+    await expect(h.run("topics", "alter", "orders")).rejects.toThrow(/--delete-config/);
+  });
+
   it("produces stdin lines as key/value records in batches", async () => {
     const sent: OutRecord[][] = [];
     const h = harness({ produce: async (_t, records) => (sent.push([...records]), records.map((_, i) => ({ partition: 0, offset: i }))) }, "k1=v1\nk2=v2\n\nk3=v3\n");

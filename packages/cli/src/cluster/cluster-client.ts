@@ -90,7 +90,8 @@ export interface ClusterClient {
   describeTopics(names: readonly string[]): Promise<TopicDescription[]>;
   createTopic(name: string, options: { partitions?: number; replicationFactor?: number; configs: Record<string, string> }): Promise<void>;
   deleteTopics(names: readonly string[]): Promise<void>;
-  alterTopic(name: string, options: { partitions?: number; configs: Record<string, string> }): Promise<void>;
+  /** `configs`: a value sets the override, null deletes it (back to the default). */
+  alterTopic(name: string, options: { partitions?: number; configs: Record<string, string | null> }): Promise<void>;
   /** Resolves with where each record landed (same order as `records`). */
   produce(topic: string, records: readonly OutRecord[], acks: -1 | 0 | 1): Promise<{ partition: number; offset: number }[]>;
   consume(options: ConsumeOptions): AsyncIterable<InRecord>;
