@@ -8,6 +8,8 @@ import { BrokerConnection, newRequestPool } from "./connection.js";
 import { BrookError, ClosedError, ClusterUnavailableError, errorFromCode, isRetriable } from "./errors.js";
 import type { Logger } from "./logger.js";
 
+const INVALID_TOPIC_EXCEPTION = 17;
+
 export interface ClusterOptions {
   readonly clientId: string;
   readonly requestTimeoutMs: number;
@@ -25,6 +27,8 @@ export class Cluster {
   private readonly requestPool = newRequestPool();
   private brokers = new Map<number, string>();
   private topics = new Map<string, TopicMetadata>();
+  /** Names a broker answered INVALID_TOPIC_EXCEPTION for (they never become topics). */
+  private readonly invalidTopics = new Set<string>();
   /** The metadata request in flight and the topics it asks for ("all": every topic). */
   private refreshing: { readonly done: Promise<void>; readonly topics: ReadonlySet<string> | "all" } | null = null;
   private lastRefreshMs = 0;
@@ -106,6 +110,10 @@ export class Cluster {
     for (const t of res.topics) {
       if (t.errorCode === 0) this.topics.set(t.name, t);
       else if (t.errorCode === 3) this.topics.delete(t.name); // transient topic errors keep the old view
+      else if (t.errorCode === INVALID_TOPIC_EXCEPTION) {
+        if (this.invalidTopics.size >= 1_000) this.invalidTopics.clear(); // a bound, not a cache policy
+        this.invalidTopics.add(t.name);
+      }
     }
     this.controllerId = res.controllerId;
     this.clusterId = res.clusterId;
@@ -125,6 +133,8 @@ export class Cluster {
       t = this.topics.get(topic);
     }
     if (t === undefined) {
+      // Not retriable: no amount of waiting makes "bad name" a topic.
+      if (this.invalidTopics.has(topic)) throw errorFromCode(INVALID_TOPIC_EXCEPTION, `"${topic}" is not a valid topic name`, `Looking up ${topic}`);
       throw errorFromCode(3, `topic "${topic}" is unknown to the cluster`, `Looking up ${topic}`);
     }
     return t;

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Brook, type Consumer, SendError, stringSerde, TimeoutError } from "../../src/index.js";
+import { Brook, type Consumer, InvalidRequestError, SendError, stringSerde, TimeoutError, UnknownTopicError } from "../../src/index.js";
 import { TestCluster, until } from "../support/cluster.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -329,6 +329,23 @@ describe("SDK against three real brook nodes", () => {
     await until("the idle iterator's records committed", async () => (await admin.groupOffsets("idle-iterator", "iterated-idle"))[0]?.committed === 5, 20_000);
     await consumer.close();
     expect((await waiting).done).toBe(true);
+  });
+
+  it("refuses an unknown topic and an invalid topic name with typed errors, the invalid name without retries", async () => {
+    const producer = brook.producer({ valueSerializer: stringSerde });
+    const failure = (topic: string) =>
+      producer.send({ topic, messages: [{ value: "x" }] }).then(
+        () => undefined,
+        (e: unknown) => (e as SendError).results[0],
+      );
+    const unknown = await failure("no-such-topic");
+    expect(unknown).toBeInstanceOf(UnknownTopicError);
+    const invalid = await failure("bad name!");
+    expect(invalid).toBeInstanceOf(InvalidRequestError);
+    expect((invalid as InvalidRequestError).code).toBe(17);
+    expect((invalid as InvalidRequestError).message).toMatch(/"bad name!" is not a valid topic name/);
+    // Retried as unknown it said "gave up after 9 attempts" instead.
+    expect((invalid as InvalidRequestError).message).not.toMatch(/attempts/);
   });
 
   it("says why it retried: a send that never reaches min.insync.replicas warns while retrying, then fails with NOT_ENOUGH_REPLICAS", async () => {
