@@ -24,6 +24,8 @@ const VALUE = Buffer.alloc(1024, 0x61);
 const PER_BATCH = Number(process.env.BENCH_PRODUCE_RAW_PER_BATCH ?? 1_000);
 // BENCH_PRODUCE_BATCH_SIZE overrides the SDK's batch.size (default: the producer's default).
 const BATCH_SIZE = process.env.BENCH_PRODUCE_BATCH_SIZE === undefined ? undefined : Number(process.env.BENCH_PRODUCE_BATCH_SIZE);
+// BENCH_PRODUCE_MAX_REQUEST_SIZE overrides the SDK's max.request.size (default: the producer's).
+const MAX_REQUEST_SIZE = process.env.BENCH_PRODUCE_MAX_REQUEST_SIZE === undefined ? undefined : Number(process.env.BENCH_PRODUCE_MAX_REQUEST_SIZE);
 // "sdk" or "raw" runs only that side (for `node --cpu-prof` of one side); default both.
 const ONLY = process.env.BENCH_PRODUCE_ONLY ?? "";
 
@@ -64,7 +66,7 @@ async function raw(brokers: Map<number, string>, leaders: number[], topic: strin
 }
 
 async function sdk(brook: Brook, topic: string): Promise<Figure> {
-  const producer = brook.producer(BATCH_SIZE === undefined ? {} : { batchSize: BATCH_SIZE });
+  const producer = brook.producer({ ...(BATCH_SIZE === undefined ? {} : { batchSize: BATCH_SIZE }), ...(MAX_REQUEST_SIZE === undefined ? {} : { maxRequestSize: MAX_REQUEST_SIZE }) });
   const perSend = 100;
   const messages = Array.from({ length: perSend }, () => ({ value: VALUE }));
   const inflight: Promise<unknown>[] = [];
