@@ -2,7 +2,8 @@
 // The local three-node cluster: starts three combined (controller + broker) brook nodes
 // as child processes on 127.0.0.1, data under .cluster/nodeN/data, each node's log in
 // .cluster/nodeN.log. Ctrl-C (or SIGTERM) sends each node one SIGTERM (controlled
-// shutdown) and waits for all three to exit. Expects a built workspace (`npm run cluster`
+// shutdown) and waits for all three to exit; SIGHUP restarts any node that exited (a node
+// killed by hand in a chaos test). Expects a built workspace (`npm run cluster`
 // installs and builds first). Flags: --fresh wipes .cluster/ before starting.
 // Env (for tests): BROOK_CLUSTER_DIR moves .cluster/; BROOK_CLUSTER_BASE_PORT=B moves node
 // N's ports to B+10N (client), B+10N+1 (controller), B+10N+2 (HTTP);
@@ -48,7 +49,22 @@ if (busy.length > 0) {
   process.exit(1);
 }
 
-const nodes = ids.map((id) => {
+const nodes = ids.map((id) => spawnNode(id));
+
+// A node killed on purpose (chaos testing: kill -9 <pid>) comes back with SIGHUP to this
+// launcher, on its own data directory, as a supervisor would restart it.
+process.on("SIGHUP", () => {
+  if (stopping) return;
+  const down = nodes.filter((n) => n.exited);
+  if (down.length === 0) return console.log("SIGHUP: every node is running; nothing to restart");
+  for (const n of down) {
+    const i = nodes.indexOf(n);
+    nodes[i] = spawnNode(n.id);
+    console.log(`SIGHUP: restarted node ${n.id} (pid ${nodes[i].child.pid}) on its data in ${relative(root, join(clusterDir, `node${n.id}`))}`);
+  }
+});
+
+function spawnNode(id) {
   const dir = join(clusterDir, `node${id}`);
   mkdirSync(dir, { recursive: true });
   const logPath = join(clusterDir, `node${id}.log`);
@@ -85,11 +101,12 @@ const nodes = ids.map((id) => {
     if (!stopping) {
       console.error(`✖ node ${id} exited on its own (${signal ?? `code ${code}`}); last lines of ${relative(root, logPath)}:`);
       console.error(tail(logPath, 5));
+      console.error(`  Start it again on its data: kill -HUP ${process.pid}`);
       if (nodes.every((n) => n.exited)) process.exit(1);
     }
   });
   return node;
-});
+}
 
 let stopping = false;
 async function stop(signal) {
@@ -144,6 +161,7 @@ if (!stopping) {
   console.log(`\nBootstrap servers: ${bootstrap}`);
   console.log(`Try:  node packages/cli/dist/bin/brook.js --bootstrap ${bootstrap} cluster describe`);
   console.log("Stop: press Ctrl-C here (each node shuts down cleanly).");
+  console.log(`Chaos: kill -9 a node's pid (above); kill -HUP ${process.pid} starts every stopped node again.`);
 }
 
 async function readiness(httpPort) {
