@@ -13,6 +13,10 @@ describe("brook binary", () => {
     const r = run("-b", "127.0.0.1:4798,127.0.0.1:4799", "topics", "list");
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/^brook: could not reach the cluster at 127.0.0.1:4798, 127.0.0.1:4799 /);
+    // produce says the same, not "1 of 1 records failed".
+    const p = spawnSync(process.execPath, [BIN, "-b", "127.0.0.1:4798", "produce", "t"], { encoding: "utf8", timeout: 60_000, input: "x\n", env: { PATH: process.env["PATH"] ?? "" } });
+    expect(p.status).toBe(3);
+    expect(p.stderr).toMatch(/^brook: could not reach the cluster at 127.0.0.1:4798 /);
   });
 
   it("prints help and rejects usage mistakes with exit code 2", () => {

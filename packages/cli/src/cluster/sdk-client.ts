@@ -1,7 +1,7 @@
 // The ClusterClient over the SDK (@brook/client): one Brook instance per command, an admin
 // client for metadata and groups, a producer per acks level, and a consumer per consume.
 
-import { Brook, ClusterUnavailableError, stringSerde, type Consumer, type Logger, type Producer } from "@brook/client";
+import { Brook, ClusterUnavailableError, SendError, stringSerde, type Consumer, type Logger, type Producer } from "@brook/client";
 import { ClusterUnreachableError, type ClusterClient, type ConsumeOptions, type InRecord, type StartAt } from "./cluster-client.js";
 
 export function connectCluster(bootstrap: readonly string[], clientId: string): ClusterClient {
@@ -16,6 +16,9 @@ export function connectCluster(bootstrap: readonly string[], clientId: string): 
       return await fn();
     } catch (error) {
       if (error instanceof ClusterUnavailableError) throw new ClusterUnreachableError(bootstrap, [error.message]);
+      // A send that failed only because no broker answered says the same, not "1 of 1 records failed".
+      const unreachable = error instanceof SendError ? error.results.find((r) => r instanceof ClusterUnavailableError) : undefined;
+      if (unreachable !== undefined) throw new ClusterUnreachableError(bootstrap, [unreachable.message]);
       throw error;
     }
   };
