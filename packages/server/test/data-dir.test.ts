@@ -50,6 +50,12 @@ describe("openDataDir", () => {
     await second.close();
   });
 
+  it("says log.dirs is not a directory when a file is in the way (not 'fix its permissions')", async () => {
+    await writeFile(dir, "not a directory");
+    await expect(openDataDir(dir, { clusterId: "c1", nodeId: 1 })).rejects.toThrow(/log\.dirs .* is not a directory \(a file is in the way\)/);
+    await expect(openDataDir(join(dir, "below"), { clusterId: "c1", nodeId: 1 })).rejects.toThrow(/is not a directory/);
+  });
+
   it("refuses another cluster's data and releases the lock", async () => {
     await (await openDataDir(dir, { clusterId: "c1", nodeId: 1 })).close();
     await expect(openDataDir(dir, { clusterId: "c2", nodeId: 1 })).rejects.toThrow(DataDirError);

@@ -12,7 +12,7 @@ import { ENV_TO_KEY, resolveConfig } from "../config/resolve.js";
 import { CONFIG_KEYS, envName } from "../config/schema.js";
 import { ConfigSyntaxError, parseArgs, parseConfigFile, parseEnv, type RawConfig } from "../config/sources.js";
 import { DataDirError } from "../data/data-dir.js";
-import { createNodeLogger } from "../logger.js";
+import { createNodeLogger, routeGrpcLogs } from "../logger.js";
 import { BrookNode } from "../node.js";
 import { DEFAULT_ROLE_FACTORIES } from "../roles/default-roles.js";
 
@@ -48,6 +48,7 @@ async function main(): Promise<number> {
   }
   const config = resolved.config;
   const logger = createNodeLogger({ nodeId: config.nodeId, roles: [...config.roles].sort().join(","), level: config.logLevel, pretty });
+  routeGrpcLogs(logger);
   logger.info({ config: config.effective, uvThreadpoolSize: Number(process.env["UV_THREADPOOL_SIZE"]) }, "starting brook node");
 
   let node: BrookNode | undefined;

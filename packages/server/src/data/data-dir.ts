@@ -38,7 +38,10 @@ export async function openDataDir(root: string, wanted: { clusterId: string; nod
   try {
     await mkdir(root, { recursive: true });
   } catch (error) {
-    throw new DataDirError(`cannot create log.dirs ${root} (${(error as NodeJS.ErrnoException).code ?? String(error)}); fix its permissions or point log.dirs elsewhere`);
+    const code = (error as NodeJS.ErrnoException).code;
+    // EEXIST from mkdir -p: the path (or a parent) is a file, which no permission change fixes.
+    if (code === "EEXIST" || code === "ENOTDIR") throw new DataDirError(`log.dirs ${root} is not a directory (a file is in the way); point log.dirs at a directory`);
+    throw new DataDirError(`cannot create log.dirs ${root} (${code ?? String(error)}); fix its permissions or point log.dirs elsewhere`);
   }
   await acquireLock(root, pid);
   try {
