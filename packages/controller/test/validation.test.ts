@@ -97,6 +97,18 @@ describe("DeleteTopics and CreatePartitions validation", () => {
     expect(r.records).toHaveLength(0);
   });
 
+  it("refuses to delete __consumer_offsets or add partitions to it (the groups' commits live there)", () => {
+    h.createTopic("__consumer_offsets", 2, 2);
+    const del = h.logic.deleteTopics(h.image, { names: ["__consumer_offsets"], timeoutMs: 0 });
+    expect(del.records).toHaveLength(0);
+    expect(del.response.topics[0]?.error?.code).toBe(Codes.INVALID_TOPIC_EXCEPTION);
+    expect(del.response.topics[0]?.error?.message).toMatch(/internal .*cannot be deleted/);
+    const grow = h.logic.createPartitions(h.image, { topics: [{ name: "__consumer_offsets", count: 4 }], timeoutMs: 0, validateOnly: false });
+    expect(grow.records).toHaveLength(0);
+    expect(grow.response.results[0]?.error?.code).toBe(Codes.INVALID_TOPIC_EXCEPTION);
+    expect(grow.response.results[0]?.error?.message).toMatch(/away from their committed offsets/);
+  });
+
   it("CreatePartitions: unknown topic, shrinking, and growing", () => {
     const r = h.logic.createPartitions(h.image, { topics: [{ name: "nope", count: 3 }, { name: "t", count: 2 }], timeoutMs: 0, validateOnly: false });
     expect(r.response.results.map((x) => x.error?.code)).toEqual([Codes.UNKNOWN_TOPIC_OR_PARTITION, Codes.INVALID_PARTITIONS]);

@@ -33,7 +33,7 @@ import { rec } from "../image/records.js";
 import { change, electLeader, electLeaderlessRecords, forEachPartition, preferredLeaderRecords, removeBrokerRecords, type IsActive } from "./partition_changes.js";
 import { placePartitions, type PlacementLoad } from "./placement.js";
 import { BROKER_CONFIGS, configProblem, TOPIC_CONFIGS } from "./topic_configs.js";
-import { collisionKey, topicNameProblem } from "./topic_name.js";
+import { collisionKey, internalTopicProblem, topicNameProblem } from "./topic_name.js";
 
 export interface Clock {
   now(): number;
@@ -355,6 +355,8 @@ export class ControllerLogic {
       if ((seen.get(name) ?? 0) > 1) return { name, error: apiError("INVALID_REQUEST", `topic ${name} appears more than once in the request; list each topic once`) };
       const t = topicByName(image, name);
       if (t === undefined) return { name, error: apiError("UNKNOWN_TOPIC_OR_PARTITION", `topic ${name} does not exist`) };
+      const internal = internalTopicProblem(name, "delete");
+      if (internal !== undefined) return { name, error: apiError("INVALID_TOPIC_EXCEPTION", internal) };
       records.push(rec({ $case: "removeTopic", removeTopic: { topicId: idBytes(t.id) } }));
       return { name, error: OK };
     });
@@ -373,6 +375,8 @@ export class ControllerLogic {
       if ((seen.get(name) ?? 0) > 1) return { name, error: apiError("INVALID_REQUEST", `topic ${name} appears more than once in the request; list each topic once`) };
       const t = topicByName(image, name);
       if (t === undefined) return { name, error: apiError("UNKNOWN_TOPIC_OR_PARTITION", `topic ${name} does not exist`) };
+      const internal = internalTopicProblem(name, "add partitions to");
+      if (internal !== undefined) return { name, error: apiError("INVALID_TOPIC_EXCEPTION", internal) };
       const current = t.partitions.size;
       if (!Number.isInteger(rq.count) || rq.count <= current) {
         return { name, error: apiError("INVALID_PARTITIONS", `topic ${name} has ${current} partitions; the new count must be larger (got ${rq.count})`) };

@@ -20,3 +20,17 @@ export function topicNameProblem(name: string): string | undefined {
 export function collisionKey(name: string): string {
   return name.replaceAll(".", "_");
 }
+
+/**
+ * The internal topic holding every group's committed offsets. Deleting it loses them all; adding
+ * partitions moves groups to other partitions (a group's partition is hash(group) mod count),
+ * away from their commits. Both are refused, as Kafka refuses changes to internal topics.
+ */
+export const OFFSETS_TOPIC = "__consumer_offsets";
+
+export function internalTopicProblem(name: string, action: "delete" | "add partitions to"): string | undefined {
+  if (name !== OFFSETS_TOPIC) return undefined;
+  return action === "delete"
+    ? `${name} is internal (it holds every consumer group's committed offsets) and cannot be deleted; delete groups instead`
+    : `${name} is internal: adding partitions would move consumer groups away from their committed offsets; its partition count is fixed by offsets.topic.num.partitions when it is created`;
+}
