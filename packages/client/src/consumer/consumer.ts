@@ -169,6 +169,20 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   /** Takes these partitions without a group (the application manages them). */
   async assign(partitions: readonly TopicPartition[]): Promise<void> {
     if (this.subscription !== null) throw new ConfigError("this consumer uses subscribe(); it cannot also assign()");
+    // A partition the topic does not have would be fetched from no leader, silently, forever.
+    for (const topic of new Set(partitions.map((p) => p.topic))) {
+      // Retried: a topic created a moment ago may not have reached every broker's metadata yet.
+      const lookup = () => this.cluster.withRetry(`Looking up ${topic}`, () => this.cluster.topicMetadata(topic));
+      const absent = (meta: { partitions: readonly { partition: number }[] }) => partitions.find((p) => p.topic === topic && !meta.partitions.some((m) => m.partition === p.partition));
+      let meta = await lookup();
+      if (absent(meta) !== undefined) {
+        // The cached view may predate partitions added a moment ago: ask again before refusing.
+        await this.cluster.refresh([topic]);
+        meta = await lookup();
+      }
+      const missing = absent(meta);
+      if (missing !== undefined) throw errorFromCode(3, `partition ${missing.partition} is not in [0, ${meta.partitions.length - 1}]`, `Assigning ${topic}-${missing.partition}`);
+    }
     const wanted = new Set(partitions.map((p) => key(p.topic, p.partition)));
     for (const [k, p] of this.positions) if (!wanted.has(k)) this.removePosition(p);
     const added = partitions.filter((p) => !this.positions.has(key(p.topic, p.partition)));
@@ -179,7 +193,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   /** Starts consuming from `offset` (the next record handed out has this offset or later). */
   seek(topic: string, partition: number, offset: number): void {
     const p = this.positions.get(key(topic, partition));
-    if (p === undefined) throw errorFromCode(3, `${topic}-${partition} is not assigned to this consumer`, "seek");
+    if (p === undefined) throw new ConfigError(`seek(${topic}, ${partition}): that partition is not assigned to this consumer; assign() it first, or seek from onPartitionsAssigned`);
     if (!Number.isInteger(offset) || offset < 0) throw new ConfigError(`seek offset must be an integer >= 0, got ${offset}`);
     p.fetch = offset;
     p.consumed = offset;

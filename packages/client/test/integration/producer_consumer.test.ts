@@ -348,6 +348,19 @@ describe("SDK against three real brook nodes", () => {
     expect((invalid as InvalidRequestError).message).not.toMatch(/attempts/);
   });
 
+  it("assign() refuses a partition the topic does not have; seek() on an unassigned partition says to assign it", async () => {
+    await cluster.createTopic("assign-check", 2);
+    const consumer = brook.consumer({ valueDeserializer: stringSerde });
+    try {
+      await expect(consumer.assign([{ topic: "assign-check", partition: 0 }, { topic: "assign-check", partition: 7 }])).rejects.toThrow(/partition 7 is not in \[0, 1\]/);
+      expect(() => consumer.seek("assign-check", 1, 0)).toThrow(/not assigned to this consumer; assign\(\) it first/);
+      await consumer.assign([{ topic: "assign-check", partition: 1 }]);
+      consumer.seek("assign-check", 1, 0);
+    } finally {
+      await consumer.close();
+    }
+  });
+
   it("says why it retried: a send that never reaches min.insync.replicas warns while retrying, then fails with NOT_ENOUGH_REPLICAS", async () => {
     await cluster.createTopic("isr3", 1, { "min.insync.replicas": "3" });
     const leader = await cluster.leaderOf("isr3", 0);
