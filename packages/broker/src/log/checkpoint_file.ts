@@ -28,8 +28,12 @@ export async function syncDir(dir: string): Promise<void> {
 }
 
 /** `{"crc":N,"body":...}`: JSON with its own CRC-32C of the body text. */
-export async function writeJsonCheckpoint(path: string, value: unknown): Promise<void> {
-  const body = JSON.stringify(value);
+export function writeJsonCheckpoint(path: string, value: unknown): Promise<void> {
+  return writeJsonCheckpointText(path, JSON.stringify(value));
+}
+
+/** writeJsonCheckpoint for a body already serialized (`body` is JSON text). */
+export async function writeJsonCheckpointText(path: string, body: string): Promise<void> {
   const crc = crc32c(Buffer.from(body, "utf8"));
   await writeFileAtomic(path, Buffer.from(`{"crc":${crc},"body":${body}}\n`, "utf8"));
 }

@@ -25,7 +25,7 @@ import {
   setPartitionLeaderEpoch,
   type BatchHeader,
 } from "./batch.js";
-import { readJsonCheckpoint, writeJsonCheckpoint } from "./checkpoint_file.js";
+import { readJsonCheckpoint, writeJsonCheckpointText } from "./checkpoint_file.js";
 import { CLEANER_CHECKPOINT, recoverCleanerFiles } from "./cleaner.js";
 import { validateFollowerInput, validateProduceInput } from "./append_validation.js";
 import { parsePartitionCheckpoint, type PartitionCheckpoint } from "./partition_checkpoint.js";
@@ -91,6 +91,8 @@ export class PartitionLog {
    * so no producer's history is lost by cutting batches off the end.
    */
   private producerSnapshot: { readonly offset: number; readonly entries: readonly ProducerEntry[] };
+  /** The checkpoint body this log last wrote (JSON text); undefined until the first write. */
+  private checkpointOnDisk: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   /** Serialized operations queued and not yet started. */
   private waiting = 0;
@@ -478,11 +480,18 @@ export class PartitionLog {
       epochs: this.epochs.entries,
       producers: this.producers.snapshot(),
     };
+    const text = JSON.stringify(body);
+    // The periodic checkpoint runs for every partition every few seconds: an idle broker with
+    // 1,000 partitions rewrote 1,000 unchanged files (tmp, fsync, rename, directory fsync)
+    // each time, 414 fsyncs/s at rest. What is on disk already says this.
+    if (text === this.checkpointOnDisk) return;
     try {
-      await writeJsonCheckpoint(join(this.dir, CHECKPOINT_FILE), body);
+      await writeJsonCheckpointText(join(this.dir, CHECKPOINT_FILE), text);
     } catch (err) {
+      this.checkpointOnDisk = undefined;
       throw this.goOffline(err, "checkpoint");
     }
+    this.checkpointOnDisk = text;
     this.producerSnapshot = { offset: body.recoveryPoint, entries: body.producers };
   }
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { cp, open, readdir, stat, truncate, writeFile, appendFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PartitionLog } from "../../src/log/partition_log.js";
+import { CHECKPOINT_FILE, PartitionLog } from "../../src/log/partition_log.js";
 import { nodeLogIo, type LogFile, type LogIo } from "../../src/log/log_file.js";
 import { validateBatch } from "../../src/log/batch.js";
 import { ManualClock, batchOf, quietLogger, tempDirPerTest, testConfig } from "./helpers.js";
@@ -191,6 +191,25 @@ describe("crash recovery", () => {
       const h = validateBatch(records, 0);
       expect(h.baseOffset).toBe(o - (o % 2));
     }
+    await log.close();
+  });
+  it("rewrites the checkpoint only when it changed (an idle partition costs no fsync), and a changed one is read back after restart", async () => {
+    const config = testConfig();
+    const path = join(tmp.dir, CHECKPOINT_FILE);
+    let log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
+    await log.appendAsLeader(batchOf(2), 1);
+    await log.checkpoint();
+    const first = await stat(path);
+    await log.checkpoint();
+    await log.checkpoint();
+    // writeFileAtomic renames a new file over the old one: an unchanged inode means no rewrite.
+    expect((await stat(path)).ino).toBe(first.ino);
+    log.highWatermark = 2;
+    await log.checkpoint();
+    expect((await stat(path)).ino).not.toBe(first.ino);
+    await log.close();
+    log = await PartitionLog.open(tmp.dir, config, { clock, logger: quietLogger });
+    expect(log.highWatermark).toBe(2);
     await log.close();
   });
 });
