@@ -33,6 +33,8 @@ export class Cluster {
   private refreshing: { readonly done: Promise<void>; readonly topics: ReadonlySet<string> | "all" } | null = null;
   private lastRefreshMs = 0;
   private closed = false;
+  /** Addresses that timed out or dropped a connection lately, and until when they are tried last. */
+  private readonly suspects = new Map<string, number>();
   controllerId = -1;
   clusterId = "";
 
@@ -67,11 +69,30 @@ export class Cluster {
     return this.topics.get(name);
   }
 
-  /** Known addresses first (live brokers), then bootstrap ones, rotated by attempt. */
+  /**
+   * Known addresses first (live brokers), then bootstrap ones; addresses that failed lately go
+   * last, and among the rest the least loaded (fewest requests unanswered) go first, as Kafka's
+   * leastLoadedNode. A paused broker keeps accepting TCP connections: asked first, it held every
+   * metadata refresh for a whole request timeout while the cluster had already moved its partitions.
+   */
   private candidates(): string[] {
     const known = [...this.brokers.values()];
     const boot = this.bootstrap.map((b) => (b.host.includes(":") ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`));
-    return [...new Set([...known, ...boot])];
+    const all = [...new Set([...known, ...boot])];
+    const now = Date.now();
+    for (const [address, until] of this.suspects) if (until <= now) this.suspects.delete(address);
+    const load = (a: string): number => (this.suspects.has(a) ? 1e9 : 0) + (this.connections.get(a)?.inFlight ?? 0);
+    return all.map((a, i) => ({ a, i, l: load(a) })).sort((x, y) => x.l - y.l || x.i - y.i).map((x) => x.a);
+  }
+
+  /** `address` timed out or lost its connection: ask it last for the next 30 s. */
+  noteUnresponsive(address: string): void {
+    this.suspects.set(address, Date.now() + 30_000);
+  }
+
+  /** The address of broker `nodeId` in the cached metadata, if known. */
+  addressOf(nodeId: number): string | undefined {
+    return this.brokers.get(nodeId);
   }
 
   /**
@@ -148,6 +169,7 @@ export class Cluster {
         return await fn(this.connectionTo(address));
       } catch (err) {
         if (!isRetriable(err)) throw err;
+        if (err instanceof BrookError && err.code === -1) this.noteUnresponsive(address);
         last = err;
       }
     }

@@ -588,7 +588,13 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
             () => {
               this.fetchAttempt = 0;
             },
-            (err: unknown) => (this.closed ? undefined : this.fetchFailed(err)),
+            (err: unknown) => {
+              if (this.closed) return undefined;
+              // No answer or a dropped connection: metadata refreshes ask this broker last.
+              const address = err instanceof BrookError && err.code === -1 ? this.cluster.addressOf(leader) : undefined;
+              if (address !== undefined) this.cluster.noteUnresponsive(address);
+              return this.fetchFailed(err);
+            },
           )
           .finally(() => {
             for (const k of keys) this.fetching.delete(k);

@@ -607,7 +607,13 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       };
       res = await this.cluster.connection(leader).produce(req, this.s.requestTimeoutMs + 5_000);
     } catch (err) {
-      for (const b of batches) this.onBatchError(b, toBrookError(err));
+      const e = toBrookError(err);
+      if (e.code === -1) {
+        // No answer or a broken connection: metadata refreshes ask this broker last.
+        const address = this.cluster.addressOf(leader);
+        if (address !== undefined) this.cluster.noteUnresponsive(address);
+      }
+      for (const b of batches) this.onBatchError(b, e);
       this.schedule();
       return;
     }
@@ -735,7 +741,9 @@ export class Producer<K = Buffer | null, V = Buffer | null> {
       b.retryAtMs = outOfOrderBehindRetry ? 0 : Date.now() + backoffDelay({ initialMs: 100, maxMs: 1_000 }, b.attempts - 1, this.random);
       this.retrying.add(k);
       this.acc.requeue(b);
-      if (err.staleMetadata) void this.cluster.refresh([b.topic]).catch(() => undefined);
+      // A request that timed out or lost its connection (code -1) may have gone to a leader
+      // that is paused or gone; the cluster has likely moved the partition meanwhile.
+      if (err.staleMetadata || err.code === -1) void this.cluster.refresh([b.topic]).catch(() => undefined);
       return;
     }
     this.retrying.delete(k);

@@ -390,6 +390,28 @@ describe("SDK against three real brook nodes", () => {
     }
   });
 
+  it("an acks=all send to a SIGSTOPped leader completes on the new leader well before request.timeout.ms", async () => {
+    await cluster.createTopic("paused", 1);
+    const producer = brook.producer({ valueSerializer: stringSerde });
+    await producer.send({ topic: "paused", messages: [{ value: "before" }] });
+    const leader = await cluster.leaderOf("paused", 0);
+    const proc = cluster.nodes.get(leader)!.proc;
+    proc.kill("SIGSTOP");
+    try {
+      const t0 = performance.now();
+      const [sent] = await producer.send({ topic: "paused", messages: [{ value: "during" }] });
+      const ms = performance.now() - t0;
+      expect(sent!.offset).toBeGreaterThanOrEqual(1);
+      // The request to the paused leader is given up when its connection stops answering
+      // pings (10 + 5 s), and the retry goes to the leader the cluster elected meanwhile.
+      // It used to wait out request.timeout.ms (30 s) and then try the paused broker again: 50 s.
+      expect(ms).toBeLessThan(28_000);
+    } finally {
+      proc.kill("SIGCONT");
+    }
+    await until("the resumed broker back in the ISR", async () => (await brook.admin().describeTopics(["paused"]))[0]?.partitions[0]?.isr.length === 3, 60_000);
+  });
+
   it("holds memory under buffer.memory while the cluster is down, then fails with a clear error", async () => {
     await cluster.createTopic("down", 1);
     const producer = brook.producer({
