@@ -18,6 +18,7 @@ export {
 export { crc32c, crc32cImplementation, crc32cJs, crc32cNative } from "./crc32c.js";
 export { encodeNoCopy, type MessageEncoder } from "./encode_no_copy.js";
 export { SERVER_RECEIVE_WINDOW, widenReceiveWindow } from "./server_receive_window.js";
+export { pickFreePorts } from "./net/free_ports.js";
 export { allocPreframed, frameOf, installPreframing } from "./preframed_message.js";
 export { murmur2, partitionForKey, toPositive } from "./murmur2.js";
 export { type CompressionCodec, compressionCodec, compressionName, CompressionType, isCompressionSupported } from "./compression.js";

@@ -7,13 +7,13 @@
 // acks=all with min.insync.replicas=2 only succeeds if node 2 can fetch from node 1 and back.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { BrokerClient, type DescribeClusterResponse, type FindCoordinatorResponse, type MetadataResponse } from "@brook/protocol/gen/brook/v1/broker";
 import { Brook, stringSerde } from "@brook/client";
+import { pickFreePorts } from "@brook/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "bin", "brook.js");
@@ -21,20 +21,6 @@ const children: ChildProcess[] = [];
 let dir = "";
 let out = "";
 let ports: { internal1: number; external1: number; controller: number; http1: number; internal2: number; http2: number };
-
-/** Free loopback ports, all held open until every one is picked so none repeats. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<import("node:net").Server>((resolve, reject) => {
-      const s = createServer();
-      s.once("error", reject);
-      s.listen(0, "127.0.0.1", () => resolve(s));
-    })),
-  );
-  const picked = servers.map((s) => (s.address() as import("node:net").AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return picked;
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -72,7 +58,7 @@ const endpoints = (brokers: readonly { nodeId: number; host: string; port: numbe
   [...brokers].sort((a, b) => a.nodeId - b.nodeId).map((b) => `${b.nodeId}@${b.host}:${b.port}`);
 
 beforeAll(async () => {
-  const [internal1, external1, controller, http1, internal2, http2] = await freePorts(6);
+  const [internal1, external1, controller, http1, internal2, http2] = await pickFreePorts(6);
   ports = { internal1: internal1!, external1: external1!, controller: controller!, http1: http1!, internal2: internal2!, http2: http2! };
   dir = await mkdtemp(join(tmpdir(), "brook-listeners-"));
   const common = [

@@ -7,8 +7,8 @@
 // read back, in order, from the new leaders.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { pickFreePorts } from "@brook/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Broker, Code } from "../../src/index.js";
 import { decodeRecords, encodeBatch } from "../../src/harness/batches.js";
@@ -20,17 +20,6 @@ import { until } from "../support/until.js";
 
 const PARTITIONS = 3;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 describe("a failed log directory, with the product controller", () => {
   const fleet = new TestBrokers();
   const { brokers, clients } = fleet;
@@ -41,7 +30,7 @@ describe("a failed log directory, with the product controller", () => {
   beforeAll(async () => {
     if (!existsSync(CONTROLLER_BIN)) throw new Error(`${CONTROLLER_BIN} is missing: build first (npm run build)`);
     await fleet.open("brook-diskq-");
-    const port = await freePort();
+    const [port] = await pickFreePorts(1);
     const voters = new Map([[1, `127.0.0.1:${port}`]]);
     const proc = spawn(
       process.execPath,

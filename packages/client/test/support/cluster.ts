@@ -5,29 +5,17 @@
 // people run these tests on one machine). Topics are created and leaders looked up through
 // the SDK's admin client, as a user would.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { pickFreePorts } from "@brook/protocol";
 import { Brook } from "../../src/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = join(here, "../../../server/dist/bin/brook.js");
 const IDS = [1, 2, 3];
-
-/** A port nothing listens on right now (the OS picks it; released before the node binds it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -57,7 +45,8 @@ export class TestCluster {
   async start(): Promise<void> {
     if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build first (npm run build)`);
     this.root = await mkdtemp(join(tmpdir(), "brook-client-"));
-    for (const id of IDS) this.ports.set(id, { client: await freePort(), controller: await freePort(), http: await freePort() });
+    const free = await pickFreePorts(3 * IDS.length);
+    for (const [i, id] of IDS.entries()) this.ports.set(id, { client: free[3 * i]!, controller: free[3 * i + 1]!, http: free[3 * i + 2]! });
     for (const id of IDS) this.spawnNode(id);
     await until("three ready nodes", async () => (await Promise.all(IDS.map((id) => this.ready(id)))).every(Boolean), 120_000);
     this.admin = new Brook({ brokers: this.bootstrap(), clientId: "test-cluster", retries: 20, requestTimeoutMs: 5_000 });

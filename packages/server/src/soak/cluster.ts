@@ -10,8 +10,8 @@
 // to is recorded in `crashes`, and so is a controlled shutdown that exits non-zero.
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
+import { pickFreePorts } from "@brook/protocol";
 import { fileURLToPath } from "node:url";
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "bin", "brook.js");
@@ -71,8 +71,11 @@ export class SoakCluster {
    */
   static async create(dir: string, nodeCount: number, basePort: number | undefined): Promise<SoakCluster> {
     const ports: NodePorts[] = [];
+    // Picked in one call: every port distinct.
+    const free = basePort === undefined ? await pickFreePorts(3 * nodeCount) : [];
     for (let id = 1; id <= nodeCount; id++) {
-      ports.push(basePort === undefined ? { client: await freePort(), controller: await freePort(), http: await freePort() } : { client: basePort + 10 * id, controller: basePort + 10 * id + 1, http: basePort + 10 * id + 2 });
+      const i = 3 * (id - 1);
+      ports.push(basePort === undefined ? { client: free[i]!, controller: free[i + 1]!, http: free[i + 2]! } : { client: basePort + 10 * id, controller: basePort + 10 * id + 1, http: basePort + 10 * id + 2 });
     }
     return new SoakCluster(dir, ports);
   }
@@ -250,18 +253,6 @@ export function scanLogs(cluster: SoakCluster): LogFindings[] {
       if (typeof level === "number" && level >= 50) errors.push(line);
     }
     return { node: node.id, logPath: node.logPath, errors, raw };
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))));
-    });
   });
 }
 

@@ -6,24 +6,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { pickFreePorts } from "@brook/protocol";
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "../../../../server/dist/bin/brook.js");
 const IDS = [1, 2, 3];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function ready(httpPort: number): Promise<boolean> {
   try {
@@ -43,7 +32,8 @@ export class LocalCluster {
     if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build packages/server first`);
     this.root = await mkdtemp(join(tmpdir(), "brook-bench-"));
     const ports: { client: number; controller: number; http: number }[] = [];
-    for (const _ of IDS) ports.push({ client: await freePort(), controller: await freePort(), http: await freePort() });
+    const free = await pickFreePorts(3 * IDS.length);
+    for (let i = 0; i < IDS.length; i++) ports.push({ client: free[3 * i]!, controller: free[3 * i + 1]!, http: free[3 * i + 2]! });
     this.clientPorts = ports.map((p) => p.client);
     const voters = IDS.map((id, i) => `${id}@127.0.0.1:${ports[i]!.controller}`).join(",");
     // The nodes must not read the bench's BROOK_* variables as their config.
