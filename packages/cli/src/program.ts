@@ -98,8 +98,9 @@ export function buildProgram(deps: CliDeps): Command {
       const described = await withClient((c) => c.describeTopics(names));
       if (o.json) return out(renderJson(described));
       for (const t of described) {
-        const cfg = Object.entries(t.configs).map(([k, v]) => `${k}=${v}`).join(", ");
-        out(`Topic ${t.name}  partitions ${t.partitions}  replication factor ${t.replicationFactor}${cfg ? `  configs ${cfg}` : ""}`);
+        // As kafka-topics --describe: the configs set on the topic; --json carries every value.
+        const set = t.overrides.map((k) => `${k}=${t.configs[k] ?? ""}`).join(", ");
+        out(`Topic ${t.name}  partitions ${t.partitions}  replication factor ${t.replicationFactor}  configs ${set || "(all defaults)"}`);
         out(renderTable(["PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR"], t.partitionDetails.map((p) => [p.partition, p.leader, p.leaderEpoch, p.replicas.join(","), p.isr.join(",")])));
       }
     });

@@ -58,8 +58,12 @@ describe("brook CLI against a local cluster", () => {
   it("creates, lists, describes and alters a topic", () => {
     expect(brook(["topics", "create", "orders", "-p", "3", "-r", "3", "-c", "retention.ms=86400000"]).stdout).toBe("created topic orders\n");
     expect(JSON.parse(brook(["topics", "list", "--json"]).stdout)).toContainEqual({ name: "orders", partitions: 3, replicationFactor: 3, internal: false });
-    const [topic] = JSON.parse(brook(["topics", "describe", "orders", "--json"]).stdout) as { configs: Record<string, string>; partitionDetails: { replicas: number[]; isr: number[] }[] }[];
+    const [topic] = JSON.parse(brook(["topics", "describe", "orders", "--json"]).stdout) as { configs: Record<string, string>; overrides: string[]; partitionDetails: { replicas: number[]; isr: number[] }[] }[];
     expect(topic!.configs["retention.ms"]).toBe("86400000");
+    expect(topic!.configs["segment.bytes"]).toBe("1073741824"); // a default, listed in --json
+    expect(topic!.overrides).toEqual(["retention.ms"]);
+    // The text form shows what is set on the topic, as kafka-topics --describe does.
+    expect(brook(["topics", "describe", "orders"]).stdout.split("\n")[0]).toBe("Topic orders  partitions 3  replication factor 3  configs retention.ms=86400000");
     expect(topic!.partitionDetails.every((p) => p.replicas.length === 3)).toBe(true);
     brook(["topics", "alter", "orders", "-p", "4"]);
     expect(JSON.parse(brook(["topics", "describe", "orders", "--json"]).stdout)[0].partitions).toBe(4);

@@ -18,6 +18,13 @@ export interface NewTopic {
   readonly configs?: Readonly<Record<string, string>>;
 }
 
+/** One topic config: its effective value, and whether it is a default (false: set on the topic). */
+export interface ConfigEntry {
+  readonly name: string;
+  readonly value: string;
+  readonly isDefault: boolean;
+}
+
 export interface PartitionOffsets {
   readonly partition: number;
   readonly committed: number; // -1 = none
@@ -106,7 +113,13 @@ export class Admin {
     );
   }
 
+  /** Every config of `topic` with its effective value (set on the topic or the broker's default). */
   async describeConfigs(topic: string): Promise<Record<string, string>> {
+    return Object.fromEntries((await this.describeConfigEntries(topic)).map((e) => [e.name, e.value]));
+  }
+
+  /** describeConfigs with each entry saying whether it is the default or set on the topic (kafka-configs --describe --all). */
+  async describeConfigEntries(topic: string): Promise<ConfigEntry[]> {
     const res = await this.cluster.withRetry("DescribeConfigs", () =>
       this.cluster.anyBroker(
         (c) =>
@@ -114,10 +127,10 @@ export class Admin {
         "DescribeConfigs",
       ),
     );
-    const out: Record<string, string> = {};
+    const out: ConfigEntry[] = [];
     for (const r of res.results) {
       check(r.error, `Describing configs of ${topic}`);
-      for (const c of r.configs) out[c.name] = c.value;
+      for (const c of r.configs) out.push({ name: c.name, value: c.value, isDefault: c.isDefault });
     }
     return out;
   }

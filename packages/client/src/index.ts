@@ -1,6 +1,6 @@
 // @brook/client: the Brook SDK for Node services: Producer, Consumer (groups), Admin.
 export { Brook, type BrookOptions } from "./brook.js";
-export { Admin, type NewTopic, type PartitionOffsets } from "./admin.js";
+export { Admin, type ConfigEntry, type NewTopic, type PartitionOffsets } from "./admin.js";
 export {
   Producer,
   SendError,

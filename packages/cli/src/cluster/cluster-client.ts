@@ -18,7 +18,10 @@ export interface PartitionDescription {
 }
 
 export interface TopicDescription extends TopicSummary {
+  /** Every config's effective value. */
   readonly configs: Readonly<Record<string, string>>;
+  /** The names of the configs set on this topic (the rest are defaults). */
+  readonly overrides: readonly string[];
   readonly partitionDetails: readonly PartitionDescription[];
 }
 

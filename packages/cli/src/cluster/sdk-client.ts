@@ -39,14 +39,18 @@ export function connectCluster(bootstrap: readonly string[], clientId: string): 
       call(async () => {
         const described = await admin.describeTopics(names);
         return Promise.all(
-          described.map(async (t) => ({
-            name: t.name,
-            partitions: t.partitions.length,
-            replicationFactor: t.partitions[0]?.replicas.length ?? 0,
-            internal: t.internal,
-            configs: await admin.describeConfigs(t.name),
-            partitionDetails: [...t.partitions].sort((a, b) => a.partition - b.partition).map((p) => ({ partition: p.partition, leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr })),
-          })),
+          described.map(async (t) => {
+            const entries = await admin.describeConfigEntries(t.name);
+            return {
+              name: t.name,
+              partitions: t.partitions.length,
+              replicationFactor: t.partitions[0]?.replicas.length ?? 0,
+              internal: t.internal,
+              configs: Object.fromEntries(entries.map((e) => [e.name, e.value])),
+              overrides: entries.filter((e) => !e.isDefault).map((e) => e.name),
+              partitionDetails: [...t.partitions].sort((a, b) => a.partition - b.partition).map((p) => ({ partition: p.partition, leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr })),
+            };
+          }),
         );
       }),
     createTopic: (name, o) =>
